@@ -1,0 +1,118 @@
+//! The Chen (tensor) product of two truncated tensors with scalar term 1, and its adjoint.
+//!
+//! `(A ⊗ B)_k = A_k + B_k + Σ_{l=1}^{k-1} A_l ⊗ B_{k-l}`: for signatures, the signature of the
+//! concatenation of two paths (Chen's identity).
+
+use super::kernels::{add_assign, outer_acc, outer_adjoint};
+use super::layout::Layout;
+use crate::scalar::Scalar;
+
+/// `out = a ⊗ b`, all three truncated tensors of `layout` with implied scalar term 1.
+pub fn product<T: Scalar>(layout: Layout, a: &[T], b: &[T], out: &mut [T]) {
+    debug_assert_eq!(a.len(), layout.len());
+    debug_assert_eq!(b.len(), layout.len());
+    debug_assert_eq!(out.len(), layout.len());
+    for k in 1..=layout.degree() {
+        let range = layout.level_range(k);
+        let out_k = &mut out[range.clone()];
+        out_k.copy_from_slice(&a[range.clone()]);
+        add_assign(out_k, &b[range]);
+        for l in 1..k {
+            outer_acc(out_k, &a[layout.level_range(l)], &b[layout.level_range(k - l)]);
+        }
+    }
+}
+
+/// The adjoint of [`product`]: given the gradient `grad` of a scalar loss with respect to
+/// `a ⊗ b`, writes the gradients with respect to `a` and `b` into `d_a` and `d_b`.
+///
+/// `d_a_l[u] = G_l[u] + Σ_{r≥1} Σ_v G_{l+r}[uv]·B_r[v]` and
+/// `d_b_r[v] = G_r[v] + Σ_{l≥1} Σ_u A_l[u]·G_{l+r}[uv]`, both from one pass over each block of `G`.
+pub fn product_backward<T: Scalar>(
+    layout: Layout,
+    grad: &[T],
+    a: &[T],
+    b: &[T],
+    d_a: &mut [T],
+    d_b: &mut [T],
+) {
+    debug_assert_eq!(grad.len(), layout.len());
+    d_a.copy_from_slice(grad);
+    d_b.copy_from_slice(grad);
+    for k in 2..=layout.degree() {
+        let grad_k = &grad[layout.level_range(k)];
+        for l in 1..k {
+            let (left, right) = (layout.level_range(l), layout.level_range(k - l));
+            outer_adjoint(grad_k, &a[left.clone()], &b[right.clone()], &mut d_a[left], &mut d_b[right]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::mul_exp::{MulExpWorkspace, mul_exp, mul_exp_backward};
+    use super::*;
+
+    fn exp(layout: Layout, z: &[f64]) -> Vec<f64> {
+        let mut a = vec![0.0; layout.len()];
+        mul_exp(layout, &mut a, z, &mut MulExpWorkspace::new(layout).unwrap());
+        a
+    }
+
+    #[test]
+    fn exp_z_times_exp_minus_z_is_one() {
+        let layout = Layout::new(3, 5).unwrap();
+        let z = [0.5, -1.5, 2.0];
+        let minus: Vec<f64> = z.iter().map(|v| -v).collect();
+        let mut out = vec![1.0; layout.len()];
+        product(layout, &exp(layout, &z), &exp(layout, &minus), &mut out);
+        assert!(out.iter().all(|v| v.abs() < 1e-12), "{out:?}");
+    }
+
+    #[test]
+    fn product_of_exps_equals_mul_exp() {
+        let layout = Layout::new(2, 4).unwrap();
+        let (z1, z2) = ([0.3, 0.8], [-1.1, 0.25]);
+        let mut chained = exp(layout, &z1);
+        mul_exp(layout, &mut chained, &z2, &mut MulExpWorkspace::new(layout).unwrap());
+        let mut out = vec![0.0; layout.len()];
+        product(layout, &exp(layout, &z1), &exp(layout, &z2), &mut out);
+        for (x, y) in out.iter().zip(&chained) {
+            assert!((x - y).abs() < 1e-14);
+        }
+    }
+
+    #[test]
+    fn hand_checked_degree_two() {
+        // d = 1, N = 2: (1, a1, a2)(1, b1, b2) = (1, a1 + b1, a2 + b2 + a1 b1).
+        let layout = Layout::new(1, 2).unwrap();
+        let mut out = [0.0; 2];
+        product(layout, &[2.0, 3.0], &[5.0, 7.0], &mut out);
+        assert_eq!(out, [7.0, 20.0]);
+        let (mut da, mut db) = ([0.0; 2], [0.0; 2]);
+        product_backward(layout, &[1.0, 1.0], &[2.0, 3.0], &[5.0, 7.0], &mut da, &mut db);
+        assert_eq!(da, [6.0, 1.0]);
+        assert_eq!(db, [3.0, 1.0]);
+    }
+
+    #[test]
+    fn backward_of_mul_exp_agrees_with_product_backward() {
+        // mul_exp(a, z) = a ⊗ exp(z): its gradient with respect to a is product_backward's d_a.
+        let layout = Layout::new(3, 3).unwrap();
+        let a: Vec<f64> = (0..layout.len()).map(|i| (i as f64 * 0.37).sin()).collect();
+        let g: Vec<f64> = (0..layout.len()).map(|i| (i as f64 * 0.91).cos()).collect();
+        let z = [0.2, -0.4, 0.9];
+        let e = exp(layout, &z);
+        let (mut da, mut de) = (vec![0.0; layout.len()], vec![0.0; layout.len()]);
+        product_backward(layout, &g, &a, &e, &mut da, &mut de);
+        let mut after = a.clone();
+        let mut ws = MulExpWorkspace::new(layout).unwrap();
+        mul_exp(layout, &mut after, &z, &mut ws);
+        let mut grad = g.clone();
+        let mut dz = [0.0; 3];
+        mul_exp_backward(layout, &mut after, &mut grad, &z, &mut dz, &mut ws);
+        for (x, y) in grad.iter().zip(&da) {
+            assert!((x - y).abs() < 1e-12);
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Batched signatures, Chen products and their gradients on the CPU.
+//!
+//! Every function takes a batch, validates every buffer's size before doing any work, and
+//! spreads the batch over [`Threads`]. A batch too small to keep the threads busy with long
+//! paths splits each path in time instead: the pieces are signed in parallel and joined with
+//! Chen products.
+
+mod batch;
+mod threads;
+
+pub use threads::Threads;
+
+use batch::for_each_item;
+
+use crate::algebra::{Layout, product, product_backward};
+use crate::error::{Error, Result, check_len, try_zeroed};
+use crate::scalar::Scalar;
+use crate::sig::{
+    PathTransform, Paths, SigBackwardWorkspace, SigWorkspace, signature_backward_of_path,
+    signature_of_path,
+};
+
+/// Below this many increments per piece, splitting a path in time costs more than it saves.
+const MIN_STEPS_PER_PIECE: usize = 256;
+
+/// The layout of the signatures of `paths` under `transform`, or an error naming the argument.
+pub fn signature_layout<T: Copy>(paths: &Paths<'_, T>, degree: usize, transform: &PathTransform) -> Result<Layout> {
+    if paths.dim() == 0 {
+        return Err(Error::invalid(
+            "path",
+            "has 0 channels (dimension); a path needs at least one",
+        ));
+    }
+    Layout::new(transform.dim(paths.dim()), degree)
+}
+
+/// Writes the `degree`-truncated signatures of `paths` under `transform` into `out`, one row of
+/// `layout.len_with(scalar_term)` values per path (a leading 1 when `scalar_term`).
+///
+/// ```
+/// use tensorsig::{PathTransform, Paths, Threads};
+/// // The straight line from (0, 0) to (1, 2): its signature is exp((1, 2)).
+/// let path = [0.0, 0.0, 1.0, 2.0];
+/// let mut out = [0.0; 6];
+/// tensorsig::sig(&Paths::new(&path, 1, 2, 2)?, 2, &PathTransform::default(), false, Threads::SERIAL, &mut out)?;
+/// assert_eq!(out, [1.0, 2.0, 0.5, 1.0, 1.0, 2.0]);
+/// # Ok::<(), tensorsig::Error>(())
+/// ```
+pub fn sig<T: Scalar>(
+    paths: &Paths<'_, T>,
+    degree: usize,
+    transform: &PathTransform,
+    scalar_term: bool,
+    threads: Threads,
+    out: &mut [T],
+) -> Result<()> {
+    let layout = signature_layout(paths, degree, transform)?;
+    let row = layout.len_with(scalar_term);
+    check_len("out", out, paths.batch() * row)?;
+    let steps = transform.increments(paths.len());
+    let pieces = (threads.count() / paths.batch().max(1)).min(steps / MIN_STEPS_PER_PIECE);
+    if pieces > 1 {
+        return sig_split_in_time(paths, layout, transform, scalar_term, threads, pieces, out);
+    }
+    for_each_item(
+        threads,
+        paths.batch(),
+        [out],
+        [row],
+        || SigWorkspace::new(layout),
+        |b, [out], ws| {
+            let tail = split_scalar(out, scalar_term);
+            signature_of_path(layout, &paths.path(b), transform, 0..steps, tail, ws);
+        },
+    )
+}
+
+/// [`sig`] for a few long paths: each path is cut into `pieces` runs of increments, signed in
+/// parallel, and the pieces joined left to right with Chen products.
+fn sig_split_in_time<T: Scalar>(
+    paths: &Paths<'_, T>,
+    layout: Layout,
+    transform: &PathTransform,
+    scalar_term: bool,
+    threads: Threads,
+    pieces: usize,
+    out: &mut [T],
+) -> Result<()> {
+    let steps = transform.increments(paths.len());
+    let mut piece_sigs = try_zeroed::<T>("signatures of path pieces", pieces * layout.len())?;
+    let mut joined = try_zeroed::<T>("signatures of path pieces", layout.len())?;
+    for (b, out) in out.chunks_exact_mut(layout.len_with(scalar_term)).enumerate() {
+        let path = paths.path(b);
+        for_each_item(
+            threads,
+            pieces,
+            [&mut piece_sigs[..]],
+            [layout.len()],
+            || SigWorkspace::new(layout),
+            |p, [piece], ws| {
+                let range = steps * p / pieces..steps * (p + 1) / pieces;
+                signature_of_path(layout, &path, transform, range, piece, ws);
+            },
+        )?;
+        let tail = split_scalar(out, scalar_term);
+        tail.copy_from_slice(&piece_sigs[..layout.len()]);
+        for piece in piece_sigs.chunks_exact(layout.len()).skip(1) {
+            product(layout, tail, piece, &mut joined);
+            tail.copy_from_slice(&joined);
+        }
+    }
+    Ok(())
+}
+
+/// Writes into `out` (row-major `batch × len × dim`, like `paths`) the gradient of
+/// `Σ_b <grads_b, S(path_b)>` with respect to the paths, where `sigs` are the paths' signatures
+/// as [`sig`] computed them (same `degree`, `transform` and `scalar_term`).
+///
+/// The gradient is computed by reversibility from `sigs`, with extra memory independent of the
+/// paths' length; the derivative of the scalar term, if present, does not contribute.
+#[allow(clippy::too_many_arguments)]
+pub fn sig_backprop<T: Scalar>(
+    paths: &Paths<'_, T>,
+    sigs: &[T],
+    grads: &[T],
+    degree: usize,
+    transform: &PathTransform,
+    scalar_term: bool,
+    threads: Threads,
+    out: &mut [T],
+) -> Result<()> {
+    let layout = signature_layout(paths, degree, transform)?;
+    let row = layout.len_with(scalar_term);
+    check_len("sig", sigs, paths.batch() * row)?;
+    check_len("sig_derivs", grads, paths.batch() * row)?;
+    let path_len = paths.len() * paths.dim();
+    check_len("out", out, paths.batch() * path_len)?;
+    let skip = usize::from(scalar_term);
+    for_each_item(
+        threads,
+        paths.batch(),
+        [out],
+        [path_len],
+        || SigBackwardWorkspace::new(layout),
+        |b, [d_path], ws| {
+            let (sig, grad) = (levels_of(sigs, b, row, skip), levels_of(grads, b, row, skip));
+            signature_backward_of_path(layout, &paths.path(b), transform, sig, grad, d_path, ws);
+        },
+    )
+}
+
+/// Writes the Chen products `sig1 ⊗ sig2` of two batches of signatures of `layout` into `out`.
+///
+/// Rows hold `layout.len_with(scalar_term)` values. With `scalar_term` the inputs' scalar
+/// entries are taken to be 1 (signatures are group-like) and the output's is set to 1.
+pub fn sig_combine<T: Scalar>(
+    layout: Layout,
+    sig1: &[T],
+    sig2: &[T],
+    scalar_term: bool,
+    threads: Threads,
+    out: &mut [T],
+) -> Result<()> {
+    let row = layout.len_with(scalar_term);
+    check_len("sig2", sig2, sig1.len())?;
+    check_len("out", out, sig1.len())?;
+    let batch = batch_of(sig1, row, "sig1")?;
+    let skip = usize::from(scalar_term);
+    for_each_item(
+        threads,
+        batch,
+        [out],
+        [row],
+        || Ok(()),
+        |b, [out], _| {
+            let (a, c) = (levels_of(sig1, b, row, skip), levels_of(sig2, b, row, skip));
+            product(layout, a, c, split_scalar(out, scalar_term));
+        },
+    )
+}
+
+/// The gradients of `Σ_b <grad_b, sig1_b ⊗ sig2_b>` with respect to `sig1` and `sig2`, written
+/// into `d_sig1` and `d_sig2` (same format as the inputs; the scalar entries, which
+/// [`sig_combine`] ignores, get gradient 0).
+#[allow(clippy::too_many_arguments)]
+pub fn sig_combine_backprop<T: Scalar>(
+    layout: Layout,
+    grad: &[T],
+    sig1: &[T],
+    sig2: &[T],
+    scalar_term: bool,
+    threads: Threads,
+    d_sig1: &mut [T],
+    d_sig2: &mut [T],
+) -> Result<()> {
+    let row = layout.len_with(scalar_term);
+    let batch = batch_of(sig1, row, "sig1")?;
+    check_len("sig2", sig2, sig1.len())?;
+    check_len("sig_combined_deriv", grad, sig1.len())?;
+    check_len("d_sig1", d_sig1, sig1.len())?;
+    check_len("d_sig2", d_sig2, sig1.len())?;
+    let skip = usize::from(scalar_term);
+    for_each_item(
+        threads,
+        batch,
+        [d_sig1, d_sig2],
+        [row, row],
+        || Ok(()),
+        |b, [d1, d2], _| {
+            let at = |buf| levels_of(buf, b, row, skip);
+            if scalar_term {
+                d1[0] = T::ZERO;
+                d2[0] = T::ZERO;
+            }
+            product_backward(layout, at(grad), at(sig1), at(sig2), &mut d1[skip..], &mut d2[skip..]);
+        },
+    )
+}
+
+/// Writes the transformed paths (row-major `batch × transform.len(len) × transform.dim(dim)`)
+/// into `out`.
+pub fn transform_path<T: Scalar>(
+    paths: &Paths<'_, T>,
+    transform: &PathTransform,
+    threads: Threads,
+    out: &mut [T],
+) -> Result<()> {
+    let row = transform.len(paths.len()) * transform.dim(paths.dim());
+    check_len("out", out, paths.batch() * row)?;
+    for_each_item(
+        threads,
+        paths.batch(),
+        [out],
+        [row],
+        || Ok(()),
+        |b, [out], _| transform.materialise(&paths.path(b), out),
+    )
+}
+
+/// The adjoint of [`transform_path`]: folds `grad`, the gradient with respect to a batch of
+/// transformed paths (row-major `batch × transform.len(len) × transform.dim(dim)`), into `out`,
+/// the gradient with respect to the original paths (`batch × len × dim`).
+pub fn transform_path_backprop<T: Scalar>(
+    grad: &[T],
+    batch: usize,
+    len: usize,
+    dim: usize,
+    transform: &PathTransform,
+    threads: Threads,
+    out: &mut [T],
+) -> Result<()> {
+    let row = transform.len(len) * transform.dim(dim);
+    check_len("derivs", grad, batch * row)?;
+    check_len("out", out, batch * len * dim)?;
+    for_each_item(
+        threads,
+        batch,
+        [out],
+        [len * dim],
+        || Ok(()),
+        |b, [out], _| transform.materialise_backward(&grad[b * row..(b + 1) * row], dim, out),
+    )
+}
+
+/// The levels `1..=N` of a row, after setting its scalar term to 1 when it has one.
+fn split_scalar<T: Scalar>(row: &mut [T], scalar_term: bool) -> &mut [T] {
+    if scalar_term {
+        row[0] = T::ONE;
+        &mut row[1..]
+    } else {
+        row
+    }
+}
+
+/// Levels `1..=N` of row `b` of a batch of rows of length `row`, `skip` being 1 when the rows
+/// start with a scalar term.
+fn levels_of<T>(buf: &[T], b: usize, row: usize, skip: usize) -> &[T] {
+    &buf[b * row + skip..(b + 1) * row]
+}
+
+/// The number of rows of length `row` in `buf`.
+fn batch_of<T>(buf: &[T], row: usize, name: &'static str) -> Result<usize> {
+    if row == 0 {
+        return Ok(0);
+    }
+    if buf.len() % row != 0 {
+        return Err(Error::Shape {
+            name,
+            expected: buf.len().div_ceil(row) * row,
+            got: buf.len(),
+        });
+    }
+    Ok(buf.len() / row)
+}

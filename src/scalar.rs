@@ -1,0 +1,55 @@
+//! The number types the algorithms are generic over.
+
+use std::fmt::Debug;
+use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// A real number type the tensor algebra computes in: `f32` and `f64`.
+///
+/// Every algorithm in the crate is written once against this trait, so each precision runs the
+/// same code and computes in its own precision (an `f32` signature is accumulated in `f32`).
+pub trait Scalar:
+    Copy
+    + Send
+    + Sync
+    + Debug
+    + Default
+    + PartialEq
+    + PartialOrd
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+{
+    /// The additive identity.
+    const ZERO: Self;
+    /// The multiplicative identity.
+    const ONE: Self;
+    /// The nearest value of this type to `value`.
+    fn from_f64(value: f64) -> Self;
+    /// Whether the value is neither infinite nor NaN.
+    fn is_finite(self) -> bool;
+}
+
+macro_rules! impl_scalar {
+    ($($t:ty),*) => {$(
+        impl Scalar for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            #[inline(always)]
+            fn from_f64(value: f64) -> Self {
+                value as $t
+            }
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+        }
+    )*};
+}
+
+impl_scalar!(f32, f64);

@@ -1,0 +1,63 @@
+//! The gradient of a path's signature by reversibility: walk the path backwards, undoing each
+//! step with `exp(-z)` while pushing the gradient through it. Extra memory is a few signatures,
+//! whatever the path's length.
+
+use super::paths::PathRef;
+use super::transform::PathTransform;
+use crate::algebra::{Layout, MulExpWorkspace, mul_exp_backward};
+use crate::error::{Result, try_zeroed};
+use crate::scalar::Scalar;
+
+/// Per-thread scratch for [`signature_backward_of_path`].
+#[derive(Debug, Clone)]
+pub struct SigBackwardWorkspace<T> {
+    state: Vec<T>,
+    grad: Vec<T>,
+    increment: Vec<T>,
+    grad_increment: Vec<T>,
+    mul_exp: MulExpWorkspace<T>,
+}
+
+impl<T: Scalar> SigBackwardWorkspace<T> {
+    /// Scratch for signatures of `layout`.
+    pub fn new(layout: Layout) -> Result<Self> {
+        let what = "a signature backward workspace";
+        Ok(SigBackwardWorkspace {
+            state: try_zeroed(what, layout.len())?,
+            grad: try_zeroed(what, layout.len())?,
+            increment: try_zeroed(what, layout.dim())?,
+            grad_increment: try_zeroed(what, layout.dim())?,
+            mul_exp: MulExpWorkspace::new(layout)?,
+        })
+    }
+}
+
+/// Writes into `d_path` (row-major `len × dim` of the original path) the gradient of
+/// `<grad, S(path)>`, where `signature` is `S(path)` (levels `1..=N` of `layout`), the state the
+/// walk back starts from.
+pub fn signature_backward_of_path<T: Scalar>(
+    layout: Layout,
+    path: &PathRef<'_, T>,
+    transform: &PathTransform,
+    signature: &[T],
+    grad: &[T],
+    d_path: &mut [T],
+    ws: &mut SigBackwardWorkspace<T>,
+) {
+    d_path.fill(T::ZERO);
+    ws.state.copy_from_slice(signature);
+    ws.grad.copy_from_slice(grad);
+    for step in (0..transform.increments(path.len())).rev() {
+        transform.increment(path, step, &mut ws.increment);
+        ws.grad_increment.fill(T::ZERO);
+        mul_exp_backward(
+            layout,
+            &mut ws.state,
+            &mut ws.grad,
+            &ws.increment,
+            &mut ws.grad_increment,
+            &mut ws.mul_exp,
+        );
+        transform.scatter_increment_grad(&ws.grad_increment, step, d_path);
+    }
+}

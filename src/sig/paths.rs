@@ -1,0 +1,132 @@
+//! Read-only views of batches of paths, addressed by strides so that any memory layout
+//! (C- or Fortran-ordered, sliced, transposed) is read in place.
+
+use crate::error::{Error, Result};
+
+/// A batch of `batch` paths of `len` points in `R^dim`: the value of channel `i` of point `t` of
+/// path `b` is `data[b·strides[0] + t·strides[1] + i·strides[2]]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Paths<'a, T> {
+    data: &'a [T],
+    shape: [usize; 3],
+    strides: [usize; 3],
+}
+
+impl<'a, T: Copy> Paths<'a, T> {
+    /// A C-contiguous batch: `data` holds `batch × len × dim` values.
+    pub fn new(data: &'a [T], batch: usize, len: usize, dim: usize) -> Result<Self> {
+        let shape = [batch, len, dim];
+        Self::strided(data, shape, [len * dim, dim, 1])
+    }
+
+    /// A batch of shape `[batch, len, dim]` laid out in `data` with element strides `strides`.
+    ///
+    /// Fails with [`Error::Shape`] when an addressed element falls outside `data`.
+    pub fn strided(data: &'a [T], shape: [usize; 3], strides: [usize; 3]) -> Result<Self> {
+        let needed = if shape.contains(&0) {
+            0
+        } else {
+            shape
+                .iter()
+                .zip(strides)
+                .try_fold(1usize, |acc, (&n, s)| (n - 1).checked_mul(s).and_then(|o| o.checked_add(acc)))
+                .ok_or(Error::TooLarge {
+                    what: "a strided path",
+                    detail: format!("shape {shape:?}, strides {strides:?}"),
+                })?
+        };
+        if needed > data.len() {
+            return Err(Error::Shape {
+                name: "path",
+                expected: needed,
+                got: data.len(),
+            });
+        }
+        Ok(Paths { data, shape, strides })
+    }
+
+    /// Number of paths.
+    pub fn batch(&self) -> usize {
+        self.shape[0]
+    }
+
+    /// Number of points of each path.
+    pub fn len(&self) -> usize {
+        self.shape[1]
+    }
+
+    /// Whether the paths have no points.
+    pub fn is_empty(&self) -> bool {
+        self.shape[1] == 0
+    }
+
+    /// Number of channels of each point.
+    pub fn dim(&self) -> usize {
+        self.shape[2]
+    }
+
+    /// Path `b` of the batch.
+    pub fn path(&self, b: usize) -> PathRef<'a, T> {
+        assert!(b < self.batch(), "path {b} of a batch of {}", self.batch());
+        PathRef {
+            data: &self.data[b * self.strides[0]..],
+            len: self.len(),
+            dim: self.dim(),
+            strides: [self.strides[1], self.strides[2]],
+        }
+    }
+}
+
+/// One path of a [`Paths`] batch.
+#[derive(Clone, Copy, Debug)]
+pub struct PathRef<'a, T> {
+    data: &'a [T],
+    len: usize,
+    dim: usize,
+    strides: [usize; 2],
+}
+
+impl<T: Copy> PathRef<'_, T> {
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the path has no points.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of channels.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Channel `i` of point `t`.
+    #[inline(always)]
+    pub fn at(&self, t: usize, i: usize) -> T {
+        self.data[t * self.strides[0] + i * self.strides[1]]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strides_address_a_transposed_path() {
+        // A 3 × 2 path stored column-major.
+        let data = [0.0, 1.0, 2.0, 10.0, 11.0, 12.0];
+        let paths = Paths::strided(&data, [1, 3, 2], [6, 1, 3]).unwrap();
+        let p = paths.path(0);
+        assert_eq!((p.at(0, 0), p.at(2, 0), p.at(1, 1)), (0.0, 2.0, 11.0));
+    }
+
+    #[test]
+    fn out_of_bounds_strides_are_refused() {
+        let data = [0.0; 5];
+        assert!(Paths::strided(&data, [1, 3, 2], [6, 2, 1]).is_err());
+        assert!(Paths::new(&data, 1, 3, 2).is_err());
+        assert!(Paths::new(&data[..0], 0, 3, 2).is_ok());
+    }
+}
