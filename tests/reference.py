@@ -12,10 +12,9 @@ Conventions (identical to pysiglib 4.0.0):
 * Lead-lag maps x_0..x_{L-1} to 2L-1 points (Lag_i, Lead_i), lag channels first, with
   Lag = (x0, x0, x1, x1, ...) and Lead = (x0, x1, x1, x2, ...).  Time augmentation then appends
   t_i = i * end_time / (L' - 1) as the last channel (t = 0 for a one-point path).
-* The scalar term of an input signature is inferred from its length.  ``sig_combine`` and
-  ``sig_combine_backprop`` use the given scalar entries as the level-0 values and return the exact
-  (bilinear) result including the scalar entry; pass ``pysiglib_scalar=True`` to mimic pysiglib instead,
-  which treats input scalar entries as 1, outputs 1 as the scalar entry, and returns 0 as its gradient.
+* The scalar term of an input signature is inferred from its length.  Signatures are group-like, so their
+  scalar entry is 1 by definition: ``sig_combine`` reads it as 1 whatever is stored and writes 1, and
+  ``sig_combine_backprop`` gives it gradient 0 (pysiglib's convention, which tensorsig follows).
 """
 
 import numpy as np
@@ -57,7 +56,7 @@ def transform_path(path, time_aug=False, lead_lag=False, end_time=1.0):
     if time_aug:
         n = x.shape[-2]
         t = np.arange(n, dtype=np.float64) * end_time / max(n - 1, 1)
-        t = np.broadcast_to(t[:, None], x.shape[:-1] + (1,))
+        t = np.broadcast_to(t[:, None], (*x.shape[:-1], 1))
         x = np.concatenate([x, t], axis=-1)
     return x
 
@@ -71,7 +70,7 @@ def transform_path_backprop(derivs, time_aug=False, lead_lag=False, end_time=1.0
         d = g.shape[-1] // 2
         length = (g.shape[-2] + 1) // 2
         lag, lead = _lead_lag_indices(length)
-        out = np.zeros(g.shape[:-2] + (length, d))
+        out = np.zeros((*g.shape[:-2], length, d))
         for i in range(g.shape[-2]):
             out[..., lag[i], :] += g[..., i, :d]
             out[..., lead[i], :] += g[..., i, d:]
@@ -99,7 +98,7 @@ def chen_product(a, b, degree):
 
 def levels_to_flat(levels, scalar_term):
     """Concatenate levels into a flat signature (level 0 kept only when scalar_term)."""
-    return np.concatenate([np.zeros(0)] + list(levels[0 if scalar_term else 1 :]))
+    return np.concatenate([np.zeros(0), *list(levels[0 if scalar_term else 1 :])])
 
 
 def flat_to_levels(flat, d, degree, scalar_term):
@@ -130,13 +129,13 @@ def sig(path, degree, time_aug=False, lead_lag=False, end_time=1.0, scalar_term=
     """Truncated signature of a (batch of) path(s), as a product of exponentials of the increments."""
     x = transform_path(path, time_aug, lead_lag, end_time)
     batch = x.shape[:-2]
-    out = np.zeros(batch + (sig_length(x.shape[-1], degree, scalar_term=scalar_term),))
+    out = np.zeros((*batch, sig_length(x.shape[-1], degree, scalar_term=scalar_term)))
     for idx in np.ndindex(batch):
         out[idx] = levels_to_flat(_sig_levels(x[idx], degree), scalar_term)
     return out
 
 
-def sig_combine(sig1, sig2, dimension, degree, time_aug=False, lead_lag=False, pysiglib_scalar=False):
+def sig_combine(sig1, sig2, dimension, degree, time_aug=False, lead_lag=False):
     """Chen product of two flat signatures of the augmented dimension (same scalar-term format as inputs)."""
     d = _aug_dim(dimension, time_aug, lead_lag)
     s1, s2 = np.broadcast_arrays(np.asarray(sig1, dtype=np.float64), np.asarray(sig2, dtype=np.float64))
@@ -145,15 +144,12 @@ def sig_combine(sig1, sig2, dimension, degree, time_aug=False, lead_lag=False, p
     for idx in np.ndindex(s1.shape[:-1]):
         a = flat_to_levels(s1[idx], d, degree, scalar_term)
         b = flat_to_levels(s2[idx], d, degree, scalar_term)
-        if pysiglib_scalar:
-            a[0], b[0] = np.ones(1), np.ones(1)
+        a[0], b[0] = np.ones(1), np.ones(1)
         out[idx] = levels_to_flat(chen_product(a, b, degree), scalar_term)
     return out
 
 
-def sig_combine_backprop(
-    deriv, sig1, sig2, dimension, degree, time_aug=False, lead_lag=False, pysiglib_scalar=False
-):
+def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, time_aug=False, lead_lag=False):
     """Adjoint of sig_combine: returns (dsig1, dsig2) in the same format as the inputs."""
     d = _aug_dim(dimension, time_aug, lead_lag)
     g, s1, s2 = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (deriv, sig1, sig2)))
@@ -165,8 +161,7 @@ def sig_combine_backprop(
             gl[0] = np.zeros(1)
         a = flat_to_levels(s1[idx], d, degree, scalar_term)
         b = flat_to_levels(s2[idx], d, degree, scalar_term)
-        if pysiglib_scalar:
-            a[0], b[0] = np.ones(1), np.ones(1)
+        a[0], b[0] = np.ones(1), np.ones(1)
         da = [np.zeros(d**k) for k in range(degree + 1)]
         db = [np.zeros(d**k) for k in range(degree + 1)]
         for lvl in range(degree + 1):
@@ -174,8 +169,7 @@ def sig_combine_backprop(
                 m = gl[lvl + r].reshape(d**lvl, d**r)  # m[u, v] = G_{l+r}[uv]
                 da[lvl] += m @ b[r]
                 db[r] += a[lvl] @ m
-        if pysiglib_scalar:
-            da[0], db[0] = np.zeros(1), np.zeros(1)
+        da[0], db[0] = np.zeros(1), np.zeros(1)
         ds1[idx] = levels_to_flat(da, scalar_term)
         ds2[idx] = levels_to_flat(db, scalar_term)
     return ds1, ds2
@@ -216,8 +210,8 @@ def sig_backprop(path, sig_derivs, degree, time_aug=False, lead_lag=False, end_t
             for a in range(d):
                 full = chen_product(chen_product(prefix, _dexp(z[t], a, degree), degree), suffix, degree)
                 dz = sum(float(np.dot(g[k], full[k])) for k in range(degree + 1))
-                grad[idx + (t + 1, a)] += dz
-                grad[idx + (t, a)] -= dz
+                grad[(*idx, t + 1, a)] += dz
+                grad[(*idx, t, a)] -= dz
     return transform_path_backprop(grad, time_aug, lead_lag, end_time)
 
 

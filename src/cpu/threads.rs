@@ -33,10 +33,16 @@ impl Threads {
     /// pysiglib's `n_jobs`: `1` serial, `n > 1` that many threads, `-1` all threads, and below
     /// that all but `|n_jobs| - 1` of them (`-2`: all but one). `0` is an error, as is asking to
     /// leave out every thread the machine has.
+    ///
+    /// A positive count is capped at four threads per core: more never speeds up work that is
+    /// bound by arithmetic, and an absurd count (`2**40`) must not try to start that many threads.
     pub fn from_n_jobs(n_jobs: i64) -> Result<Self> {
         match n_jobs {
             0 => Err(Error::invalid("n_jobs", "n_jobs cannot be 0")),
-            n if n > 0 => Self::new(usize::try_from(n).unwrap_or(usize::MAX)),
+            n if n > 0 => {
+                let cap = 4 * Self::all().count();
+                Self::new(usize::try_from(n).unwrap_or(usize::MAX).min(cap))
+            }
             n => {
                 let all = Self::all().count() as i64;
                 let count = all + 1 + n;
@@ -124,7 +130,8 @@ mod tests {
     fn n_jobs_follows_pysiglib() {
         let all = Threads::all().count();
         assert_eq!(Threads::from_n_jobs(1).unwrap(), Threads::SERIAL);
-        assert_eq!(Threads::from_n_jobs(3).unwrap().count(), 3);
+        assert_eq!(Threads::from_n_jobs(3).unwrap().count(), 3.min(4 * all));
+        assert_eq!(Threads::from_n_jobs(1 << 40).unwrap().count(), 4 * all);
         assert_eq!(Threads::from_n_jobs(-1).unwrap().count(), all);
         assert!(Threads::from_n_jobs(0).is_err());
         assert!(Threads::from_n_jobs(-(all as i64) - 1).is_err());

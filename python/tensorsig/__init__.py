@@ -1,0 +1,33 @@
+"""tensorsig: truncated path signatures, Chen products and their gradients.
+
+A drop-in for pysiglib 4.0's API -- same names, arguments, defaults and outputs -- on a Rust core.
+Functions take numpy arrays or torch tensors (float32 or float64, any batch shape) and return the
+same kind; every computation releases the GIL.
+
+>>> import numpy as np, tensorsig
+>>> path = np.random.default_rng(0).normal(size=(32, 100, 5))
+>>> tensorsig.sig(path, 3).shape
+(32, 155)
+"""
+
+from . import _core
+from ._combine import sig_combine, sig_combine_backprop
+from ._signature import sig, sig_backprop, sig_length
+from ._transform import transform_path, transform_path_backprop
+
+__version__: str = _core.__version__
+
+#: Alias of :func:`sig`, as in pysiglib.
+signature = sig
+
+__all__ = [
+    "__version__",
+    "sig",
+    "sig_backprop",
+    "sig_combine",
+    "sig_combine_backprop",
+    "sig_length",
+    "signature",
+    "transform_path",
+    "transform_path_backprop",
+]

@@ -1,0 +1,72 @@
+# Type stubs for the native extension `tensorsig._core` (src/python/). Private: use `tensorsig`.
+# Array arguments are numpy arrays of float32 or float64; outputs are C-contiguous and written in
+# place. Shapes: paths (batch, length, channels); signatures (batch, sig_length).
+import numpy as np
+import numpy.typing as npt
+
+_Floats = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+
+__version__: str
+
+def sig(
+    path: _Floats,
+    out: _Floats,
+    degree: int,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    scalar_term: bool,
+    n_jobs: int,
+) -> bool: ...
+def sig_backprop(
+    path: _Floats,
+    sig: _Floats,
+    sig_derivs: _Floats,
+    out: _Floats,
+    degree: int,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    scalar_term: bool,
+    n_jobs: int,
+) -> None: ...
+def sig_combine(
+    sig1: _Floats,
+    sig2: _Floats,
+    out: _Floats,
+    dimension: int,
+    degree: int,
+    scalar_term: bool,
+    n_jobs: int,
+) -> None: ...
+def sig_combine_backprop(
+    deriv: _Floats,
+    sig1: _Floats,
+    sig2: _Floats,
+    out1: _Floats,
+    out2: _Floats,
+    dimension: int,
+    degree: int,
+    scalar_term: bool,
+    n_jobs: int,
+) -> None: ...
+def transform_path(
+    path: _Floats,
+    out: _Floats,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    n_jobs: int,
+) -> None: ...
+def transform_path_backprop(
+    derivs: _Floats,
+    out: _Floats,
+    length: int,
+    dimension: int,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    n_jobs: int,
+) -> None: ...
+def sig_length(dimension: int, degree: int, scalar_term: bool) -> int: ...
+def resolve_n_jobs(n_jobs: int) -> int: ...

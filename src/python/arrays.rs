@@ -1,0 +1,98 @@
+//! Borrowing numpy arrays as the core's slices and path views, without copying.
+
+use numpy::ndarray::{Array3, ArrayView3, Ix3};
+use numpy::{
+    Element, PyArrayDescrMethods, PyReadonlyArray, PyReadwriteArray, PyUntypedArray, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::sig::Paths;
+
+/// The element types the extension accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DType {
+    F32,
+    F64,
+}
+
+/// The element type of the numpy array `array` (named `name` in errors).
+pub(crate) fn dtype_of(array: &Bound<'_, PyAny>, name: &str) -> PyResult<DType> {
+    let untyped = array
+        .cast::<PyUntypedArray>()
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be a numpy array")))?;
+    let dtype = untyped.dtype();
+    let py = array.py();
+    if dtype.is_equiv_to(&numpy::dtype::<f64>(py)) {
+        Ok(DType::F64)
+    } else if dtype.is_equiv_to(&numpy::dtype::<f32>(py)) {
+        Ok(DType::F32)
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "{name}.dtype must be float32 or float64, got {dtype}"
+        )))
+    }
+}
+
+/// A 3-d array of paths `(batch, length, channels)` in any memory layout.
+///
+/// Arrays with non-negative strides (C or Fortran order, slices, transposes, broadcasts) are
+/// read in place; only negative strides force a contiguous copy.
+pub(crate) struct PathArray<'py, T: Element> {
+    array: PyReadonlyArray<'py, T, Ix3>,
+}
+
+impl<'py, T: Element + Copy> PathArray<'py, T> {
+    pub(crate) fn extract(array: &Bound<'py, PyAny>) -> PyResult<Self> {
+        Ok(PathArray { array: array.extract()? })
+    }
+
+    /// The paths as a core view; `copy` keeps the contiguous copy alive when one was needed.
+    pub(crate) fn view<'a>(&'a self, copy: &'a mut Option<Array3<T>>) -> PyResult<Paths<'a, T>> {
+        let view: ArrayView3<'a, T> = self.array.as_array();
+        let view = if view.strides().iter().any(|&s| s < 0) {
+            let dim = view.raw_dim();
+            let values = view.iter().copied().collect();
+            let owned = Array3::from_shape_vec(dim, values).expect("shape matches its element count");
+            copy.insert(owned).view()
+        } else {
+            view
+        };
+        let shape = [view.shape()[0], view.shape()[1], view.shape()[2]];
+        let strides = [0, 1, 2].map(|i| view.strides()[i] as usize);
+        let extent = if shape.contains(&0) {
+            0
+        } else {
+            1 + (0..3).map(|i| (shape[i] - 1) * strides[i]).sum::<usize>()
+        };
+        // SAFETY: with non-negative strides every element of the view lies in
+        // [ptr, ptr + extent), inside the array's buffer, which numpy keeps alive and which the
+        // read-only borrow protects from writes through other borrows for `'a`.
+        let data = unsafe { std::slice::from_raw_parts(view.as_ptr(), extent) };
+        Paths::strided(data, shape, strides).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+}
+
+/// A read-only C-contiguous array (signatures, gradients) as a flat slice.
+pub(crate) fn contiguous<'py, T: Element>(
+    array: &Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<PyReadonlyArray<'py, T, numpy::ndarray::IxDyn>> {
+    let array: PyReadonlyArray<'py, T, numpy::ndarray::IxDyn> = array.extract()?;
+    if !array.is_c_contiguous() {
+        return Err(PyValueError::new_err(format!("{name} must be C-contiguous")));
+    }
+    Ok(array)
+}
+
+/// A writable C-contiguous output array as a flat slice.
+pub(crate) fn output<'py, T: Element>(
+    array: &Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<PyReadwriteArray<'py, T, numpy::ndarray::IxDyn>> {
+    let array: PyReadwriteArray<'py, T, numpy::ndarray::IxDyn> = array.extract()?;
+    if !array.is_c_contiguous() {
+        return Err(PyValueError::new_err(format!("{name} must be C-contiguous")));
+    }
+    Ok(array)
+}

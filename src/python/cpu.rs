@@ -1,0 +1,298 @@
+//! The CPU entry points: numpy arrays in, numpy arrays (allocated by the caller) out.
+//!
+//! The facade validates arguments and allocates outputs; these functions borrow the arrays,
+//! release the GIL and run the core. Sizes are checked again by the core before any work.
+
+use numpy::Element;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use super::arrays::{DType, PathArray, contiguous, dtype_of, output};
+use super::errors::{guarded, to_py_err};
+use crate::{Layout, PathTransform, Scalar, Threads};
+
+/// Calls `$f::<f32>` or `$f::<f64>` by the element type of the numpy array `$array`.
+macro_rules! by_dtype {
+    ($array:expr, $name:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match dtype_of($array, $name)? {
+            DType::F32 => $f::<f32>($($arg),*),
+            DType::F64 => $f::<f64>($($arg),*),
+        }
+    };
+}
+
+fn slice_err(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+fn threads(n_jobs: i64) -> PyResult<Threads> {
+    Threads::from_n_jobs(n_jobs).map_err(to_py_err)
+}
+
+/// Signatures of a `(batch, length, channels)` array of paths into `out` `(batch, sig_len)`.
+/// Returns whether every value written is finite (the facade warns otherwise).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sig(
+    py: Python<'_>,
+    path: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    degree: usize,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: f64,
+    scalar_term: bool,
+    n_jobs: i64,
+) -> PyResult<bool> {
+    let transform = PathTransform { time_aug, lead_lag, end_time };
+    by_dtype!(path, "path", sig_typed(py, path, out, degree, &transform, scalar_term, n_jobs))
+}
+
+fn sig_typed<T: Scalar + Element>(
+    py: Python<'_>,
+    path: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    degree: usize,
+    transform: &PathTransform,
+    scalar_term: bool,
+    n_jobs: i64,
+) -> PyResult<bool> {
+    let threads = threads(n_jobs)?;
+    let path = PathArray::<T>::extract(path)?;
+    let mut copy = None;
+    let paths = path.view(&mut copy)?;
+    let mut out = output::<T>(out, "out")?;
+    let out = out.as_slice_mut().map_err(slice_err)?;
+    py.detach(|| {
+        guarded(|| {
+            crate::sig(&paths, degree, transform, scalar_term, threads, out)?;
+            Ok(out.iter().all(|v| v.is_finite()))
+        })
+    })
+}
+
+/// Gradients of signatures with respect to their paths, into `out` `(batch, length, channels)`.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sig_backprop(
+    py: Python<'_>,
+    path: &Bound<'_, PyAny>,
+    sig: &Bound<'_, PyAny>,
+    sig_derivs: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    degree: usize,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: f64,
+    scalar_term: bool,
+    n_jobs: i64,
+) -> PyResult<()> {
+    let transform = PathTransform { time_aug, lead_lag, end_time };
+    by_dtype!(
+        path,
+        "path",
+        sig_backprop_typed(py, path, sig, sig_derivs, out, degree, &transform, scalar_term, n_jobs)
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sig_backprop_typed<T: Scalar + Element>(
+    py: Python<'_>,
+    path: &Bound<'_, PyAny>,
+    sig: &Bound<'_, PyAny>,
+    sig_derivs: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    degree: usize,
+    transform: &PathTransform,
+    scalar_term: bool,
+    n_jobs: i64,
+) -> PyResult<()> {
+    let threads = threads(n_jobs)?;
+    let path = PathArray::<T>::extract(path)?;
+    let mut copy = None;
+    let paths = path.view(&mut copy)?;
+    let sig = contiguous::<T>(sig, "sig")?;
+    let sig_derivs = contiguous::<T>(sig_derivs, "sig_derivs")?;
+    let (sig, sig_derivs) = (sig.as_slice().map_err(slice_err)?, sig_derivs.as_slice().map_err(slice_err)?);
+    let mut out = output::<T>(out, "out")?;
+    let out = out.as_slice_mut().map_err(slice_err)?;
+    py.detach(|| {
+        guarded(|| crate::sig_backprop(&paths, sig, sig_derivs, degree, transform, scalar_term, threads, out))
+    })
+}
+
+/// Chen products of two `(batch, sig_len)` arrays of signatures of `dimension`, into `out`.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sig_combine(
+    py: Python<'_>,
+    sig1: &Bound<'_, PyAny>,
+    sig2: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    dimension: usize,
+    degree: usize,
+    scalar_term: bool,
+    n_jobs: i64,
+) -> PyResult<()> {
+    by_dtype!(
+        sig1,
+        "sig1",
+        sig_combine_typed(py, sig1, sig2, out, dimension, degree, scalar_term, n_jobs)
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sig_combine_typed<T: Scalar + Element>(
+    py: Python<'_>,
+    sig1: &Bound<'_, PyAny>,
+    sig2: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    dimension: usize,
+    degree: usize,
+    scalar_term: bool,
+    n_jobs: i64,
+) -> PyResult<()> {
+    let threads = threads(n_jobs)?;
+    let layout = Layout::new(dimension, degree).map_err(to_py_err)?;
+    let (sig1, sig2) = (contiguous::<T>(sig1, "sig1")?, contiguous::<T>(sig2, "sig2")?);
+    let (sig1, sig2) = (sig1.as_slice().map_err(slice_err)?, sig2.as_slice().map_err(slice_err)?);
+    let mut out = output::<T>(out, "out")?;
+    let out = out.as_slice_mut().map_err(slice_err)?;
+    py.detach(|| guarded(|| crate::sig_combine(layout, sig1, sig2, scalar_term, threads, out)))
+}
+
+/// Gradients of Chen products with respect to both factors, into `out1` and `out2`.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sig_combine_backprop(
+    py: Python<'_>,
+    deriv: &Bound<'_, PyAny>,
+    sig1: &Bound<'_, PyAny>,
+    sig2: &Bound<'_, PyAny>,
+    out1: &Bound<'_, PyAny>,
+    out2: &Bound<'_, PyAny>,
+    dimension: usize,
+    degree: usize,
+    scalar_term: bool,
+    n_jobs: i64,
+) -> PyResult<()> {
+    by_dtype!(
+        sig1,
+        "sig1",
+        sig_combine_backprop_typed(py, deriv, sig1, sig2, out1, out2, dimension, degree, scalar_term, n_jobs)
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sig_combine_backprop_typed<T: Scalar + Element>(
+    py: Python<'_>,
+    deriv: &Bound<'_, PyAny>,
+    sig1: &Bound<'_, PyAny>,
+    sig2: &Bound<'_, PyAny>,
+    out1: &Bound<'_, PyAny>,
+    out2: &Bound<'_, PyAny>,
+    dimension: usize,
+    degree: usize,
+    scalar_term: bool,
+    n_jobs: i64,
+) -> PyResult<()> {
+    let threads = threads(n_jobs)?;
+    let layout = Layout::new(dimension, degree).map_err(to_py_err)?;
+    let deriv = contiguous::<T>(deriv, "deriv")?;
+    let (sig1, sig2) = (contiguous::<T>(sig1, "sig1")?, contiguous::<T>(sig2, "sig2")?);
+    let deriv = deriv.as_slice().map_err(slice_err)?;
+    let (sig1, sig2) = (sig1.as_slice().map_err(slice_err)?, sig2.as_slice().map_err(slice_err)?);
+    let (mut out1, mut out2) = (output::<T>(out1, "out1")?, output::<T>(out2, "out2")?);
+    let out1 = out1.as_slice_mut().map_err(slice_err)?;
+    let out2 = out2.as_slice_mut().map_err(slice_err)?;
+    py.detach(|| {
+        guarded(|| crate::sig_combine_backprop(layout, deriv, sig1, sig2, scalar_term, threads, out1, out2))
+    })
+}
+
+/// Time-augmented and/or lead-lag transformed paths, into `out`.
+#[pyfunction]
+pub(crate) fn transform_path(
+    py: Python<'_>,
+    path: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: f64,
+    n_jobs: i64,
+) -> PyResult<()> {
+    let transform = PathTransform { time_aug, lead_lag, end_time };
+    by_dtype!(path, "path", transform_path_typed(py, path, out, &transform, n_jobs))
+}
+
+fn transform_path_typed<T: Scalar + Element>(
+    py: Python<'_>,
+    path: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    transform: &PathTransform,
+    n_jobs: i64,
+) -> PyResult<()> {
+    let threads = threads(n_jobs)?;
+    let path = PathArray::<T>::extract(path)?;
+    let mut copy = None;
+    let paths = path.view(&mut copy)?;
+    let mut out = output::<T>(out, "out")?;
+    let out = out.as_slice_mut().map_err(slice_err)?;
+    py.detach(|| guarded(|| crate::transform_path(&paths, transform, threads, out)))
+}
+
+/// Gradients through [`transform_path`]: `derivs` `(batch, length', channels')` into `out`
+/// `(batch, length, channels)`.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn transform_path_backprop(
+    py: Python<'_>,
+    derivs: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    length: usize,
+    dimension: usize,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: f64,
+    n_jobs: i64,
+) -> PyResult<()> {
+    let transform = PathTransform { time_aug, lead_lag, end_time };
+    by_dtype!(
+        derivs,
+        "derivs",
+        transform_path_backprop_typed(py, derivs, out, length, dimension, &transform, n_jobs)
+    )
+}
+
+fn transform_path_backprop_typed<T: Scalar + Element>(
+    py: Python<'_>,
+    derivs: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    length: usize,
+    dimension: usize,
+    transform: &PathTransform,
+    n_jobs: i64,
+) -> PyResult<()> {
+    let threads = threads(n_jobs)?;
+    let derivs = contiguous::<T>(derivs, "derivs")?;
+    let derivs = derivs.as_slice().map_err(slice_err)?;
+    let mut out = output::<T>(out, "out")?;
+    let out = out.as_slice_mut().map_err(slice_err)?;
+    let batch = if length * dimension == 0 { 0 } else { out.len() / (length * dimension) };
+    py.detach(|| {
+        guarded(|| crate::transform_path_backprop(derivs, batch, length, dimension, transform, threads, out))
+    })
+}
+
+/// The number of coefficients of a signature of `dimension` truncated at `degree`, with the
+/// scalar term when `scalar_term`; `ValueError` when it cannot be represented.
+#[pyfunction]
+pub(crate) fn sig_length(dimension: usize, degree: usize, scalar_term: bool) -> PyResult<usize> {
+    Ok(Layout::new(dimension, degree).map_err(to_py_err)?.len_with(scalar_term))
+}
+
+/// The number of threads `n_jobs` stands for (pysiglib's convention), or `ValueError`.
+#[pyfunction]
+pub(crate) fn resolve_n_jobs(n_jobs: i64) -> PyResult<usize> {
+    Ok(threads(n_jobs)?.count())
+}

@@ -1,0 +1,26 @@
+//! The `tensorsig._core` extension module: thin PyO3 bindings over the core.
+//!
+//! Only this module knows about Python. The facade (`python/tensorsig/`) validates arguments,
+//! converts containers and allocates outputs; the functions here borrow numpy arrays, release
+//! the GIL for the whole computation and map core errors to Python exceptions.
+
+mod arrays;
+mod cpu;
+mod errors;
+
+use pyo3::prelude::*;
+
+/// The native part of tensorsig. Not a public API: use the `tensorsig` package.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(cpu::sig, m)?)?;
+    m.add_function(wrap_pyfunction!(cpu::sig_backprop, m)?)?;
+    m.add_function(wrap_pyfunction!(cpu::sig_combine, m)?)?;
+    m.add_function(wrap_pyfunction!(cpu::sig_combine_backprop, m)?)?;
+    m.add_function(wrap_pyfunction!(cpu::transform_path, m)?)?;
+    m.add_function(wrap_pyfunction!(cpu::transform_path_backprop, m)?)?;
+    m.add_function(wrap_pyfunction!(cpu::sig_length, m)?)?;
+    m.add_function(wrap_pyfunction!(cpu::resolve_n_jobs, m)?)?;
+    Ok(())
+}
