@@ -39,8 +39,8 @@ mod python;
 
 pub use algebra::Layout;
 pub use cpu::{
-    Threads, sig, sig_backprop, sig_combine, sig_combine_backprop, signature_layout, transform_path,
-    transform_path_backprop,
+    Threads, sig, sig_backprop, sig_combine, sig_combine_backprop, signature_layout,
+    transform_path, transform_path_backprop,
 };
 pub use error::{Error, Result};
 pub use scalar::Scalar;

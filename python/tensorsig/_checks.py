@@ -67,15 +67,19 @@ def signature_length(dimension: int, degree: int, scalar_term: bool) -> int:
         ) from None
 
 
-def infer_scalar_term(length: int, name: str, dimension: int, degree: int) -> bool:
+def infer_scalar_term(
+    length: int, name: str, dimension: int, degree: int, time_aug: bool = False, lead_lag: bool = False
+) -> bool:
     """Whether signatures of ``length`` coefficients carry the scalar term, or ValueError when the
-    length fits neither format for this dimension (already augmented) and degree."""
-    full = signature_length(dimension, degree, True)
+    length fits neither format for this dimension, degree and transforms."""
+    aug = augmented_dimension(dimension, time_aug, lead_lag)
+    full = signature_length(aug, degree, True)
     if length == full:
         return True
     if length == full - 1:
         return False
+    widened = f" ({aug} channels after the transforms)" if aug != dimension else ""
     raise ValueError(
-        f"{name} has incompatible length {length} for dimension={dimension}, degree={degree} "
+        f"{name} has incompatible length {length} for dimension={dimension}{widened}, degree={degree} "
         f"(expected {full} with the scalar term or {full - 1} without)"
     )

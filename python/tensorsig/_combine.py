@@ -26,7 +26,7 @@ def _signature_operands(
     if dimension == 0:
         raise ValueError("dimension must be at least 1, got dimension = 0")
     aug = augmented_dimension(dimension, time_aug, lead_lag)
-    scalar_term = infer_scalar_term(ops[0].shape[-1], ops[0].name, aug, degree)
+    scalar_term = infer_scalar_term(ops[0].shape[-1], ops[0].name, dimension, degree, time_aug, lead_lag)
     check_same_kind(*ops)
     for op in ops[1:]:
         if op.shape[-1] != ops[0].shape[-1]:

@@ -259,11 +259,10 @@ def sig_backprop(
     op, batch_shape, length, dimension = _path_operand(path)
     sig_op, derivs_op = operand(sig, "sig"), operand(sig_derivs, "sig_derivs")
     check_same_kind(op, sig_op, derivs_op)
-    aug = augmented_dimension(dimension, time_aug, lead_lag)
     for other in (sig_op, derivs_op):
         if other.array.ndim < 1:
             raise ValueError(f"{other.name} must have at least rank 1, got rank 0")
-    scalar_term = infer_scalar_term(sig_op.shape[-1], "sig", aug, degree)
+    scalar_term = infer_scalar_term(sig_op.shape[-1], "sig", dimension, degree, time_aug, lead_lag)
     width = sig_op.shape[-1]
     for other in (sig_op, derivs_op):
         if other.shape[-1] != width:

@@ -134,7 +134,10 @@ mod tests {
     fn overflow_is_an_error_not_a_panic() {
         assert!(matches!(Layout::new(30, 13), Err(Error::TooLarge { .. })));
         assert!(Layout::new(30, 12).is_ok()); // representable; allocating it is what fails
-        assert!(matches!(Layout::new(usize::MAX, 2), Err(Error::TooLarge { .. })));
+        assert!(matches!(
+            Layout::new(usize::MAX, 2),
+            Err(Error::TooLarge { .. })
+        ));
         assert!(matches!(Layout::new(2, 70), Err(Error::TooLarge { .. })));
         assert!(Layout::new(1, 1_000_000).is_ok());
     }

@@ -129,7 +129,11 @@ pub fn mul_exp_backward<T: Scalar>(
     }
     ws.scale(z);
     // Level 1: A_1 += z.
-    for ((ai, gi), (&zi, dzi)) in a[..d].iter_mut().zip(&grad[..d]).zip(z.iter().zip(d_z.iter_mut())) {
+    for ((ai, gi), (&zi, dzi)) in a[..d]
+        .iter_mut()
+        .zip(&grad[..d])
+        .zip(z.iter().zip(d_z.iter_mut()))
+    {
         *ai -= zi;
         *dzi += *gi;
     }
@@ -241,8 +245,12 @@ mod tests {
     fn backward_recovers_the_input_and_matches_finite_differences() {
         let layout = Layout::new(2, 4).unwrap();
         let mut ws = MulExpWorkspace::new(layout).unwrap();
-        let start: Vec<f64> = (0..layout.len()).map(|i| ((i * 7 % 11) as f64 - 5.0) / 7.0).collect();
-        let weights: Vec<f64> = (0..layout.len()).map(|i| ((i * 5 % 13) as f64 - 6.0) / 9.0).collect();
+        let start: Vec<f64> = (0..layout.len())
+            .map(|i| ((i * 7 % 11) as f64 - 5.0) / 7.0)
+            .collect();
+        let weights: Vec<f64> = (0..layout.len())
+            .map(|i| ((i * 5 % 13) as f64 - 6.0) / 9.0)
+            .collect();
         let z = [0.4, -0.9];
         let loss = |a0: &[f64], z: &[f64], ws: &mut MulExpWorkspace<f64>| {
             let mut a = a0.to_vec();

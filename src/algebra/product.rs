@@ -18,7 +18,11 @@ pub fn product<T: Scalar>(layout: Layout, a: &[T], b: &[T], out: &mut [T]) {
         out_k.copy_from_slice(&a[range.clone()]);
         add_assign(out_k, &b[range]);
         for l in 1..k {
-            outer_acc(out_k, &a[layout.level_range(l)], &b[layout.level_range(k - l)]);
+            outer_acc(
+                out_k,
+                &a[layout.level_range(l)],
+                &b[layout.level_range(k - l)],
+            );
         }
     }
 }
@@ -43,7 +47,13 @@ pub fn product_backward<T: Scalar>(
         let grad_k = &grad[layout.level_range(k)];
         for l in 1..k {
             let (left, right) = (layout.level_range(l), layout.level_range(k - l));
-            outer_adjoint(grad_k, &a[left.clone()], &b[right.clone()], &mut d_a[left], &mut d_b[right]);
+            outer_adjoint(
+                grad_k,
+                &a[left.clone()],
+                &b[right.clone()],
+                &mut d_a[left],
+                &mut d_b[right],
+            );
         }
     }
 }
@@ -55,7 +65,12 @@ mod tests {
 
     fn exp(layout: Layout, z: &[f64]) -> Vec<f64> {
         let mut a = vec![0.0; layout.len()];
-        mul_exp(layout, &mut a, z, &mut MulExpWorkspace::new(layout).unwrap());
+        mul_exp(
+            layout,
+            &mut a,
+            z,
+            &mut MulExpWorkspace::new(layout).unwrap(),
+        );
         a
     }
 
@@ -74,7 +89,12 @@ mod tests {
         let layout = Layout::new(2, 4).unwrap();
         let (z1, z2) = ([0.3, 0.8], [-1.1, 0.25]);
         let mut chained = exp(layout, &z1);
-        mul_exp(layout, &mut chained, &z2, &mut MulExpWorkspace::new(layout).unwrap());
+        mul_exp(
+            layout,
+            &mut chained,
+            &z2,
+            &mut MulExpWorkspace::new(layout).unwrap(),
+        );
         let mut out = vec![0.0; layout.len()];
         product(layout, &exp(layout, &z1), &exp(layout, &z2), &mut out);
         for (x, y) in out.iter().zip(&chained) {
@@ -90,7 +110,14 @@ mod tests {
         product(layout, &[2.0, 3.0], &[5.0, 7.0], &mut out);
         assert_eq!(out, [7.0, 20.0]);
         let (mut da, mut db) = ([0.0; 2], [0.0; 2]);
-        product_backward(layout, &[1.0, 1.0], &[2.0, 3.0], &[5.0, 7.0], &mut da, &mut db);
+        product_backward(
+            layout,
+            &[1.0, 1.0],
+            &[2.0, 3.0],
+            &[5.0, 7.0],
+            &mut da,
+            &mut db,
+        );
         assert_eq!(da, [6.0, 1.0]);
         assert_eq!(db, [3.0, 1.0]);
     }

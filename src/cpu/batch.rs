@@ -38,7 +38,9 @@ where
         .map(|(out, len)| rows(out, len, batch).into_iter())
         .collect();
     let items: Vec<[&mut [T]; R]> = (0..batch)
-        .map(|_| std::array::from_fn(|r| per_output[r].next().expect("row count checked by caller")))
+        .map(|_| {
+            std::array::from_fn(|r| per_output[r].next().expect("row count checked by caller"))
+        })
         .collect();
 
     if threads.count() == 1 || batch == 1 {

@@ -24,7 +24,11 @@ use crate::sig::{
 const MIN_STEPS_PER_PIECE: usize = 256;
 
 /// The layout of the signatures of `paths` under `transform`, or an error naming the argument.
-pub fn signature_layout<T: Copy>(paths: &Paths<'_, T>, degree: usize, transform: &PathTransform) -> Result<Layout> {
+pub fn signature_layout<T: Copy>(
+    paths: &Paths<'_, T>,
+    degree: usize,
+    transform: &PathTransform,
+) -> Result<Layout> {
     if paths.dim() == 0 {
         return Err(Error::invalid(
             "path",
@@ -89,7 +93,10 @@ fn sig_split_in_time<T: Scalar>(
     let steps = transform.increments(paths.len());
     let mut piece_sigs = try_zeroed::<T>("signatures of path pieces", pieces * layout.len())?;
     let mut joined = try_zeroed::<T>("signatures of path pieces", layout.len())?;
-    for (b, out) in out.chunks_exact_mut(layout.len_with(scalar_term)).enumerate() {
+    for (b, out) in out
+        .chunks_exact_mut(layout.len_with(scalar_term))
+        .enumerate()
+    {
         let path = paths.path(b);
         for_each_item(
             threads,
@@ -143,7 +150,10 @@ pub fn sig_backprop<T: Scalar>(
         [path_len],
         || SigBackwardWorkspace::new(layout),
         |b, [d_path], ws| {
-            let (sig, grad) = (levels_of(sigs, b, row, skip), levels_of(grads, b, row, skip));
+            let (sig, grad) = (
+                levels_of(sigs, b, row, skip),
+                levels_of(grads, b, row, skip),
+            );
             signature_backward_of_path(layout, &paths.path(b), transform, sig, grad, d_path, ws);
         },
     )
@@ -212,7 +222,14 @@ pub fn sig_combine_backprop<T: Scalar>(
                 d1[0] = T::ZERO;
                 d2[0] = T::ZERO;
             }
-            product_backward(layout, at(grad), at(sig1), at(sig2), &mut d1[skip..], &mut d2[skip..]);
+            product_backward(
+                layout,
+                at(grad),
+                at(sig1),
+                at(sig2),
+                &mut d1[skip..],
+                &mut d2[skip..],
+            );
         },
     )
 }

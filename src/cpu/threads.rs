@@ -116,7 +116,10 @@ fn pool(threads: usize) -> Result<Arc<ThreadPool>> {
     }
     let pool = Arc::new(built);
     pools
-        .get_or_insert_with(|| Pools { pid, by_size: Vec::new() })
+        .get_or_insert_with(|| Pools {
+            pid,
+            by_size: Vec::new(),
+        })
         .by_size
         .push((threads, Arc::clone(&pool)));
     Ok(pool)
@@ -145,6 +148,12 @@ mod tests {
         let a = pool(2).unwrap();
         let b = pool(2).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
-        assert_eq!(Threads::new(2).unwrap().install(rayon::current_num_threads).unwrap(), 2);
+        assert_eq!(
+            Threads::new(2)
+                .unwrap()
+                .install(rayon::current_num_threads)
+                .unwrap(),
+            2
+        );
     }
 }

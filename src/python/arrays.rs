@@ -2,7 +2,8 @@
 
 use numpy::ndarray::{Array3, ArrayView3, Ix3};
 use numpy::{
-    Element, PyArrayDescrMethods, PyReadonlyArray, PyReadwriteArray, PyUntypedArray, PyUntypedArrayMethods,
+    Element, PyArrayDescrMethods, PyReadonlyArray, PyReadwriteArray, PyUntypedArray,
+    PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -44,7 +45,9 @@ pub(crate) struct PathArray<'py, T: Element> {
 
 impl<'py, T: Element + Copy> PathArray<'py, T> {
     pub(crate) fn extract(array: &Bound<'py, PyAny>) -> PyResult<Self> {
-        Ok(PathArray { array: array.extract()? })
+        Ok(PathArray {
+            array: array.extract()?,
+        })
     }
 
     /// The paths as a core view; `copy` keeps the contiguous copy alive when one was needed.
@@ -53,7 +56,8 @@ impl<'py, T: Element + Copy> PathArray<'py, T> {
         let view = if view.strides().iter().any(|&s| s < 0) {
             let dim = view.raw_dim();
             let values = view.iter().copied().collect();
-            let owned = Array3::from_shape_vec(dim, values).expect("shape matches its element count");
+            let owned =
+                Array3::from_shape_vec(dim, values).expect("shape matches its element count");
             copy.insert(owned).view()
         } else {
             view
@@ -80,7 +84,9 @@ pub(crate) fn contiguous<'py, T: Element>(
 ) -> PyResult<PyReadonlyArray<'py, T, numpy::ndarray::IxDyn>> {
     let array: PyReadonlyArray<'py, T, numpy::ndarray::IxDyn> = array.extract()?;
     if !array.is_c_contiguous() {
-        return Err(PyValueError::new_err(format!("{name} must be C-contiguous")));
+        return Err(PyValueError::new_err(format!(
+            "{name} must be C-contiguous"
+        )));
     }
     Ok(array)
 }
@@ -92,7 +98,9 @@ pub(crate) fn output<'py, T: Element>(
 ) -> PyResult<PyReadwriteArray<'py, T, numpy::ndarray::IxDyn>> {
     let array: PyReadwriteArray<'py, T, numpy::ndarray::IxDyn> = array.extract()?;
     if !array.is_c_contiguous() {
-        return Err(PyValueError::new_err(format!("{name} must be C-contiguous")));
+        return Err(PyValueError::new_err(format!(
+            "{name} must be C-contiguous"
+        )));
     }
     Ok(array)
 }

@@ -44,8 +44,16 @@ pub(crate) fn sig(
     scalar_term: bool,
     n_jobs: i64,
 ) -> PyResult<bool> {
-    let transform = PathTransform { time_aug, lead_lag, end_time };
-    by_dtype!(path, "path", sig_typed(py, path, out, degree, &transform, scalar_term, n_jobs))
+    let transform = PathTransform {
+        time_aug,
+        lead_lag,
+        end_time,
+    };
+    by_dtype!(
+        path,
+        "path",
+        sig_typed(py, path, out, degree, &transform, scalar_term, n_jobs)
+    )
 }
 
 fn sig_typed<T: Scalar + Element>(
@@ -87,11 +95,25 @@ pub(crate) fn sig_backprop(
     scalar_term: bool,
     n_jobs: i64,
 ) -> PyResult<()> {
-    let transform = PathTransform { time_aug, lead_lag, end_time };
+    let transform = PathTransform {
+        time_aug,
+        lead_lag,
+        end_time,
+    };
     by_dtype!(
         path,
         "path",
-        sig_backprop_typed(py, path, sig, sig_derivs, out, degree, &transform, scalar_term, n_jobs)
+        sig_backprop_typed(
+            py,
+            path,
+            sig,
+            sig_derivs,
+            out,
+            degree,
+            &transform,
+            scalar_term,
+            n_jobs
+        )
     )
 }
 
@@ -113,11 +135,25 @@ fn sig_backprop_typed<T: Scalar + Element>(
     let paths = path.view(&mut copy)?;
     let sig = contiguous::<T>(sig, "sig")?;
     let sig_derivs = contiguous::<T>(sig_derivs, "sig_derivs")?;
-    let (sig, sig_derivs) = (sig.as_slice().map_err(slice_err)?, sig_derivs.as_slice().map_err(slice_err)?);
+    let (sig, sig_derivs) = (
+        sig.as_slice().map_err(slice_err)?,
+        sig_derivs.as_slice().map_err(slice_err)?,
+    );
     let mut out = output::<T>(out, "out")?;
     let out = out.as_slice_mut().map_err(slice_err)?;
     py.detach(|| {
-        guarded(|| crate::sig_backprop(&paths, sig, sig_derivs, degree, transform, scalar_term, threads, out))
+        guarded(|| {
+            crate::sig_backprop(
+                &paths,
+                sig,
+                sig_derivs,
+                degree,
+                transform,
+                scalar_term,
+                threads,
+                out,
+            )
+        })
     })
 }
 
@@ -154,8 +190,14 @@ fn sig_combine_typed<T: Scalar + Element>(
 ) -> PyResult<()> {
     let threads = threads(n_jobs)?;
     let layout = Layout::new(dimension, degree).map_err(to_py_err)?;
-    let (sig1, sig2) = (contiguous::<T>(sig1, "sig1")?, contiguous::<T>(sig2, "sig2")?);
-    let (sig1, sig2) = (sig1.as_slice().map_err(slice_err)?, sig2.as_slice().map_err(slice_err)?);
+    let (sig1, sig2) = (
+        contiguous::<T>(sig1, "sig1")?,
+        contiguous::<T>(sig2, "sig2")?,
+    );
+    let (sig1, sig2) = (
+        sig1.as_slice().map_err(slice_err)?,
+        sig2.as_slice().map_err(slice_err)?,
+    );
     let mut out = output::<T>(out, "out")?;
     let out = out.as_slice_mut().map_err(slice_err)?;
     py.detach(|| guarded(|| crate::sig_combine(layout, sig1, sig2, scalar_term, threads, out)))
@@ -179,7 +221,18 @@ pub(crate) fn sig_combine_backprop(
     by_dtype!(
         sig1,
         "sig1",
-        sig_combine_backprop_typed(py, deriv, sig1, sig2, out1, out2, dimension, degree, scalar_term, n_jobs)
+        sig_combine_backprop_typed(
+            py,
+            deriv,
+            sig1,
+            sig2,
+            out1,
+            out2,
+            dimension,
+            degree,
+            scalar_term,
+            n_jobs
+        )
     )
 }
 
@@ -199,14 +252,22 @@ fn sig_combine_backprop_typed<T: Scalar + Element>(
     let threads = threads(n_jobs)?;
     let layout = Layout::new(dimension, degree).map_err(to_py_err)?;
     let deriv = contiguous::<T>(deriv, "deriv")?;
-    let (sig1, sig2) = (contiguous::<T>(sig1, "sig1")?, contiguous::<T>(sig2, "sig2")?);
+    let (sig1, sig2) = (
+        contiguous::<T>(sig1, "sig1")?,
+        contiguous::<T>(sig2, "sig2")?,
+    );
     let deriv = deriv.as_slice().map_err(slice_err)?;
-    let (sig1, sig2) = (sig1.as_slice().map_err(slice_err)?, sig2.as_slice().map_err(slice_err)?);
+    let (sig1, sig2) = (
+        sig1.as_slice().map_err(slice_err)?,
+        sig2.as_slice().map_err(slice_err)?,
+    );
     let (mut out1, mut out2) = (output::<T>(out1, "out1")?, output::<T>(out2, "out2")?);
     let out1 = out1.as_slice_mut().map_err(slice_err)?;
     let out2 = out2.as_slice_mut().map_err(slice_err)?;
     py.detach(|| {
-        guarded(|| crate::sig_combine_backprop(layout, deriv, sig1, sig2, scalar_term, threads, out1, out2))
+        guarded(|| {
+            crate::sig_combine_backprop(layout, deriv, sig1, sig2, scalar_term, threads, out1, out2)
+        })
     })
 }
 
@@ -221,8 +282,16 @@ pub(crate) fn transform_path(
     end_time: f64,
     n_jobs: i64,
 ) -> PyResult<()> {
-    let transform = PathTransform { time_aug, lead_lag, end_time };
-    by_dtype!(path, "path", transform_path_typed(py, path, out, &transform, n_jobs))
+    let transform = PathTransform {
+        time_aug,
+        lead_lag,
+        end_time,
+    };
+    by_dtype!(
+        path,
+        "path",
+        transform_path_typed(py, path, out, &transform, n_jobs)
+    )
 }
 
 fn transform_path_typed<T: Scalar + Element>(
@@ -256,7 +325,11 @@ pub(crate) fn transform_path_backprop(
     end_time: f64,
     n_jobs: i64,
 ) -> PyResult<()> {
-    let transform = PathTransform { time_aug, lead_lag, end_time };
+    let transform = PathTransform {
+        time_aug,
+        lead_lag,
+        end_time,
+    };
     by_dtype!(
         derivs,
         "derivs",
@@ -278,9 +351,14 @@ fn transform_path_backprop_typed<T: Scalar + Element>(
     let derivs = derivs.as_slice().map_err(slice_err)?;
     let mut out = output::<T>(out, "out")?;
     let out = out.as_slice_mut().map_err(slice_err)?;
-    let batch = if length * dimension == 0 { 0 } else { out.len() / (length * dimension) };
+    // An empty original path makes every row empty; then there is nothing to do for any batch.
+    let batch = out.len().checked_div(length * dimension).unwrap_or(0);
     py.detach(|| {
-        guarded(|| crate::transform_path_backprop(derivs, batch, length, dimension, transform, threads, out))
+        guarded(|| {
+            crate::transform_path_backprop(
+                derivs, batch, length, dimension, transform, threads, out,
+            )
+        })
     })
 }
 
@@ -288,7 +366,9 @@ fn transform_path_backprop_typed<T: Scalar + Element>(
 /// scalar term when `scalar_term`; `ValueError` when it cannot be represented.
 #[pyfunction]
 pub(crate) fn sig_length(dimension: usize, degree: usize, scalar_term: bool) -> PyResult<usize> {
-    Ok(Layout::new(dimension, degree).map_err(to_py_err)?.len_with(scalar_term))
+    Ok(Layout::new(dimension, degree)
+        .map_err(to_py_err)?
+        .len_with(scalar_term))
 }
 
 /// The number of threads `n_jobs` stands for (pysiglib's convention), or `ValueError`.

@@ -29,7 +29,9 @@ impl<'a, T: Copy> Paths<'a, T> {
             shape
                 .iter()
                 .zip(strides)
-                .try_fold(1usize, |acc, (&n, s)| (n - 1).checked_mul(s).and_then(|o| o.checked_add(acc)))
+                .try_fold(1usize, |acc, (&n, s)| {
+                    (n - 1).checked_mul(s).and_then(|o| o.checked_add(acc))
+                })
                 .ok_or(Error::TooLarge {
                     what: "a strided path",
                     detail: format!("shape {shape:?}, strides {strides:?}"),
@@ -42,7 +44,11 @@ impl<'a, T: Copy> Paths<'a, T> {
                 got: data.len(),
             });
         }
-        Ok(Paths { data, shape, strides })
+        Ok(Paths {
+            data,
+            shape,
+            strides,
+        })
     }
 
     /// Number of paths.

@@ -43,7 +43,11 @@ impl PathTransform {
 
     /// Number of points of the transformed path, given `len` points in the original.
     pub fn len(&self, len: usize) -> usize {
-        if self.lead_lag && len > 0 { 2 * len - 1 } else { len }
+        if self.lead_lag && len > 0 {
+            2 * len - 1
+        } else {
+            len
+        }
     }
 
     /// Number of increments of the transformed path.
@@ -63,7 +67,11 @@ impl PathTransform {
         let moved = if self.lead_lag {
             // Even steps move the lead channels, odd steps the lag channels.
             let (lag, lead) = z[..2 * d].split_at_mut(d);
-            let (still, moving) = if step % 2 == 0 { (lag, lead) } else { (lead, lag) };
+            let (still, moving) = if step % 2 == 0 {
+                (lag, lead)
+            } else {
+                (lead, lag)
+            };
             still.fill(T::ZERO);
             moving
         } else {
@@ -81,14 +89,23 @@ impl PathTransform {
     /// Adds the gradient `d_z` of increment `step` to the gradient `d_path` of the original path
     /// (row-major, `len × dim`). The time channel does not depend on the path and is dropped.
     #[inline]
-    pub(crate) fn scatter_increment_grad<T: Scalar>(&self, d_z: &[T], step: usize, d_path: &mut [T]) {
+    pub(crate) fn scatter_increment_grad<T: Scalar>(
+        &self,
+        d_z: &[T],
+        step: usize,
+        d_path: &mut [T],
+    ) {
         let d = if self.lead_lag {
             (d_z.len() - usize::from(self.time_aug)) / 2
         } else {
             d_z.len() - usize::from(self.time_aug)
         };
         let (t, moved) = if self.lead_lag {
-            let channels = if step % 2 == 0 { &d_z[d..2 * d] } else { &d_z[..d] };
+            let channels = if step % 2 == 0 {
+                &d_z[d..2 * d]
+            } else {
+                &d_z[..d]
+            };
             (step / 2, channels)
         } else {
             (step, &d_z[..d])
@@ -106,7 +123,11 @@ impl PathTransform {
         let width = self.dim(d);
         let dt = self.time_step::<T>(len);
         for (p, row) in out.chunks_exact_mut(width).enumerate() {
-            let (lag, lead) = if self.lead_lag { (p / 2, p.div_ceil(2)) } else { (p, p) };
+            let (lag, lead) = if self.lead_lag {
+                (p / 2, p.div_ceil(2))
+            } else {
+                (p, p)
+            };
             for i in 0..d {
                 row[i] = path.at(lag, i);
                 if self.lead_lag {
@@ -125,7 +146,11 @@ impl PathTransform {
         let width = self.dim(dim);
         out.fill(T::ZERO);
         for (p, row) in grad.chunks_exact(width).enumerate() {
-            let (lag, lead) = if self.lead_lag { (p / 2, p.div_ceil(2)) } else { (p, p) };
+            let (lag, lead) = if self.lead_lag {
+                (p / 2, p.div_ceil(2))
+            } else {
+                (p, p)
+            };
             for i in 0..dim {
                 out[lag * dim + i] += row[i];
                 if self.lead_lag {
@@ -152,12 +177,17 @@ mod tests {
         };
         let mut out = vec![0.0; 3 * 5];
         t.materialise(&paths.path(0), &mut out);
-        assert_eq!(out, [0., 1., 0., 1., 0., 0., 1., 2., 3., 0.5, 2., 3., 2., 3., 1.]);
+        assert_eq!(
+            out,
+            [0., 1., 0., 1., 0., 0., 1., 2., 3., 0.5, 2., 3., 2., 3., 1.]
+        );
         // Its increments are the differences of consecutive rows.
         for step in 0..2 {
             let mut z = [0.0; 5];
             t.increment(&paths.path(0), step, &mut z);
-            let expected: Vec<f64> = (0..5).map(|i| out[(step + 1) * 5 + i] - out[step * 5 + i]).collect();
+            let expected: Vec<f64> = (0..5)
+                .map(|i| out[(step + 1) * 5 + i] - out[step * 5 + i])
+                .collect();
             assert_eq!(z.to_vec(), expected);
         }
     }
@@ -180,7 +210,11 @@ mod tests {
                 t.scatter_increment_grad(&w, step, &mut grad);
                 let mut z = vec![0.0; width];
                 t.increment(&paths.path(0), step, &mut z);
-                let lhs: f64 = z[..width - usize::from(time_aug)].iter().zip(&w).map(|(a, b)| a * b).sum();
+                let lhs: f64 = z[..width - usize::from(time_aug)]
+                    .iter()
+                    .zip(&w)
+                    .map(|(a, b)| a * b)
+                    .sum();
                 let rhs: f64 = grad.iter().zip(&data).map(|(a, b)| a * b).sum();
                 assert!((lhs - rhs).abs() < 1e-14, "{time_aug} {lead_lag} {step}");
             }
