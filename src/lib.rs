@@ -33,6 +33,7 @@ mod cpu;
 mod error;
 mod scalar;
 pub mod sig;
+mod simd;
 
 #[cfg(feature = "python")]
 mod python;
@@ -45,3 +46,4 @@ pub use cpu::{
 pub use error::{Error, Result};
 pub use scalar::Scalar;
 pub use sig::{PathTransform, Paths};
+pub use simd::simd_level;

@@ -6,7 +6,9 @@ use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 /// A real number type the tensor algebra computes in: `f32` and `f64`.
 ///
 /// Every algorithm in the crate is written once against this trait, so each precision runs the
-/// same code and computes in its own precision (an `f32` signature is accumulated in `f32`).
+/// same code and computes in its own precision (an `f32` signature is accumulated in `f32`), with
+/// twice as many `f32` as `f64` per vector register. The trait is sealed: its vector operations
+/// are internal.
 pub trait Scalar:
     Copy
     + Send
@@ -24,6 +26,7 @@ pub trait Scalar:
     + AddAssign
     + SubAssign
     + MulAssign
+    + crate::simd::Element
 {
     /// The additive identity.
     const ZERO: Self;
@@ -48,6 +51,7 @@ macro_rules! impl_scalar {
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
             }
+
         }
     )*};
 }

@@ -1,61 +1,34 @@
 //! The rank-1 updates that carry almost all of the arithmetic.
 //!
-//! Every product in the truncated tensor algebra reduces to an outer product of two levels,
-//! `out[w·m + a] (+)= left[w] · right[a]`, where `out` is a level viewed as a
-//! `left.len() × right.len()` row-major matrix, and every backward pass to its adjoint.
-//! Keeping them here, behind three functions, is what lets the SIMD work specialise them
-//! without touching the algorithms built on top.
+//! Every product in the truncated tensor algebra reduces to outer products of two levels,
+//! `out[w·m + a] (+)= left[w] · right[a]`, with `out` a level viewed as a `left.len() × m`
+//! row-major matrix (`m = right.len()`), and every backward pass to their adjoint. The algorithms
+//! arrange for `left` to be short (a vector of `R^d`) and `right` long, so that each row is a
+//! contiguous `axpy`: full vector registers, then one masked vector for the tail.
+//!
+//! The public (crate) functions check their slices once; the row loops then address vectors by
+//! pointer, so no bounds check or iterator setup sits in the innermost loops. Long rows are walked
+//! block by block of `right`, so that `right` is read from L2 once rather than once per row (the
+//! rows of a level sit a power of two apart, where walking them all at once thrashes L1's sets).
+//!
+//! All functions are `#[inline(always)]`: they must be compiled into the dispatching function
+//! (see [`crate::simd`]).
 
 use crate::scalar::Scalar;
+use crate::simd::{Simd, Vectorize};
 
-/// `out[w·m + a] = left[w] · right[a]` with `m = right.len()`.
-#[inline]
-pub(crate) fn outer<T: Scalar>(out: &mut [T], left: &[T], right: &[T]) {
-    debug_assert_eq!(out.len(), left.len() * right.len());
-    for (row, &l) in out.chunks_exact_mut(right.len()).zip(left) {
-        for (o, &r) in row.iter_mut().zip(right) {
-            *o = l * r;
-        }
-    }
-}
+/// Elements of `right` handled per pass over the rows (a few KiB, well inside L1).
+const BLOCK: usize = 1024;
 
-/// `out[w·m + a] += left[w] · right[a]` with `m = right.len()`.
-#[inline]
-pub(crate) fn outer_acc<T: Scalar>(out: &mut [T], left: &[T], right: &[T]) {
-    debug_assert_eq!(out.len(), left.len() * right.len());
-    for (row, &l) in out.chunks_exact_mut(right.len()).zip(left) {
-        for (o, &r) in row.iter_mut().zip(right) {
-            *o += l * r;
-        }
-    }
-}
-
-/// The adjoint of [`outer_acc`]: given the gradient `grad` of `out`, accumulates
-/// `d_left[w] += Σ_a grad[w·m + a] · right[a]` and `d_right[a] += Σ_w left[w] · grad[w·m + a]`
-/// in one pass over `grad`.
-#[inline]
-pub(crate) fn outer_adjoint<T: Scalar>(
-    grad: &[T],
-    left: &[T],
-    right: &[T],
-    d_left: &mut [T],
-    d_right: &mut [T],
-) {
-    debug_assert_eq!(grad.len(), left.len() * right.len());
-    debug_assert_eq!(d_left.len(), left.len());
-    debug_assert_eq!(d_right.len(), right.len());
-    for ((row, &l), dl) in grad.chunks_exact(right.len()).zip(left).zip(d_left) {
-        let mut dot = T::ZERO;
-        for ((&g, &r), dr) in row.iter().zip(right).zip(d_right.iter_mut()) {
-            dot += g * r;
-            *dr += l * g;
-        }
-        *dl += dot;
-    }
+/// `v!(op)` is `T`'s vector operation `op` at level `S` (the generic parameters in scope).
+macro_rules! v {
+    ($op:ident) => {
+        <T as Vectorize<S>>::$op
+    };
 }
 
 /// `out[i] += x[i]`.
-#[inline]
+#[inline(always)]
 pub(crate) fn add_assign<T: Scalar>(out: &mut [T], x: &[T]) {
     debug_assert_eq!(out.len(), x.len());
     for (o, &v) in out.iter_mut().zip(x) {
@@ -63,30 +36,268 @@ pub(crate) fn add_assign<T: Scalar>(out: &mut [T], x: &[T]) {
     }
 }
 
+/// `out[i] = a[i] + b[i]`.
+#[inline(always)]
+pub(crate) fn add_into<T: Scalar>(out: &mut [T], a: &[T], b: &[T]) {
+    debug_assert_eq!(out.len(), a.len());
+    debug_assert_eq!(out.len(), b.len());
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = x + y;
+    }
+}
+
+/// `out[w·stride + i] = addend[w·stride + i] + left[w] · right[i]` for `i < len`.
+///
+/// # Safety
+/// `out` and `addend` must be valid for `(left.len() - 1)·stride + len` elements (they may be
+/// the same pointer, not otherwise overlapping) and `right` for `len`.
+#[inline(always)]
+unsafe fn rows<S: Simd, T: Scalar + Vectorize<S>>(
+    out: *mut T,
+    addend: *const T,
+    stride: usize,
+    left: &[T],
+    right: *const T,
+    len: usize,
+    segment: usize,
+) {
+    let lanes = <T as Vectorize<S>>::LANES;
+    let full = segment - segment % lanes;
+    for (w, &l) in left.iter().enumerate() {
+        let a = v!(splat)(l);
+        // SAFETY: row `w` lies inside the regions the caller vouched for.
+        unsafe {
+            let (o, c) = (out.add(w * stride), addend.add(w * stride));
+            let mut seg = 0;
+            while seg < len {
+                let (o, c, r) = (o.add(seg), c.add(seg), right.add(seg));
+                let mut i = 0;
+                while i < full {
+                    v!(store)(
+                        o.add(i),
+                        v!(mul_add)(a, v!(load)(r.add(i)), v!(load)(c.add(i))),
+                    );
+                    i += lanes;
+                }
+                while i < segment {
+                    *o.add(i) = *c.add(i) + l * *r.add(i);
+                    i += 1;
+                }
+                seg += segment;
+            }
+        }
+    }
+}
+
+/// `out = addend + left ⊗ right`, block by block; `addend` may be `out` itself.
+///
+/// # Safety
+/// `addend` must be valid for `out.len()` elements and either be `out`'s pointer or not overlap
+/// `out`; `out.len()` must be `left.len() · right.len()`.
+#[inline(always)]
+unsafe fn outer<S: Simd, T: Scalar + Vectorize<S>>(
+    out: &mut [T],
+    addend: *const T,
+    left: &[T],
+    right: &[T],
+    segment: usize,
+) {
+    assert_eq!(out.len(), left.len() * right.len());
+    let m = right.len();
+    assert!(segment > 0 && m.is_multiple_of(segment));
+    let block = segment * (BLOCK / segment).max(1);
+    let mut start = 0;
+    while start < m {
+        let len = block.min(m - start);
+        // SAFETY: rows of `len ≤ m - start` from `start`, stride `m`, inside `out.len() = rows·m`.
+        unsafe {
+            let (o, c) = (out.as_mut_ptr().add(start), addend.add(start));
+            rows::<S, T>(o, c, m, left, right.as_ptr().add(start), len, segment);
+        }
+        start += block;
+    }
+}
+
+/// `out[w·m + a] += left[w] · right[a]` with `m = right.len()`.
+#[inline(always)]
+pub(crate) fn outer_acc<S: Simd, T: Scalar + Vectorize<S>>(
+    out: &mut [T],
+    left: &[T],
+    right: &[T],
+    segment: usize,
+) {
+    let addend = out.as_ptr();
+    // SAFETY: the addend is `out` itself.
+    unsafe { outer::<S, T>(out, addend, left, right, segment) }
+}
+
+/// `out[w·m + a] = addend[w·m + a] + left[w] · right[a]` with `m = right.len()`.
+#[inline(always)]
+pub(crate) fn outer_add<S: Simd, T: Scalar + Vectorize<S>>(
+    out: &mut [T],
+    left: &[T],
+    right: &[T],
+    addend: &[T],
+    segment: usize,
+) {
+    assert_eq!(out.len(), addend.len());
+    // SAFETY: `addend` is a distinct slice (it is borrowed while `out` is borrowed mutably) of
+    // the same length.
+    unsafe { outer::<S, T>(out, addend.as_ptr(), left, right, segment) }
+}
+
+/// Steps whose top-level updates [`outer_acc_steps`] fuses into one pass.
+pub(crate) const FUSED_STEPS: usize = 4;
+
+/// `out[w·m + i] += Σ_t lefts[t][w] · rights[t][i]` over [`FUSED_STEPS`] outer products
+/// (`lefts` row-major `FUSED_STEPS × left_len`, `rights` `FUSED_STEPS × m`): the top level of a
+/// signature takes several steps' updates in one read and one write of each element.
+#[inline(always)]
+pub(crate) fn outer_acc_steps<S: Simd, T: Scalar + Vectorize<S>>(
+    out: &mut [T],
+    lefts: &[T],
+    rights: &[T],
+) {
+    const K: usize = FUSED_STEPS;
+    let n = lefts.len() / K;
+    let m = rights.len() / K;
+    assert_eq!(lefts.len(), K * n);
+    assert_eq!(rights.len(), K * m);
+    assert_eq!(out.len(), n * m);
+    let lanes = <T as Vectorize<S>>::LANES;
+    let full = m - m % lanes;
+    let (o, l, r) = (out.as_mut_ptr(), lefts.as_ptr(), rights.as_ptr());
+    // SAFETY: rows `w < n` of `out` (stride `m`), columns `i < m`; `rights` row `t < K` at
+    // `t·m + i`; `lefts` at `t·n + w`: all inside the slices checked above.
+    unsafe {
+        let mut i = 0;
+        while i < full {
+            let rv: [_; K] = std::array::from_fn(|t| v!(load)(r.add(t * m + i)));
+            for w in 0..n {
+                let at = o.add(w * m + i);
+                let mut acc = v!(load)(at);
+                for (t, &rt) in rv.iter().enumerate() {
+                    acc = v!(mul_add)(v!(splat)(*l.add(t * n + w)), rt, acc);
+                }
+                v!(store)(at, acc);
+            }
+            i += lanes;
+        }
+        while i < m {
+            for w in 0..n {
+                let at = o.add(w * m + i);
+                let mut acc = *at;
+                for t in 0..K {
+                    acc += *l.add(t * n + w) * *r.add(t * m + i);
+                }
+                *at = acc;
+            }
+            i += 1;
+        }
+    }
+}
+
+/// The adjoint of [`outer_acc`]: given the gradient `grad` of `out`, accumulates
+/// `d_left[w] += Σ_a grad[w·m + a] · right[a]` and `d_right[a] += Σ_w left[w] · grad[w·m + a]`,
+/// reading `grad` once.
+#[inline(always)]
+pub(crate) fn outer_adjoint<S: Simd, T: Scalar + Vectorize<S>>(
+    grad: &[T],
+    left: &[T],
+    right: &[T],
+    d_left: &mut [T],
+    d_right: &mut [T],
+) {
+    let m = right.len();
+    assert_eq!(grad.len(), left.len() * m);
+    assert_eq!(d_left.len(), left.len());
+    assert_eq!(d_right.len(), m);
+    let lanes = <T as Vectorize<S>>::LANES;
+    let mut start = 0;
+    while start < m {
+        let len = BLOCK.min(m - start);
+        let full = len - len % lanes;
+        let mask = v!(mask)(len - full);
+        // SAFETY: every access is to row `w < left.len()` of `grad` (stride `m`) or to `right` /
+        // `d_right`, at offsets `start + i` with `i < len ≤ m - start`.
+        unsafe {
+            let r = right.as_ptr().add(start);
+            let dr = d_right.as_mut_ptr().add(start);
+            for (w, (&l, dl)) in left.iter().zip(d_left.iter_mut()).enumerate() {
+                let g = grad.as_ptr().add(w * m + start);
+                let lv = v!(splat)(l);
+                // One vector of partial dot products, summed once at the end.
+                let mut partial = v!(splat)(T::ZERO);
+                let mut i = 0;
+                while i < full {
+                    let gv = v!(load)(g.add(i));
+                    partial = v!(mul_add)(gv, v!(load)(r.add(i)), partial);
+                    v!(store)(dr.add(i), v!(mul_add)(lv, gv, v!(load)(dr.add(i))));
+                    i += lanes;
+                }
+                if full < len {
+                    let gv = v!(load_masked)(g.add(full), mask);
+                    partial = v!(mul_add)(gv, v!(load_masked)(r.add(full), mask), partial);
+                    let updated = v!(mul_add)(lv, gv, v!(load_masked)(dr.add(full), mask));
+                    v!(store_masked)(dr.add(full), updated, mask);
+                }
+                *dl += v!(sum)(partial);
+            }
+        }
+        start += BLOCK;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simd::Portable;
 
     #[test]
     fn outer_matches_definition() {
         let left = [1.0, 2.0, 3.0];
-        let right = [10.0, 20.0];
-        let mut out = [0.0; 6];
-        outer(&mut out, &left, &right);
-        assert_eq!(out, [10.0, 20.0, 20.0, 40.0, 30.0, 60.0]);
-        outer_acc(&mut out, &left, &right);
-        assert_eq!(out, [20.0, 40.0, 40.0, 80.0, 60.0, 120.0]);
+        let right = [10.0, 20.0, 30.0];
+        let mut out = [1.0; 9];
+        outer_add::<Portable, f64>(&mut out, &left, &right, &[0.5; 9], 3);
+        assert_eq!(out, [10.5, 20.5, 30.5, 20.5, 40.5, 60.5, 30.5, 60.5, 90.5]);
+        outer_acc::<Portable, f64>(&mut out, &left, &right, 3);
+        assert_eq!(
+            out,
+            [20.5, 40.5, 60.5, 40.5, 80.5, 120.5, 60.5, 120.5, 180.5]
+        );
+    }
+
+    #[test]
+    fn long_rows_cross_blocks() {
+        let (n, m) = (3, 2 * BLOCK + 7);
+        let left: Vec<f64> = (0..n).map(|i| i as f64 + 0.5).collect();
+        let right: Vec<f64> = (0..m).map(|i| (i as f64 * 0.1).cos()).collect();
+        let mut out = vec![1.0; n * m];
+        outer_acc::<Portable, f64>(&mut out, &left, &right, m);
+        for w in 0..n {
+            for a in 0..m {
+                assert_eq!(out[w * m + a], 1.0 + left[w] * right[a]);
+            }
+        }
     }
 
     #[test]
     fn adjoint_is_the_transpose() {
-        // <grad, left ⊗ right> is bilinear: its gradients are grad·right and leftᵀ·grad.
-        let left = [1.0, -2.0, 0.5];
-        let right = [3.0, 4.0];
-        let grad = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        let (mut dl, mut dr) = ([0.0; 3], [0.0; 2]);
-        outer_adjoint(&grad, &left, &right, &mut dl, &mut dr);
-        assert_eq!(dl, [11.0, 25.0, 39.0]);
-        assert_eq!(dr, [1.0 - 6.0 + 2.5, 2.0 - 8.0 + 3.0]);
+        // <grad, left ⊗ right> is bilinear: its gradients are grad·right and leftᵀ·grad. Rows of
+        // 2·BLOCK + 37 exercise blocks, vector chunks and masked tails.
+        let (n, m) = (3, 2 * BLOCK + 37);
+        let left: Vec<f64> = (0..n).map(|i| i as f64 - 0.5).collect();
+        let right: Vec<f64> = (0..m).map(|i| (i as f64 * 0.3).sin()).collect();
+        let grad: Vec<f64> = (0..n * m).map(|i| (i as f64 * 0.7).cos()).collect();
+        let (mut dl, mut dr) = (vec![0.0; n], vec![0.0; m]);
+        outer_adjoint::<Portable, f64>(&grad, &left, &right, &mut dl, &mut dr);
+        for w in 0..n {
+            let expected: f64 = (0..m).map(|a| grad[w * m + a] * right[a]).sum();
+            assert!((dl[w] - expected).abs() < 1e-9);
+        }
+        for a in 0..m {
+            let expected: f64 = (0..n).map(|w| left[w] * grad[w * m + a]).sum();
+            assert!((dr[a] - expected).abs() < 1e-12);
+        }
     }
 }

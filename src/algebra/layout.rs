@@ -108,6 +108,42 @@ impl Layout {
     }
 }
 
+/// The level offsets of a [`Layout`], tabulated: the inner loops look levels up many times per
+/// step, and `Layout` computes each offset with a division.
+#[derive(Clone, Debug)]
+pub(crate) struct Levels {
+    /// `starts[k]` = `level_offset(k)` for `k = 1..=N+1`; `starts[0]` unused.
+    starts: Vec<usize>,
+}
+
+impl Levels {
+    pub(crate) fn new(layout: Layout) -> Self {
+        let mut starts = vec![0; layout.degree() + 2];
+        for (k, s) in starts.iter_mut().enumerate().skip(1) {
+            *s = layout.level_offset(k);
+        }
+        Levels { starts }
+    }
+
+    /// Where level `k` starts.
+    #[inline(always)]
+    pub(crate) fn offset(&self, k: usize) -> usize {
+        self.starts[k]
+    }
+
+    /// `d^k` (`k ≥ 1`).
+    #[inline(always)]
+    pub(crate) fn len(&self, k: usize) -> usize {
+        self.starts[k + 1] - self.starts[k]
+    }
+
+    /// The index range of level `k`.
+    #[inline(always)]
+    pub(crate) fn range(&self, k: usize) -> Range<usize> {
+        self.starts[k]..self.starts[k + 1]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

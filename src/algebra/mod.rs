@@ -1,12 +1,19 @@
 //! The truncated tensor algebra on flat slices: layout, Chen product, fused multiply-exponentiate
-//! and their backward passes. Everything here works on one tensor at a time; batching and
-//! threads live in [`crate::cpu`].
+//! and their backward passes, word reversal. Everything here works on one tensor at a time;
+//! batching and threads live in [`crate::cpu`].
 
 pub(crate) mod kernels;
+pub(crate) mod lanes;
 mod layout;
 mod mul_exp;
 mod product;
+mod reverse;
 
+pub(crate) use kernels::FUSED_STEPS;
 pub use layout::Layout;
-pub use mul_exp::{MulExpWorkspace, mul_exp, mul_exp_backward};
+pub(crate) use layout::Levels;
+pub use mul_exp::{MulExpWorkspace, exp_mul, exp_mul_backward, mul_exp, mul_exp_backward};
+pub(crate) use mul_exp::{exp_mul_backward_with, exp_mul_steps_with};
 pub use product::{product, product_backward};
+pub use reverse::reverse_words;
+

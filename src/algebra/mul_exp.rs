@@ -1,43 +1,57 @@
-//! The fused multiply-exponentiate `A ← A ⊗ exp(z)` and its backward pass.
+//! The fused multiply-exponentiate and its backward pass.
 //!
-//! Level `k` of `A ⊗ exp(z)` is `Σ_{j≤k} A_j ⊗ z^{⊗(k-j)} / (k-j)!`, which Horner's scheme
+//! Level `k` of `exp(z) ⊗ A` is `Σ_{j≤k} z^{⊗(k-j)} / (k-j)! ⊗ A_j`, which Horner's scheme
 //! evaluates as
 //!
 //! ```text
-//! A_k + (A_{k-1} + (… (A_2 + (A_1 + z/k) ⊗ z/(k-1)) ⊗ z/(k-2) …) ⊗ z/2) ⊗ z
+//! A_k + z ⊗ (A_{k-1} + z/2 ⊗ (A_{k-2} + … + z/(k-1) ⊗ (A_1 + z/k) …))
 //! ```
 //!
-//! The partial sums `s_j = A_j + h_j` (with `h_1 = z/k`, `h_{j+1} = s_j ⊗ z/(k-j)`) grow one level
-//! per step, so level `k` costs about `d^k` multiply-adds and a whole step about `d^N·d/(d-1)`.
-//! Levels are updated from the top down, so each reads the old values of the levels below it
-//! and the update happens in place.
+//! The partial sums `s_1 = A_1 + z/k`, `s_{j+1} = A_{j+1} + z/(k-j) ⊗ s_j` grow one level per
+//! step, so level `k` costs about `d^k` multiply-adds and a whole step about `d^N·d/(d-1)`.
+//! Levels are updated from the top down, so each reads the old values of the levels below it and
+//! the update happens in place. Multiplying by `exp(z)` on the *left* puts the long operand on the
+//! right of every outer product (`z ⊗ s`: `d` contiguous rows of `len(s)`), which is what the
+//! kernels vectorise. Right multiplication, `A ⊗ exp(z)`, is the same computation on
+//! word-reversed tensors (see [`reverse_words`](super::reverse_words)); signatures use it that way.
 //!
-//! The backward pass runs the same recurrence from the bottom up: knowing the old levels
-//! `1..k-1` it recomputes `s_1..s_{k-1}`, recovers the old `A_k = A_k - s_{k-1} ⊗ z` (this *is*
-//! `A ⊗ exp(-z)`, the step's inverse), then pushes the gradient of level `k` back through the
-//! chain. Recovery, recomputation and the adjoint share one pass, about three times the forward
-//! cost, and nothing from the forward pass has to be stored.
+//! The backward pass runs the recurrence from the bottom up: knowing the old levels `1..k-1`, it
+//! recomputes `s_1..s_{k-1}`, recovers the old `A_k = A_k - z ⊗ s_{k-1}` (this *is*
+//! `exp(-z) ⊗ A`, the step's inverse), then pushes the gradient of level `k` back through the
+//! chain. Nothing from the forward pass is stored, and the cost is about twice the forward's.
 
-use super::kernels::{add_assign, outer, outer_acc, outer_adjoint};
-use super::layout::Layout;
+use super::kernels::{
+    FUSED_STEPS, add_assign, add_into, outer_acc, outer_acc_steps, outer_add, outer_adjoint,
+};
+use super::layout::{Layout, Levels};
+use super::reverse::reverse_words;
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
+use crate::simd::{Kernel, Simd, Vectorize, dispatch};
 
-/// Scratch space for [`mul_exp`] and [`mul_exp_backward`], sized for one [`Layout`].
+/// Scratch space for the multiply-exponentiate and its backward pass, sized for one [`Layout`].
 ///
 /// Allocate one per thread and reuse it for every step of every path.
 #[derive(Debug, Clone)]
 pub struct MulExpWorkspace<T> {
+    /// The layout's level offsets.
+    levels: Levels,
+    /// `1 / m` for `m = 1..=N`, at `m - 1` (divisions are slow; every step needs them).
+    reciprocals: Vec<T>,
     /// `z / m` for `m = 1..=N`, row `m - 1`.
     scaled: Vec<T>,
-    /// The chain `s_1 … s_{N-1}`, level `j` at `layout.level_offset(j)` (backward only needs
-    /// them all; the forward pass uses the first two level-`N-1` slots as a ping-pong pair).
+    /// The chain `s_1 … s_{N-1}`, level `j` at `layout.level_offset(j)` (the backward pass needs
+    /// them all; the forward pass uses two level-`N-1` slots as a ping-pong pair).
     chain: Vec<T>,
     /// Gradients of two consecutive chain levels.
     grad_a: Vec<T>,
     grad_b: Vec<T>,
-    /// Gradient of one scaled copy of `z`.
+    /// Gradient of one scaled copy of `z`, or `-z`.
     grad_z: Vec<T>,
+    /// The increments of a block of fused steps, row-major `FUSED_STEPS × d`.
+    block_z: Vec<T>,
+    /// Each fused step's last top-level chain vector `s_{N-1}`, row-major `FUSED_STEPS × d^(N-1)`.
+    block_chain: Vec<T>,
 }
 
 impl<T: Scalar> MulExpWorkspace<T> {
@@ -46,22 +60,31 @@ impl<T: Scalar> MulExpWorkspace<T> {
         let (d, n) = (layout.dim(), layout.degree());
         let top = if n >= 1 { layout.level_len(n - 1) } else { 0 };
         let chain_len = if n >= 1 {
-            layout.level_offset(n).max(2 * top)
+            layout.level_offset(n).max(3 * top)
         } else {
             0
         };
+        let what = "a multiply-exponentiate workspace";
         Ok(MulExpWorkspace {
-            scaled: try_zeroed("a multiply-exponentiate workspace", d * n)?,
-            chain: try_zeroed("a multiply-exponentiate workspace", chain_len)?,
-            grad_a: try_zeroed("a multiply-exponentiate workspace", top)?,
-            grad_b: try_zeroed("a multiply-exponentiate workspace", top)?,
-            grad_z: try_zeroed("a multiply-exponentiate workspace", d)?,
+            levels: Levels::new(layout),
+            reciprocals: (1..=n).map(|m| T::from_f64(1.0 / m as f64)).collect(),
+            scaled: try_zeroed(what, d * n)?,
+            chain: try_zeroed(what, chain_len)?,
+            grad_a: try_zeroed(what, top)?,
+            grad_b: try_zeroed(what, top)?,
+            grad_z: try_zeroed(what, d)?,
+            block_z: try_zeroed(what, FUSED_STEPS * d)?,
+            block_chain: try_zeroed(what, FUSED_STEPS * top)?,
         })
     }
 
+    #[inline(always)]
     fn scale(&mut self, z: &[T]) {
-        for (m, row) in self.scaled.chunks_exact_mut(z.len().max(1)).enumerate() {
-            let inv = T::from_f64(1.0 / (m + 1) as f64);
+        for (row, &inv) in self
+            .scaled
+            .chunks_exact_mut(z.len().max(1))
+            .zip(&self.reciprocals)
+        {
             for (s, &v) in row.iter_mut().zip(z) {
                 *s = v * inv;
             }
@@ -69,53 +92,233 @@ impl<T: Scalar> MulExpWorkspace<T> {
     }
 }
 
-/// `a ← a ⊗ exp(z)` in place: one step of a signature, `a` a truncated tensor of `layout`
-/// (scalar term 1, not stored) and `z` a vector of `R^d`.
-pub fn mul_exp<T: Scalar>(layout: Layout, a: &mut [T], z: &[T], ws: &mut MulExpWorkspace<T>) {
-    let (d, n) = (layout.dim(), layout.degree());
-    debug_assert_eq!(a.len(), layout.len());
-    debug_assert_eq!(z.len(), d);
-    if n == 0 {
-        return;
+/// `a ← exp(z) ⊗ a` in place, `a` a truncated tensor of `layout` (scalar term 1, not stored) and
+/// `z` a vector of `R^d`.
+pub fn exp_mul<T: Scalar>(layout: Layout, z: &[T], a: &mut [T], ws: &mut MulExpWorkspace<T>) {
+    struct Task<'a, T> {
+        layout: Layout,
+        z: &'a [T],
+        a: &'a mut [T],
+        ws: &'a mut MulExpWorkspace<T>,
     }
-    ws.scale(z);
-    let scaled = &ws.scaled;
-    let scaled_z = |m: usize| &scaled[(m - 1) * d..m * d];
-    let top = layout.level_len(n - 1);
-    let (ping, pong) = ws.chain[..2 * top].split_at_mut(top);
-    for k in (2..=n).rev() {
-        let (lower, upper) = a.split_at_mut(layout.level_offset(k));
-        let (mut cur, mut next) = (&mut *ping, &mut *pong);
-        // s_1 = A_1 + z/k
-        cur[..d].copy_from_slice(&lower[..d]);
-        add_assign(&mut cur[..d], scaled_z(k));
-        for j in 1..k - 1 {
-            // s_{j+1} = s_j ⊗ z/(k-j) + A_{j+1}
-            let (len, next_len) = (layout.level_len(j), layout.level_len(j + 1));
-            outer(&mut next[..next_len], &cur[..len], scaled_z(k - j));
-            add_assign(&mut next[..next_len], &lower[layout.level_range(j + 1)]);
-            std::mem::swap(&mut cur, &mut next);
+    impl<T: Scalar> Kernel for Task<'_, T> {
+        type Elem = T;
+        type Output = ();
+        #[inline(always)]
+        fn run<S: Simd>(self)
+        where
+            T: Vectorize<S>,
+        {
+            exp_mul_with::<S, T>(self.layout, self.z, self.a, self.ws)
         }
-        // A_k += s_{k-1} ⊗ z
-        outer_acc(
-            &mut upper[..layout.level_len(k)],
-            &cur[..layout.level_len(k - 1)],
-            z,
-        );
     }
-    add_assign(&mut a[..d], z);
+    dispatch(Task { layout, z, a, ws })
 }
 
-/// The backward pass of [`mul_exp`], in place.
+/// The backward pass of [`exp_mul`], in place.
 ///
-/// On entry `a` is the tensor after the step (`A ⊗ exp(z)`) and `grad` the gradient of a scalar
+/// On entry `a` is the tensor after the step (`exp(z) ⊗ A`) and `grad` the gradient of a scalar
 /// loss with respect to it. On return `a` holds the tensor before the step (`A`), `grad` the
 /// gradient with respect to it, and the gradient with respect to `z` has been added to `d_z`.
+pub fn exp_mul_backward<T: Scalar>(
+    layout: Layout,
+    z: &[T],
+    a: &mut [T],
+    grad: &mut [T],
+    d_z: &mut [T],
+    ws: &mut MulExpWorkspace<T>,
+) {
+    struct Task<'a, T> {
+        layout: Layout,
+        z: &'a [T],
+        a: &'a mut [T],
+        grad: &'a mut [T],
+        d_z: &'a mut [T],
+        ws: &'a mut MulExpWorkspace<T>,
+    }
+    impl<T: Scalar> Kernel for Task<'_, T> {
+        type Elem = T;
+        type Output = ();
+        #[inline(always)]
+        fn run<S: Simd>(self)
+        where
+            T: Vectorize<S>,
+        {
+            exp_mul_backward_with::<S, T>(self.layout, self.z, self.a, self.grad, self.d_z, self.ws)
+        }
+    }
+    dispatch(Task {
+        layout,
+        z,
+        a,
+        grad,
+        d_z,
+        ws,
+    })
+}
+
+/// `a ← a ⊗ exp(z)` in place: one step of a signature.
+///
+/// Computed as `rev(exp(z) ⊗ rev(a))` (word reversal is an anti-automorphism); when folding many
+/// steps, keep the tensor reversed and call [`exp_mul`] instead, as the signature code does.
+pub fn mul_exp<T: Scalar>(layout: Layout, a: &mut [T], z: &[T], ws: &mut MulExpWorkspace<T>) {
+    reverse_words(layout, a);
+    exp_mul(layout, z, a, ws);
+    reverse_words(layout, a);
+}
+
+/// The backward pass of [`mul_exp`], in place: as [`exp_mul_backward`], with `a` and `grad` the
+/// tensor after the step `A ⊗ exp(z)` and its gradient.
 pub fn mul_exp_backward<T: Scalar>(
     layout: Layout,
     a: &mut [T],
     grad: &mut [T],
     z: &[T],
+    d_z: &mut [T],
+    ws: &mut MulExpWorkspace<T>,
+) {
+    reverse_words(layout, a);
+    reverse_words(layout, grad);
+    exp_mul_backward(layout, z, a, grad, d_z, ws);
+    reverse_words(layout, a);
+    reverse_words(layout, grad);
+}
+
+/// The segment the outer products work in: the smallest power of `d` spanning a few vectors.
+///
+/// Every chain level at least that long is written and read back in segments of this length,
+/// each segment in whole vectors from its start plus a scalar tail, so that a vector load always
+/// finds its data in exactly one earlier vector store (a load spanning several stores cannot be
+/// forwarded from the store buffer and stalls until they reach the cache).
+#[inline(always)]
+fn segment_len<S: Simd, T: Vectorize<S>>(d: usize) -> usize {
+    let mut q = d.max(1);
+    while d > 1 && q < 4 * <T as Vectorize<S>>::LANES {
+        q *= d;
+    }
+    q
+}
+
+/// [`exp_mul`] at a given [`Simd`] level, for callers already inside a dispatched kernel.
+#[inline(always)]
+pub(crate) fn exp_mul_with<S: Simd, T: Scalar + Vectorize<S>>(
+    layout: Layout,
+    z: &[T],
+    a: &mut [T],
+    ws: &mut MulExpWorkspace<T>,
+) {
+    exp_mul_steps_with::<S, T>(layout, z, a, ws)
+}
+
+/// `a ← exp(z_s) ⊗ … ⊗ exp(z_1) ⊗ a`: the increments `z_t` (the rows of `steps`, at most
+/// [`FUSED_STEPS`] of them) folded in one after the other.
+///
+/// The top level is read by no chain, so its updates `A_N += z_t ⊗ s_(N-1)^(t)` are deferred and
+/// applied together in one pass over it: the largest level is read and written once per block
+/// of steps instead of once per step.
+#[inline(always)]
+pub(crate) fn exp_mul_steps_with<S: Simd, T: Scalar + Vectorize<S>>(
+    layout: Layout,
+    steps: &[T],
+    a: &mut [T],
+    ws: &mut MulExpWorkspace<T>,
+) {
+    let (d, n) = (layout.dim(), layout.degree());
+    debug_assert_eq!(a.len(), layout.len());
+    let count = steps.len() / d.max(1);
+    debug_assert!((1..=FUSED_STEPS).contains(&count) && steps.len() == count * d);
+    if n == 0 || d == 0 {
+        return;
+    }
+    let q = segment_len::<S, T>(d);
+    for (t, z) in steps.chunks_exact(d).enumerate() {
+        ws.scale(z);
+        let MulExpWorkspace {
+            levels: lv,
+            scaled,
+            chain,
+            block_chain,
+            ..
+        } = &mut *ws;
+        let scaled_z = |m: usize| &scaled[(m - 1) * d..m * d];
+        let top = lv.len(n - 1);
+        let (scratch, last) = chain[..3 * top].split_at_mut(2 * top);
+        for k in (2..=n).rev() {
+            let (lower, upper) = a.split_at_mut(lv.offset(k));
+            // The top level's chain goes to this step's slot of the block; lower levels' to `last`.
+            let dest = if k == n {
+                &mut block_chain[t * top..(t + 1) * top]
+            } else {
+                &mut *last
+            };
+            let dest = &mut dest[..lv.len(k - 1)];
+            chain_into::<S, T>(lv, lower, &scaled_z, k, q, scratch, dest);
+            if k < n {
+                // A_k += z ⊗ s_{k-1}
+                outer_acc::<S, T>(&mut upper[..lv.len(k)], z, dest, q.min(dest.len()));
+            }
+        }
+        add_assign(&mut a[..d], z);
+    }
+    let MulExpWorkspace {
+        levels: lv,
+        block_z,
+        block_chain,
+        ..
+    } = ws;
+    let top = lv.len(n - 1);
+    let a_top = &mut a[lv.range(n)];
+    if n >= 2 && count == 1 {
+        outer_acc::<S, T>(a_top, &steps[..d], &block_chain[..top], q.min(top));
+    } else if n >= 2 {
+        block_z[..count * d].copy_from_slice(steps);
+        // Unused rows contribute 0 ⊗ 0.
+        block_z[count * d..].fill(T::ZERO);
+        block_chain[count * top..].fill(T::ZERO);
+        outer_acc_steps::<S, T>(a_top, block_z, &block_chain[..FUSED_STEPS * top]);
+    }
+}
+
+/// Writes the chain `s_{k-1}` of level `k` into `dest`: `s_1 = A_1 + z/k`,
+/// `s_{j+1} = A_{j+1} + z/(k-j) ⊗ s_j`, with `lower` holding levels `1..k` of `A` and
+/// `scratch` room for two intermediate levels (`2·d^(k-2)`).
+#[inline(always)]
+fn chain_into<'z, S: Simd, T: Scalar + Vectorize<S>>(
+    lv: &Levels,
+    lower: &[T],
+    scaled_z: &impl Fn(usize) -> &'z [T],
+    k: usize,
+    q: usize,
+    scratch: &mut [T],
+    dest: &mut [T],
+) {
+    let d = lv.len(1);
+    if k == 2 {
+        add_into(dest, &lower[..d], scaled_z(2));
+        return;
+    }
+    let half = scratch.len() / 2;
+    let (mut cur, mut other) = scratch.split_at_mut(half);
+    add_into(&mut cur[..d], &lower[..d], scaled_z(k));
+    for j in 1..k - 1 {
+        let (len, addend) = (lv.len(j), &lower[lv.range(j + 1)]);
+        let out = if j + 1 == k - 1 {
+            &mut *dest
+        } else {
+            &mut other[..lv.len(j + 1)]
+        };
+        outer_add::<S, T>(out, scaled_z(k - j), &cur[..len], addend, q.min(len));
+        std::mem::swap(&mut cur, &mut other);
+    }
+}
+
+/// [`exp_mul_backward`] at a given [`Simd`] level.
+#[inline(always)]
+pub(crate) fn exp_mul_backward_with<S: Simd, T: Scalar + Vectorize<S>>(
+    layout: Layout,
+    z: &[T],
+    a: &mut [T],
+    grad: &mut [T],
     d_z: &mut [T],
     ws: &mut MulExpWorkspace<T>,
 ) {
@@ -138,67 +341,79 @@ pub fn mul_exp_backward<T: Scalar>(
         *dzi += *gi;
     }
     let MulExpWorkspace {
+        levels: lv,
+        reciprocals,
         scaled,
         chain,
         grad_a,
         grad_b,
         grad_z,
+        ..
     } = ws;
     let scaled_z = |m: usize| &scaled[(m - 1) * d..m * d];
+    let s = |j: usize| lv.range(j);
+    let q = segment_len::<S, T>(d);
     for k in 2..=n {
-        let (lower, upper) = a.split_at_mut(layout.level_offset(k));
+        let (lower, upper) = a.split_at_mut(lv.offset(k));
         // Recompute the chain s_1..s_{k-1} from the (already recovered) old levels.
-        chain[..d].copy_from_slice(&lower[..d]);
-        add_assign(&mut chain[..d], scaled_z(k));
+        add_into(&mut chain[..d], &lower[..d], scaled_z(k));
         for j in 1..k - 1 {
-            let (prev, next) = chain.split_at_mut(layout.level_offset(j + 1));
-            let next = &mut next[..layout.level_len(j + 1)];
-            outer(next, &prev[layout.level_range(j)], scaled_z(k - j));
-            add_assign(next, &lower[layout.level_range(j + 1)]);
+            let (prev, next) = chain.split_at_mut(lv.offset(j + 1));
+            let next = &mut next[..lv.len(j + 1)];
+            outer_add::<S, T>(
+                next,
+                scaled_z(k - j),
+                &prev[s(j)],
+                &lower[s(j + 1)],
+                q.min(lv.len(j)),
+            );
         }
-        let s = |j: usize| layout.level_range(j);
-        // Recover the old A_k = A_k - s_{k-1} ⊗ z, accumulating -(s_{k-1} ⊗ z) via -z.
+        // Recover the old A_k = A_k - z ⊗ s_{k-1}.
         for (g, &v) in grad_z.iter_mut().zip(z) {
             *g = -v;
         }
-        outer_acc(&mut upper[..layout.level_len(k)], &chain[s(k - 1)], grad_z);
-
-        // Adjoint of A_k += s_{k-1} ⊗ z.
-        let (grad_lower, grad_upper) = grad.split_at_mut(layout.level_offset(k));
-        let (mut ds, mut ds_next) = (&mut grad_a[..], &mut grad_b[..]);
-        let top = layout.level_len(k - 1);
-        ds[..top].fill(T::ZERO);
-        outer_adjoint(
-            &grad_upper[..layout.level_len(k)],
+        outer_acc::<S, T>(
+            &mut upper[..lv.len(k)],
+            grad_z,
             &chain[s(k - 1)],
+            q.min(lv.len(k - 1)),
+        );
+
+        // Adjoint of A_k += z ⊗ s_{k-1}.
+        let (grad_lower, grad_upper) = grad.split_at_mut(lv.offset(k));
+        let (mut ds, mut ds_next) = (&mut grad_a[..], &mut grad_b[..]);
+        let top = lv.len(k - 1);
+        ds[..top].fill(T::ZERO);
+        outer_adjoint::<S, T>(
+            &grad_upper[..lv.len(k)],
             z,
-            &mut ds[..top],
+            &chain[s(k - 1)],
             d_z,
+            &mut ds[..top],
         );
         for j in (1..k).rev() {
-            let len = layout.level_len(j);
-            // s_j = h_j + A_j: the gradient reaches A_j and h_j alike.
+            let len = lv.len(j);
+            // s_j = A_j + h_j: the gradient reaches A_j and h_j alike.
             add_assign(&mut grad_lower[s(j)], &ds[..len]);
             if j == 1 {
                 // h_1 = z / k
-                let inv = T::from_f64(1.0 / k as f64);
+                let inv = reciprocals[k - 1];
                 for (dzi, &g) in d_z.iter_mut().zip(&ds[..d]) {
                     *dzi += g * inv;
                 }
             } else {
-                // h_j = s_{j-1} ⊗ z / (k-j+1)
-                let prev = layout.level_len(j - 1);
+                // h_j = z/m ⊗ s_{j-1}, m = k-j+1
+                let (prev, m) = (lv.len(j - 1), k - j + 1);
                 ds_next[..prev].fill(T::ZERO);
                 grad_z.fill(T::ZERO);
-                let m = k - j + 1;
-                outer_adjoint(
+                outer_adjoint::<S, T>(
                     &ds[..len],
-                    &chain[s(j - 1)],
                     scaled_z(m),
-                    &mut ds_next[..prev],
+                    &chain[s(j - 1)],
                     grad_z,
+                    &mut ds_next[..prev],
                 );
-                let inv = T::from_f64(1.0 / m as f64);
+                let inv = reciprocals[m - 1];
                 for (dzi, &g) in d_z.iter_mut().zip(grad_z.iter()) {
                     *dzi += g * inv;
                 }
@@ -217,11 +432,10 @@ mod tests {
         let mut out = vec![0.0; layout.len()];
         let mut term = vec![1.0];
         for k in 1..=layout.degree() {
-            let mut next = vec![0.0; term.len() * z.len()];
-            outer(&mut next, &term, z);
-            for v in next.iter_mut() {
-                *v /= k as f64;
-            }
+            let next: Vec<f64> = term
+                .iter()
+                .flat_map(|&t| z.iter().map(move |&v| t * v / k as f64))
+                .collect();
             out[layout.level_range(k)].copy_from_slice(&next);
             term = next;
         }
@@ -232,18 +446,22 @@ mod tests {
     fn exp_of_zero_tensor_is_the_power_series() {
         let layout = Layout::new(3, 5).unwrap();
         let z = [0.3, -1.2, 0.7];
-        let mut a = vec![0.0; layout.len()];
         let mut ws = MulExpWorkspace::new(layout).unwrap();
-        mul_exp(layout, &mut a, &z, &mut ws);
         let expected = exp_series(layout, &z);
-        for (x, y) in a.iter().zip(&expected) {
-            assert!((x - y).abs() < 1e-14, "{x} vs {y}");
+        for left in [true, false] {
+            let mut a = vec![0.0; layout.len()];
+            if left {
+                exp_mul(layout, &z, &mut a, &mut ws);
+            } else {
+                mul_exp(layout, &mut a, &z, &mut ws);
+            }
+            for (x, y) in a.iter().zip(&expected) {
+                assert!((x - y).abs() < 1e-14, "{x} vs {y}");
+            }
         }
     }
 
-    #[test]
-    fn backward_recovers_the_input_and_matches_finite_differences() {
-        let layout = Layout::new(2, 4).unwrap();
+    fn check_backward(layout: Layout, left: bool) {
         let mut ws = MulExpWorkspace::new(layout).unwrap();
         let start: Vec<f64> = (0..layout.len())
             .map(|i| ((i * 7 % 11) as f64 - 5.0) / 7.0)
@@ -251,24 +469,35 @@ mod tests {
         let weights: Vec<f64> = (0..layout.len())
             .map(|i| ((i * 5 % 13) as f64 - 6.0) / 9.0)
             .collect();
-        let z = [0.4, -0.9];
+        let z: Vec<f64> = (0..layout.dim()).map(|i| 0.4 - 0.3 * i as f64).collect();
+        let step = |a: &mut Vec<f64>, z: &[f64], ws: &mut MulExpWorkspace<f64>| {
+            if left {
+                exp_mul(layout, z, a, ws)
+            } else {
+                mul_exp(layout, a, z, ws)
+            }
+        };
         let loss = |a0: &[f64], z: &[f64], ws: &mut MulExpWorkspace<f64>| {
             let mut a = a0.to_vec();
-            mul_exp(layout, &mut a, z, ws);
+            step(&mut a, z, ws);
             a.iter().zip(&weights).map(|(x, w)| x * w).sum::<f64>()
         };
 
         let mut a = start.clone();
-        mul_exp(layout, &mut a, &z, &mut ws);
+        step(&mut a, &z, &mut ws);
         let mut grad = weights.clone();
-        let mut dz = [0.0; 2];
-        mul_exp_backward(layout, &mut a, &mut grad, &z, &mut dz, &mut ws);
+        let mut dz = vec![0.0; layout.dim()];
+        if left {
+            exp_mul_backward(layout, &z, &mut a, &mut grad, &mut dz, &mut ws);
+        } else {
+            mul_exp_backward(layout, &mut a, &mut grad, &z, &mut dz, &mut ws);
+        }
         for (x, y) in a.iter().zip(&start) {
             assert!((x - y).abs() < 1e-13);
         }
         let eps = 1e-6;
-        for i in 0..2 {
-            let (mut zp, mut zm) = (z, z);
+        for i in 0..layout.dim() {
+            let (mut zp, mut zm) = (z.clone(), z.clone());
             zp[i] += eps;
             zm[i] -= eps;
             let fd = (loss(&start, &zp, &mut ws) - loss(&start, &zm, &mut ws)) / (2.0 * eps);
@@ -280,6 +509,15 @@ mod tests {
             am[i] -= eps;
             let fd = (loss(&ap, &z, &mut ws) - loss(&am, &z, &mut ws)) / (2.0 * eps);
             assert!((fd - grad[i]).abs() < 1e-8, "dA[{i}]: {fd} vs {}", grad[i]);
+        }
+    }
+
+    #[test]
+    fn backward_recovers_the_input_and_matches_finite_differences() {
+        for (d, n) in [(2, 4), (3, 3), (1, 5), (5, 2), (17, 2)] {
+            let layout = Layout::new(d, n).unwrap();
+            check_backward(layout, true);
+            check_backward(layout, false);
         }
     }
 }

@@ -6,25 +6,28 @@
 use super::kernels::{add_assign, outer_acc, outer_adjoint};
 use super::layout::Layout;
 use crate::scalar::Scalar;
+use crate::simd::{Kernel, Simd, Vectorize, dispatch};
 
 /// `out = a ⊗ b`, all three truncated tensors of `layout` with implied scalar term 1.
 pub fn product<T: Scalar>(layout: Layout, a: &[T], b: &[T], out: &mut [T]) {
-    debug_assert_eq!(a.len(), layout.len());
-    debug_assert_eq!(b.len(), layout.len());
-    debug_assert_eq!(out.len(), layout.len());
-    for k in 1..=layout.degree() {
-        let range = layout.level_range(k);
-        let out_k = &mut out[range.clone()];
-        out_k.copy_from_slice(&a[range.clone()]);
-        add_assign(out_k, &b[range]);
-        for l in 1..k {
-            outer_acc(
-                out_k,
-                &a[layout.level_range(l)],
-                &b[layout.level_range(k - l)],
-            );
+    struct Task<'a, T> {
+        layout: Layout,
+        a: &'a [T],
+        b: &'a [T],
+        out: &'a mut [T],
+    }
+    impl<T: Scalar> Kernel for Task<'_, T> {
+        type Elem = T;
+        type Output = ();
+        #[inline(always)]
+        fn run<S: Simd>(self)
+        where
+            T: Vectorize<S>,
+        {
+            product_with::<S, T>(self.layout, self.a, self.b, self.out)
         }
     }
+    dispatch(Task { layout, a, b, out })
 }
 
 /// The adjoint of [`product`]: given the gradient `grad` of a scalar loss with respect to
@@ -40,6 +43,75 @@ pub fn product_backward<T: Scalar>(
     d_a: &mut [T],
     d_b: &mut [T],
 ) {
+    struct Task<'a, T> {
+        layout: Layout,
+        grad: &'a [T],
+        a: &'a [T],
+        b: &'a [T],
+        d_a: &'a mut [T],
+        d_b: &'a mut [T],
+    }
+    impl<T: Scalar> Kernel for Task<'_, T> {
+        type Elem = T;
+        type Output = ();
+        #[inline(always)]
+        fn run<S: Simd>(self)
+        where
+            T: Vectorize<S>,
+        {
+            product_backward_with::<S, T>(
+                self.layout,
+                self.grad,
+                self.a,
+                self.b,
+                self.d_a,
+                self.d_b,
+            )
+        }
+    }
+    dispatch(Task {
+        layout,
+        grad,
+        a,
+        b,
+        d_a,
+        d_b,
+    })
+}
+
+/// [`product`] at a given [`Simd`] level.
+#[inline(always)]
+fn product_with<S: Simd, T: Scalar + Vectorize<S>>(
+    layout: Layout,
+    a: &[T],
+    b: &[T],
+    out: &mut [T],
+) {
+    debug_assert_eq!(a.len(), layout.len());
+    debug_assert_eq!(b.len(), layout.len());
+    debug_assert_eq!(out.len(), layout.len());
+    for k in 1..=layout.degree() {
+        let range = layout.level_range(k);
+        let out_k = &mut out[range.clone()];
+        out_k.copy_from_slice(&a[range.clone()]);
+        add_assign(out_k, &b[range]);
+        for l in 1..k {
+            let right = &b[layout.level_range(k - l)];
+            outer_acc::<S, T>(out_k, &a[layout.level_range(l)], right, right.len());
+        }
+    }
+}
+
+/// [`product_backward`] at a given [`Simd`] level.
+#[inline(always)]
+fn product_backward_with<S: Simd, T: Scalar + Vectorize<S>>(
+    layout: Layout,
+    grad: &[T],
+    a: &[T],
+    b: &[T],
+    d_a: &mut [T],
+    d_b: &mut [T],
+) {
     debug_assert_eq!(grad.len(), layout.len());
     d_a.copy_from_slice(grad);
     d_b.copy_from_slice(grad);
@@ -47,7 +119,7 @@ pub fn product_backward<T: Scalar>(
         let grad_k = &grad[layout.level_range(k)];
         for l in 1..k {
             let (left, right) = (layout.level_range(l), layout.level_range(k - l));
-            outer_adjoint(
+            outer_adjoint::<S, T>(
                 grad_k,
                 &a[left.clone()],
                 &b[right.clone()],

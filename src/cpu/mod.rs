@@ -6,6 +6,7 @@
 //! Chen products.
 
 mod batch;
+mod lanes;
 mod threads;
 
 pub use threads::Threads;
@@ -61,6 +62,16 @@ pub fn sig<T: Scalar>(
     let layout = signature_layout(paths, degree, transform)?;
     let row = layout.len_with(scalar_term);
     check_len("out", out, paths.batch() * row)?;
+    if row == 0 || paths.batch() == 0 {
+        return Ok(());
+    }
+    if lanes::suits::<T>(layout) {
+        let mut tails: Vec<&mut [T]> = out
+            .chunks_exact_mut(row)
+            .map(|r| split_scalar(r, scalar_term))
+            .collect();
+        return lanes::sig(paths, layout, transform, threads, &mut tails);
+    }
     let steps = transform.increments(paths.len());
     let pieces = (threads.count() / paths.batch().max(1)).min(steps / MIN_STEPS_PER_PIECE);
     if pieces > 1 {
@@ -143,6 +154,27 @@ pub fn sig_backprop<T: Scalar>(
     let path_len = paths.len() * paths.dim();
     check_len("out", out, paths.batch() * path_len)?;
     let skip = usize::from(scalar_term);
+    if layout.len() == 0 {
+        out.fill(T::ZERO); // a signature of degree 0 does not depend on the path
+        return Ok(());
+    }
+    if path_len == 0 || paths.batch() == 0 {
+        return Ok(());
+    }
+    if lanes::suits::<T>(layout) {
+        let sig_tails: Vec<&[T]> = sigs.chunks_exact(row).map(|r| &r[skip..]).collect();
+        let grad_tails: Vec<&[T]> = grads.chunks_exact(row).map(|r| &r[skip..]).collect();
+        let mut d_paths: Vec<&mut [T]> = out.chunks_exact_mut(path_len).collect();
+        return lanes::sig_backprop(
+            paths,
+            layout,
+            transform,
+            threads,
+            &sig_tails,
+            &grad_tails,
+            &mut d_paths,
+        );
+    }
     for_each_item(
         threads,
         paths.batch(),
@@ -300,7 +332,7 @@ fn batch_of<T>(buf: &[T], row: usize, name: &'static str) -> Result<usize> {
     if row == 0 {
         return Ok(0);
     }
-    if buf.len() % row != 0 {
+    if !buf.len().is_multiple_of(row) {
         return Err(Error::Shape {
             name,
             expected: buf.len().div_ceil(row) * row,

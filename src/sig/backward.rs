@@ -1,12 +1,13 @@
 //! The gradient of a path's signature by reversibility: walk the path backwards, undoing each
 //! step with `exp(-z)` while pushing the gradient through it. Extra memory is a few signatures,
-//! whatever the path's length.
+//! whatever the path's length. Like the forward pass, the walk runs on word-reversed tensors.
 
 use super::paths::PathRef;
 use super::transform::PathTransform;
-use crate::algebra::{Layout, MulExpWorkspace, mul_exp_backward};
+use crate::algebra::{Layout, MulExpWorkspace, exp_mul_backward_with, reverse_words};
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
+use crate::simd::{Kernel, Simd, Vectorize, dispatch};
 
 /// Per-thread scratch for [`signature_backward_of_path`].
 #[derive(Debug, Clone)]
@@ -44,20 +45,60 @@ pub fn signature_backward_of_path<T: Scalar>(
     d_path: &mut [T],
     ws: &mut SigBackwardWorkspace<T>,
 ) {
-    d_path.fill(T::ZERO);
-    ws.state.copy_from_slice(signature);
-    ws.grad.copy_from_slice(grad);
-    for step in (0..transform.increments(path.len())).rev() {
-        transform.increment(path, step, &mut ws.increment);
-        ws.grad_increment.fill(T::ZERO);
-        mul_exp_backward(
-            layout,
-            &mut ws.state,
-            &mut ws.grad,
-            &ws.increment,
-            &mut ws.grad_increment,
-            &mut ws.mul_exp,
-        );
-        transform.scatter_increment_grad(&ws.grad_increment, step, d_path);
+    struct Task<'a, 'p, T> {
+        layout: Layout,
+        path: &'a PathRef<'p, T>,
+        transform: &'a PathTransform,
+        signature: &'a [T],
+        grad: &'a [T],
+        d_path: &'a mut [T],
+        ws: &'a mut SigBackwardWorkspace<T>,
     }
+    impl<T: Scalar> Kernel for Task<'_, '_, T> {
+        type Elem = T;
+        type Output = ();
+        #[inline(always)]
+        fn run<S: Simd>(self)
+        where
+            T: Vectorize<S>,
+        {
+            let Task {
+                layout,
+                path,
+                transform,
+                signature,
+                grad,
+                d_path,
+                ws,
+            } = self;
+            d_path.fill(T::ZERO);
+            ws.state.copy_from_slice(signature);
+            ws.grad.copy_from_slice(grad);
+            // Reversal permutes coordinates, so gradients reverse the same way.
+            reverse_words(layout, &mut ws.state);
+            reverse_words(layout, &mut ws.grad);
+            for step in (0..transform.increments(path.len())).rev() {
+                transform.increment(path, step, &mut ws.increment);
+                ws.grad_increment.fill(T::ZERO);
+                exp_mul_backward_with::<S, T>(
+                    layout,
+                    &ws.increment,
+                    &mut ws.state,
+                    &mut ws.grad,
+                    &mut ws.grad_increment,
+                    &mut ws.mul_exp,
+                );
+                transform.scatter_increment_grad(&ws.grad_increment, step, d_path);
+            }
+        }
+    }
+    dispatch(Task {
+        layout,
+        path,
+        transform,
+        signature,
+        grad,
+        d_path,
+        ws,
+    })
 }

@@ -1,17 +1,23 @@
 //! The signature of one path: fold each increment in with the fused multiply-exponentiate.
+//!
+//! The running signature is kept word-reversed, where `S ⊗ exp(z)` becomes `exp(z) ⊗ rev(S)`,
+//! whose outer products have their long operand on the right (see [`crate::algebra::exp_mul`]),
+//! and is reversed back once at the end.
 
 use std::ops::Range;
 
 use super::paths::PathRef;
 use super::transform::PathTransform;
-use crate::algebra::{Layout, MulExpWorkspace, mul_exp};
+use crate::algebra::{FUSED_STEPS, Layout, MulExpWorkspace, exp_mul_steps_with, reverse_words};
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
+use crate::simd::{Kernel, Simd, Vectorize, dispatch};
 
 /// Per-thread scratch for [`signature_of_path`].
 #[derive(Debug, Clone)]
 pub struct SigWorkspace<T> {
-    increment: Vec<T>,
+    /// A block of increments, row-major `FUSED_STEPS × d`.
+    increments: Vec<T>,
     mul_exp: MulExpWorkspace<T>,
 }
 
@@ -19,7 +25,7 @@ impl<T: Scalar> SigWorkspace<T> {
     /// Scratch for signatures of `layout`.
     pub fn new(layout: Layout) -> Result<Self> {
         Ok(SigWorkspace {
-            increment: try_zeroed("a signature workspace", layout.dim())?,
+            increments: try_zeroed("a signature workspace", FUSED_STEPS * layout.dim())?,
             mul_exp: MulExpWorkspace::new(layout)?,
         })
     }
@@ -35,9 +41,55 @@ pub fn signature_of_path<T: Scalar>(
     out: &mut [T],
     ws: &mut SigWorkspace<T>,
 ) {
-    out.fill(T::ZERO);
-    for step in steps {
-        transform.increment(path, step, &mut ws.increment);
-        mul_exp(layout, out, &ws.increment, &mut ws.mul_exp);
+    struct Task<'a, 'p, T> {
+        layout: Layout,
+        path: &'a PathRef<'p, T>,
+        transform: &'a PathTransform,
+        steps: Range<usize>,
+        out: &'a mut [T],
+        ws: &'a mut SigWorkspace<T>,
     }
+    impl<T: Scalar> Kernel for Task<'_, '_, T> {
+        type Elem = T;
+        type Output = ();
+        #[inline(always)]
+        fn run<S: Simd>(self)
+        where
+            T: Vectorize<S>,
+        {
+            let Task {
+                layout,
+                path,
+                transform,
+                steps,
+                out,
+                ws,
+            } = self;
+            out.fill(T::ZERO);
+            let d = layout.dim();
+            let mut step = steps.start;
+            while step < steps.end {
+                let count = FUSED_STEPS.min(steps.end - step);
+                for (t, z) in ws.increments.chunks_exact_mut(d).take(count).enumerate() {
+                    transform.increment(path, step + t, z);
+                }
+                exp_mul_steps_with::<S, T>(
+                    layout,
+                    &ws.increments[..count * d],
+                    out,
+                    &mut ws.mul_exp,
+                );
+                step += count;
+            }
+            reverse_words(layout, out);
+        }
+    }
+    dispatch(Task {
+        layout,
+        path,
+        transform,
+        steps,
+        out,
+        ws,
+    })
 }

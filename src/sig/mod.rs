@@ -4,6 +4,7 @@
 
 mod backward;
 mod forward;
+pub(crate) mod lanes;
 mod paths;
 mod transform;
 

@@ -67,7 +67,7 @@ impl PathTransform {
         let moved = if self.lead_lag {
             // Even steps move the lead channels, odd steps the lag channels.
             let (lag, lead) = z[..2 * d].split_at_mut(d);
-            let (still, moving) = if step % 2 == 0 {
+            let (still, moving) = if step.is_multiple_of(2) {
                 (lag, lead)
             } else {
                 (lead, lag)
@@ -101,7 +101,7 @@ impl PathTransform {
             d_z.len() - usize::from(self.time_aug)
         };
         let (t, moved) = if self.lead_lag {
-            let channels = if step % 2 == 0 {
+            let channels = if step.is_multiple_of(2) {
                 &d_z[d..2 * d]
             } else {
                 &d_z[..d]

@@ -1,0 +1,241 @@
+//! Batched signatures and gradients for small signatures: jobs fill the SIMD lanes.
+//!
+//! Paths are dealt into groups of one vector's worth (4 `f64` / 8 `f32` with 256-bit vectors);
+//! when there are too few paths to fill the lanes (and the threads), each path is cut in time
+//! into pieces, the pieces' signatures joined with Chen products and, going backwards, the
+//! gradient split among the pieces with the products' adjoints.
+
+use rayon::prelude::*;
+
+use super::threads::Threads;
+use crate::algebra::{Layout, product, product_backward};
+use crate::error::{Result, try_zeroed};
+use crate::scalar::Scalar;
+use crate::sig::lanes::{Job, LaneWorkspace, lane_count, signature_backwards, signatures};
+use crate::sig::{PathTransform, Paths};
+
+/// Below this many increments per piece, cutting a path costs more in joins than it saves.
+const MIN_STEPS_PER_PIECE: usize = 64;
+/// Largest lane-interleaved signature state, in bytes, the lane strategy is used for; beyond it,
+/// one tensor at a time (whose rows are long enough to vectorise well) stays in cache better.
+const MAX_STATE_BYTES: usize = 256 << 10;
+
+/// Whether signatures of `layout` are computed lanes-at-a-time.
+pub(super) fn suits<T: Scalar>(layout: Layout) -> bool {
+    layout
+        .len()
+        .saturating_mul(lane_count::<T>() * std::mem::size_of::<T>())
+        <= MAX_STATE_BYTES
+}
+
+/// How many pieces each path is cut into so that the jobs fill every lane of every thread.
+fn pieces_per_path(batch: usize, steps: usize, lanes: usize, threads: Threads) -> usize {
+    let wanted = (lanes * threads.count()).div_ceil(batch.max(1));
+    wanted.min(steps / MIN_STEPS_PER_PIECE).max(1)
+}
+
+/// The jobs: each path's increments, cut into `pieces` consecutive runs.
+fn jobs<'p, T: Copy>(paths: &Paths<'p, T>, steps: usize, pieces: usize) -> Vec<Job<'p, T>> {
+    (0..paths.batch())
+        .flat_map(|b| {
+            (0..pieces).map(move |p| Job {
+                path: paths.path(b),
+                steps: steps * p / pieces..steps * (p + 1) / pieces,
+            })
+        })
+        .collect()
+}
+
+/// [`crate::sig`] for layouts that [`suits`]: writes levels `1..=N` of every path's signature
+/// into `tails[b]` (the caller has set any scalar term).
+pub(super) fn sig<T: Scalar>(
+    paths: &Paths<'_, T>,
+    layout: Layout,
+    transform: &PathTransform,
+    threads: Threads,
+    tails: &mut [&mut [T]],
+) -> Result<()> {
+    let (lanes, steps) = (lane_count::<T>(), transform.increments(paths.len()));
+    let pieces = pieces_per_path(paths.batch(), steps, lanes, threads);
+    let jobs = jobs(paths, steps, pieces);
+    if pieces == 1 {
+        return run_groups(threads, layout, &jobs, tails, lanes, |ws, range, outs| {
+            signatures(layout, transform, &jobs[range], outs, ws)
+        });
+    }
+    let mut piece_sigs = try_zeroed::<T>("signatures of path pieces", jobs.len() * layout.len())?;
+    let mut rows: Vec<&mut [T]> = piece_sigs.chunks_exact_mut(layout.len()).collect();
+    run_groups(
+        threads,
+        layout,
+        &jobs,
+        &mut rows,
+        lanes,
+        |ws, range, outs| signatures(layout, transform, &jobs[range], outs, ws),
+    )?;
+    let mut joined = try_zeroed::<T>("signatures of path pieces", layout.len())?;
+    for (tail, pieces) in tails
+        .iter_mut()
+        .zip(piece_sigs.chunks_exact(pieces * layout.len()))
+    {
+        tail.copy_from_slice(&pieces[..layout.len()]);
+        for piece in pieces.chunks_exact(layout.len()).skip(1) {
+            product(layout, tail, piece, &mut joined);
+            tail.copy_from_slice(&joined);
+        }
+    }
+    Ok(())
+}
+
+/// [`crate::sig_backprop`] for layouts that [`suits`]: writes into `d_paths[b]` the gradient of
+/// `<grads[b], S_b>`, where `sigs[b]` (levels `1..=N`) is path `b`'s signature.
+pub(super) fn sig_backprop<T: Scalar>(
+    paths: &Paths<'_, T>,
+    layout: Layout,
+    transform: &PathTransform,
+    threads: Threads,
+    sigs: &[&[T]],
+    grads: &[&[T]],
+    d_paths: &mut [&mut [T]],
+) -> Result<()> {
+    let (lanes, steps) = (lane_count::<T>(), transform.increments(paths.len()));
+    let pieces = pieces_per_path(paths.batch(), steps, lanes, threads);
+    let jobs = jobs(paths, steps, pieces);
+    for d_path in d_paths.iter_mut() {
+        d_path.fill(T::ZERO);
+    }
+    if pieces == 1 {
+        // The given signatures are where the walk back starts.
+        return run_groups(threads, layout, &jobs, d_paths, lanes, |ws, range, outs| {
+            let (ends, grads) = (&sigs[range.clone()], &grads[range.clone()]);
+            signature_backwards(layout, transform, &jobs[range], ends, grads, outs, ws)
+        });
+    }
+    // Pieces: their signatures, then each piece's share of the gradient through the joins.
+    let len = layout.len();
+    let mut piece_sigs = try_zeroed::<T>("signatures of path pieces", jobs.len() * len)?;
+    let mut rows: Vec<&mut [T]> = piece_sigs.chunks_exact_mut(len).collect();
+    run_groups(
+        threads,
+        layout,
+        &jobs,
+        &mut rows,
+        lanes,
+        |ws, range, outs| signatures(layout, transform, &jobs[range], outs, ws),
+    )?;
+    let mut piece_grads = try_zeroed::<T>("gradients of path pieces", jobs.len() * len)?;
+    let mut scratch = try_zeroed::<T>("gradients of path pieces", 5 * len)?;
+    for ((sig_pieces, grad_pieces), grad) in piece_sigs
+        .chunks_exact(pieces * len)
+        .zip(piece_grads.chunks_exact_mut(pieces * len))
+        .zip(grads)
+    {
+        split_gradient(layout, sig_pieces, grad, grad_pieces, &mut scratch);
+    }
+    // Each piece writes its own path-sized gradient; pieces of one path are summed after.
+    let path_len = paths.len() * paths.dim();
+    let mut piece_d = try_zeroed::<T>("gradients of path pieces", jobs.len() * path_len)?;
+    let mut piece_rows: Vec<&mut [T]> = piece_d.chunks_exact_mut(path_len).collect();
+    let ends: Vec<&[T]> = piece_sigs.chunks_exact(len).collect();
+    let piece_g: Vec<&[T]> = piece_grads.chunks_exact(len).collect();
+    run_groups(
+        threads,
+        layout,
+        &jobs,
+        &mut piece_rows,
+        lanes,
+        |ws, range, outs| {
+            let (ends, grads) = (&ends[range.clone()], &piece_g[range.clone()]);
+            signature_backwards(layout, transform, &jobs[range], ends, grads, outs, ws)
+        },
+    )?;
+    for (d_path, parts) in d_paths
+        .iter_mut()
+        .zip(piece_d.chunks_exact(pieces * path_len))
+    {
+        for part in parts.chunks_exact(path_len) {
+            for (o, &v) in d_path.iter_mut().zip(part) {
+                *o += v;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Given the signatures `S_1 … S_P` of consecutive pieces of a path (`pieces`, `len` each) and
+/// the gradient `grad` of `S = S_1 ⊗ … ⊗ S_P`, writes the gradient with respect to each `S_c`
+/// into `out`. With prefix and suffix products `S = P_(c-1) ⊗ Q_c` and `Q_c = S_c ⊗ Q_(c+1)`,
+/// it is the adjoint of the first product with respect to `Q_c`, then of the second with respect
+/// to `S_c`. `scratch` holds `5·len`.
+fn split_gradient<T: Scalar>(
+    layout: Layout,
+    pieces: &[T],
+    grad: &[T],
+    out: &mut [T],
+    scratch: &mut [T],
+) {
+    let len = layout.len();
+    let count = pieces.len() / len;
+    let piece = |c: usize| &pieces[c * len..(c + 1) * len];
+    let (prefix, rest) = scratch.split_at_mut(len);
+    let (d_suffix, rest) = rest.split_at_mut(len);
+    let (d_piece, rest) = rest.split_at_mut(len);
+    let (unused, joined) = rest.split_at_mut(len);
+    // The suffixes Q_c, kept in `out` until each has been used.
+    out[(count - 1) * len..].copy_from_slice(piece(count - 1));
+    for c in (0..count - 1).rev() {
+        let (head, tail) = out.split_at_mut((c + 1) * len);
+        product(layout, piece(c), &tail[..len], &mut head[c * len..]);
+    }
+    prefix.fill(T::ZERO); // P_0 = 1: every level above the scalar term zero
+    for c in 0..count {
+        let (head, tail) = out.split_at_mut((c + 1) * len);
+        let slot = &mut head[c * len..];
+        product_backward(layout, grad, prefix, slot, unused, d_suffix);
+        if c + 1 < count {
+            product_backward(layout, d_suffix, piece(c), &tail[..len], d_piece, unused);
+            slot.copy_from_slice(d_piece);
+        } else {
+            slot.copy_from_slice(d_suffix);
+        }
+        product(layout, prefix, piece(c), joined);
+        prefix.copy_from_slice(joined);
+    }
+}
+
+/// Runs `work(workspace, jobs, outputs)` on consecutive groups of `lanes` jobs, each with its
+/// index range in `jobs` and the matching outputs, across `threads`.
+fn run_groups<'p, T, O>(
+    threads: Threads,
+    layout: Layout,
+    jobs: &[Job<'p, T>],
+    outputs: &mut [O],
+    lanes: usize,
+    work: impl Fn(&mut LaneWorkspace<T>, std::ops::Range<usize>, &mut [O]) + Sync,
+) -> Result<()>
+where
+    T: Scalar,
+    O: Send,
+{
+    debug_assert_eq!(jobs.len(), outputs.len());
+    let groups = outputs
+        .chunks_mut(lanes)
+        .enumerate()
+        .map(|(g, outs)| (g * lanes..g * lanes + outs.len(), outs));
+    if threads.count() == 1 || jobs.len() <= lanes {
+        let mut ws = LaneWorkspace::new(layout)?;
+        groups.for_each(|(range, outs)| work(&mut ws, range, outs));
+        return Ok(());
+    }
+    let groups: Vec<_> = groups.collect();
+    threads.install(|| {
+        groups.into_par_iter().try_for_each_init(
+            || LaneWorkspace::new(layout),
+            |ws, (range, outs)| {
+                let ws = ws.as_mut().map_err(|e| e.clone())?;
+                work(ws, range, outs);
+                Ok(())
+            },
+        )
+    })?
+}

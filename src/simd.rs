@@ -1,0 +1,487 @@
+//! Runtime instruction-set dispatch and the vector operations the kernels use.
+//!
+//! The hot loops are written once, generic over a [`Simd`] level and a [`Vectorize`] element
+//! type. [`dispatch`] runs a [`Kernel`] instantiated for the best level the CPU has, inside a
+//! function compiled with those target features, so that one portable wheel still gets AVX2 or
+//! AVX-512 vectors and fused multiply-adds: 4/8 `f64` or 8/16 `f32` lanes. Everything a kernel
+//! calls is `#[inline(always)]` so that it is compiled into that function.
+//!
+//! The vector operations are explicit intrinsics rather than loops left to LLVM's vectoriser:
+//! vectorisation of short, data-dependent rows proved fragile (and a helper that escaped
+//! inlining silently fell back to scalar libm `fma` calls), and masked loads and stores make the
+//! tail of every row one vector operation.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::scalar::Scalar;
+
+// The traits below are `pub` but live in a private module: the public `Scalar` trait can name
+// them as supertraits (sealing it) while no other crate can reach them.
+
+/// An instruction-set level the kernels are compiled for.
+pub trait Simd: Copy + Send + Sync + 'static {}
+
+/// Any CPU: short arrays that LLVM maps to whatever vectors the target has (SSE2, NEON).
+#[derive(Clone, Copy, Debug)]
+pub struct Portable;
+
+/// x86-64 with AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2;
+
+/// x86-64 with AVX-512 (F, VL) and FMA: 256-bit vectors with mask registers.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub struct Avx512;
+
+impl Simd for Portable {}
+#[cfg(target_arch = "x86_64")]
+impl Simd for Avx2 {}
+#[cfg(target_arch = "x86_64")]
+impl Simd for Avx512 {}
+
+/// Vectors of `Self` at level `S`.
+///
+/// The loads and stores take raw pointers: the kernels check their slices' lengths once per call
+/// and then address vectors inside them, which keeps bounds checks out of the innermost loops.
+///
+/// # Safety
+/// Implementations must read or write exactly the lanes documented; callers must pass pointers
+/// valid for those lanes.
+pub trait Vectorize<S: Simd>: Copy {
+    /// One vector register of `Self`.
+    type V: Copy;
+    /// Which lanes a partial load or store touches.
+    type Mask: Copy;
+    /// Elements per vector.
+    const LANES: usize;
+    /// Every lane `x`.
+    fn splat(x: Self) -> Self::V;
+    /// The mask selecting the first `n < LANES` lanes.
+    fn mask(n: usize) -> Self::Mask;
+    /// Loads `LANES` elements from `src`.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading `LANES` elements.
+    unsafe fn load(src: *const Self) -> Self::V;
+    /// Stores `LANES` elements to `dst`.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing `LANES` elements.
+    unsafe fn store(dst: *mut Self, v: Self::V);
+    /// Loads the lanes selected by `mask` (zero elsewhere).
+    ///
+    /// # Safety
+    /// `src` must be valid for reading the selected lanes.
+    unsafe fn load_masked(src: *const Self, mask: Self::Mask) -> Self::V;
+    /// Stores the lanes selected by `mask`.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing the selected lanes.
+    unsafe fn store_masked(dst: *mut Self, v: Self::V, mask: Self::Mask);
+    /// `a · b + c`, fused.
+    fn mul_add(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// `a + b`.
+    fn add(a: Self::V, b: Self::V) -> Self::V;
+    /// `a - b`.
+    fn sub(a: Self::V, b: Self::V) -> Self::V;
+    /// `a · b`.
+    fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// The sum of the lanes.
+    fn sum(v: Self::V) -> Self;
+}
+
+macro_rules! portable_vectors {
+    ($($t:ty),*) => {$(
+        impl Vectorize<Portable> for $t {
+            type V = [$t; 4];
+            type Mask = usize;
+            const LANES: usize = 4;
+            #[inline(always)]
+            fn splat(x: $t) -> [$t; 4] {
+                [x; 4]
+            }
+            #[inline(always)]
+            fn mask(n: usize) -> usize {
+                n
+            }
+            #[inline(always)]
+            unsafe fn load(src: *const $t) -> [$t; 4] {
+                // SAFETY: the caller guarantees four readable elements.
+                unsafe { src.cast::<[$t; 4]>().read_unaligned() }
+            }
+            #[inline(always)]
+            unsafe fn store(dst: *mut $t, v: [$t; 4]) {
+                // SAFETY: the caller guarantees four writable elements.
+                unsafe { dst.cast::<[$t; 4]>().write_unaligned(v) }
+            }
+            #[inline(always)]
+            unsafe fn load_masked(src: *const $t, n: usize) -> [$t; 4] {
+                let mut v = [0.0; 4];
+                // SAFETY: the caller guarantees `n` readable elements.
+                unsafe { std::ptr::copy_nonoverlapping(src, v.as_mut_ptr(), n) };
+                v
+            }
+            #[inline(always)]
+            unsafe fn store_masked(dst: *mut $t, v: [$t; 4], n: usize) {
+                // SAFETY: the caller guarantees `n` writable elements.
+                unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), dst, n) };
+            }
+            #[inline(always)]
+            fn mul_add(a: [$t; 4], b: [$t; 4], c: [$t; 4]) -> [$t; 4] {
+                // Not `mul_add`: without the FMA instruction set that is a libm call.
+                [a[0] * b[0] + c[0], a[1] * b[1] + c[1], a[2] * b[2] + c[2], a[3] * b[3] + c[3]]
+            }
+            #[inline(always)]
+            fn add(a: [$t; 4], b: [$t; 4]) -> [$t; 4] {
+                [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
+            }
+            #[inline(always)]
+            fn sub(a: [$t; 4], b: [$t; 4]) -> [$t; 4] {
+                [a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]]
+            }
+            #[inline(always)]
+            fn mul(a: [$t; 4], b: [$t; 4]) -> [$t; 4] {
+                [a[0] * b[0], a[1] * b[1], a[2] * b[2], a[3] * b[3]]
+            }
+            #[inline(always)]
+            fn sum(v: [$t; 4]) -> $t {
+                (v[0] + v[2]) + (v[1] + v[3])
+            }
+        }
+    )*};
+}
+
+portable_vectors!(f32, f64);
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    //! AVX2 and AVX-512 vectors. Every function here only ever executes inside
+    //! [`super::dispatch`]'s `run_avx2` / `run_avx512`, after the CPU reported the features, so
+    //! the intrinsics' target-feature requirements hold; pointer validity is the caller's
+    //! contract (see [`Vectorize`]).
+    #![allow(clippy::undocumented_unsafe_blocks)]
+    use std::arch::x86_64::*;
+
+    use super::{Avx2, Avx512, Vectorize};
+
+    impl Vectorize<Avx2> for f64 {
+        type V = __m256d;
+        type Mask = __m256i;
+        const LANES: usize = 4;
+        #[inline(always)]
+        fn splat(x: f64) -> __m256d {
+            unsafe { _mm256_set1_pd(x) }
+        }
+        #[inline(always)]
+        fn mask(n: usize) -> __m256i {
+            unsafe {
+                _mm256_cmpgt_epi64(_mm256_set1_epi64x(n as i64), _mm256_setr_epi64x(0, 1, 2, 3))
+            }
+        }
+        #[inline(always)]
+        unsafe fn load(src: *const f64) -> __m256d {
+            unsafe { _mm256_loadu_pd(src) }
+        }
+        #[inline(always)]
+        unsafe fn store(dst: *mut f64, v: __m256d) {
+            unsafe { _mm256_storeu_pd(dst, v) }
+        }
+        #[inline(always)]
+        unsafe fn load_masked(src: *const f64, mask: __m256i) -> __m256d {
+            unsafe { _mm256_maskload_pd(src, mask) }
+        }
+        #[inline(always)]
+        unsafe fn store_masked(dst: *mut f64, v: __m256d, mask: __m256i) {
+            unsafe { _mm256_maskstore_pd(dst, mask, v) }
+        }
+        #[inline(always)]
+        fn mul_add(a: __m256d, b: __m256d, c: __m256d) -> __m256d {
+            unsafe { _mm256_fmadd_pd(a, b, c) }
+        }
+        #[inline(always)]
+        fn add(a: __m256d, b: __m256d) -> __m256d {
+            unsafe { _mm256_add_pd(a, b) }
+        }
+        #[inline(always)]
+        fn sub(a: __m256d, b: __m256d) -> __m256d {
+            unsafe { _mm256_sub_pd(a, b) }
+        }
+        #[inline(always)]
+        fn mul(a: __m256d, b: __m256d) -> __m256d {
+            unsafe { _mm256_mul_pd(a, b) }
+        }
+        #[inline(always)]
+        fn sum(v: __m256d) -> f64 {
+            unsafe {
+                let pair = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+                _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)))
+            }
+        }
+    }
+
+    impl Vectorize<Avx2> for f32 {
+        type V = __m256;
+        type Mask = __m256i;
+        const LANES: usize = 8;
+        #[inline(always)]
+        fn splat(x: f32) -> __m256 {
+            unsafe { _mm256_set1_ps(x) }
+        }
+        #[inline(always)]
+        fn mask(n: usize) -> __m256i {
+            unsafe {
+                _mm256_cmpgt_epi32(
+                    _mm256_set1_epi32(n as i32),
+                    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                )
+            }
+        }
+        #[inline(always)]
+        unsafe fn load(src: *const f32) -> __m256 {
+            unsafe { _mm256_loadu_ps(src) }
+        }
+        #[inline(always)]
+        unsafe fn store(dst: *mut f32, v: __m256) {
+            unsafe { _mm256_storeu_ps(dst, v) }
+        }
+        #[inline(always)]
+        unsafe fn load_masked(src: *const f32, mask: __m256i) -> __m256 {
+            unsafe { _mm256_maskload_ps(src, mask) }
+        }
+        #[inline(always)]
+        unsafe fn store_masked(dst: *mut f32, v: __m256, mask: __m256i) {
+            unsafe { _mm256_maskstore_ps(dst, mask, v) }
+        }
+        #[inline(always)]
+        fn mul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
+            unsafe { _mm256_fmadd_ps(a, b, c) }
+        }
+        #[inline(always)]
+        fn add(a: __m256, b: __m256) -> __m256 {
+            unsafe { _mm256_add_ps(a, b) }
+        }
+        #[inline(always)]
+        fn sub(a: __m256, b: __m256) -> __m256 {
+            unsafe { _mm256_sub_ps(a, b) }
+        }
+        #[inline(always)]
+        fn mul(a: __m256, b: __m256) -> __m256 {
+            unsafe { _mm256_mul_ps(a, b) }
+        }
+        #[inline(always)]
+        fn sum(v: __m256) -> f32 {
+            unsafe {
+                let quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+                let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
+                _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)))
+            }
+        }
+    }
+
+    // The AVX-512 level keeps 256-bit vectors and adds AVX-512VL's mask registers for the tails:
+    // on AMD's Zen 4 a 512-bit store takes two cycles (no gain over two 256-bit ones), Intel
+    // lowers its clock for 512-bit work, and AVX2's own masked stores are slow everywhere.
+
+    impl Vectorize<Avx512> for f64 {
+        type V = __m256d;
+        type Mask = __mmask8;
+        const LANES: usize = 4;
+        #[inline(always)]
+        fn splat(x: f64) -> __m256d {
+            unsafe { _mm256_set1_pd(x) }
+        }
+        #[inline(always)]
+        fn mask(n: usize) -> __mmask8 {
+            ((1u32 << n) - 1) as __mmask8
+        }
+        #[inline(always)]
+        unsafe fn load(src: *const f64) -> __m256d {
+            unsafe { _mm256_loadu_pd(src) }
+        }
+        #[inline(always)]
+        unsafe fn store(dst: *mut f64, v: __m256d) {
+            unsafe { _mm256_storeu_pd(dst, v) }
+        }
+        #[inline(always)]
+        unsafe fn load_masked(src: *const f64, mask: __mmask8) -> __m256d {
+            unsafe { _mm256_maskz_loadu_pd(mask, src) }
+        }
+        #[inline(always)]
+        unsafe fn store_masked(dst: *mut f64, v: __m256d, mask: __mmask8) {
+            unsafe { _mm256_mask_storeu_pd(dst, mask, v) }
+        }
+        #[inline(always)]
+        fn mul_add(a: __m256d, b: __m256d, c: __m256d) -> __m256d {
+            unsafe { _mm256_fmadd_pd(a, b, c) }
+        }
+        #[inline(always)]
+        fn add(a: __m256d, b: __m256d) -> __m256d {
+            unsafe { _mm256_add_pd(a, b) }
+        }
+        #[inline(always)]
+        fn sub(a: __m256d, b: __m256d) -> __m256d {
+            unsafe { _mm256_sub_pd(a, b) }
+        }
+        #[inline(always)]
+        fn mul(a: __m256d, b: __m256d) -> __m256d {
+            unsafe { _mm256_mul_pd(a, b) }
+        }
+        #[inline(always)]
+        fn sum(v: __m256d) -> f64 {
+            <f64 as Vectorize<Avx2>>::sum(v)
+        }
+    }
+
+    impl Vectorize<Avx512> for f32 {
+        type V = __m256;
+        type Mask = __mmask8;
+        const LANES: usize = 8;
+        #[inline(always)]
+        fn splat(x: f32) -> __m256 {
+            unsafe { _mm256_set1_ps(x) }
+        }
+        #[inline(always)]
+        fn mask(n: usize) -> __mmask8 {
+            ((1u32 << n) - 1) as __mmask8
+        }
+        #[inline(always)]
+        unsafe fn load(src: *const f32) -> __m256 {
+            unsafe { _mm256_loadu_ps(src) }
+        }
+        #[inline(always)]
+        unsafe fn store(dst: *mut f32, v: __m256) {
+            unsafe { _mm256_storeu_ps(dst, v) }
+        }
+        #[inline(always)]
+        unsafe fn load_masked(src: *const f32, mask: __mmask8) -> __m256 {
+            unsafe { _mm256_maskz_loadu_ps(mask, src) }
+        }
+        #[inline(always)]
+        unsafe fn store_masked(dst: *mut f32, v: __m256, mask: __mmask8) {
+            unsafe { _mm256_mask_storeu_ps(dst, mask, v) }
+        }
+        #[inline(always)]
+        fn mul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
+            unsafe { _mm256_fmadd_ps(a, b, c) }
+        }
+        #[inline(always)]
+        fn add(a: __m256, b: __m256) -> __m256 {
+            unsafe { _mm256_add_ps(a, b) }
+        }
+        #[inline(always)]
+        fn sub(a: __m256, b: __m256) -> __m256 {
+            unsafe { _mm256_sub_ps(a, b) }
+        }
+        #[inline(always)]
+        fn mul(a: __m256, b: __m256) -> __m256 {
+            unsafe { _mm256_mul_ps(a, b) }
+        }
+        #[inline(always)]
+        fn sum(v: __m256) -> f32 {
+            <f32 as Vectorize<Avx2>>::sum(v)
+        }
+    }
+}
+
+/// An element type with vectors at every level the crate dispatches to.
+#[cfg(target_arch = "x86_64")]
+pub trait Element: Vectorize<Portable> + Vectorize<Avx2> + Vectorize<Avx512> {}
+#[cfg(target_arch = "x86_64")]
+impl<T: Vectorize<Portable> + Vectorize<Avx2> + Vectorize<Avx512>> Element for T {}
+
+/// An element type with vectors at every level the crate dispatches to.
+#[cfg(not(target_arch = "x86_64"))]
+pub trait Element: Vectorize<Portable> {}
+#[cfg(not(target_arch = "x86_64"))]
+impl<T: Vectorize<Portable>> Element for T {}
+
+/// A computation on elements of type `Self::Elem`, to run at the best available [`Simd`] level.
+pub(crate) trait Kernel {
+    /// The element type the computation works on.
+    type Elem: Scalar;
+    /// What the computation returns.
+    type Output;
+    /// The computation, for level `S`. Must be `#[inline(always)]`, as must all it calls.
+    fn run<S: Simd>(self) -> Self::Output
+    where
+        Self::Elem: Vectorize<S>;
+}
+
+const UNKNOWN: u8 = 0;
+const PORTABLE: u8 = 1;
+const AVX2: u8 = 2;
+const AVX512: u8 = 3;
+
+static LEVEL: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+/// The best level this CPU supports, detected once. `TENSORSIG_SIMD=portable|avx2` caps it
+/// (for comparisons, and to rule the vector code out when debugging).
+fn level() -> u8 {
+    match LEVEL.load(Ordering::Relaxed) {
+        UNKNOWN => {
+            let cap = match std::env::var("TENSORSIG_SIMD").as_deref() {
+                Ok("portable") => PORTABLE,
+                Ok("avx2") => AVX2,
+                _ => AVX512,
+            };
+            let level = detect().min(cap);
+            LEVEL.store(level, Ordering::Relaxed);
+            level
+        }
+        known => known,
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detect() -> u8 {
+    let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+    if avx2 && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl") {
+        AVX512
+    } else if avx2 {
+        AVX2
+    } else {
+        PORTABLE
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn detect() -> u8 {
+    PORTABLE
+}
+
+/// Runs `kernel` at the best level this CPU supports.
+#[inline]
+pub(crate) fn dispatch<K: Kernel>(kernel: K) -> K::Output {
+    #[cfg(target_arch = "x86_64")]
+    match level() {
+        // SAFETY: `level` only reports features that `is_x86_feature_detected!` confirmed.
+        AVX512 => return unsafe { run_avx512(kernel) },
+        AVX2 => return unsafe { run_avx2(kernel) },
+        _ => {}
+    }
+    kernel.run::<Portable>()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2<K: Kernel>(kernel: K) -> K::Output {
+    kernel.run::<Avx2>()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn run_avx512<K: Kernel>(kernel: K) -> K::Output {
+    kernel.run::<Avx512>()
+}
+
+/// The instruction-set level the kernels run at on this CPU: `"avx512"`, `"avx2"` or
+/// `"portable"` (for benchmarks and bug reports).
+pub fn simd_level() -> &'static str {
+    match level() {
+        AVX512 => "avx512",
+        AVX2 => "avx2",
+        _ => "portable",
+    }
+}
