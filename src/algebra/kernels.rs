@@ -146,54 +146,63 @@ pub(crate) fn outer_add<S: Simd, T: Scalar + Vectorize<S>>(
     unsafe { outer::<S, T>(out, addend.as_ptr(), left, right, segment) }
 }
 
-/// Steps whose top-level updates [`outer_acc_steps`] fuses into one pass.
+/// Steps whose top-level updates [`outer_acc_steps`] fuses into one pass (even).
 pub(crate) const FUSED_STEPS: usize = 4;
 
-/// `out[w·m + i] += Σ_t lefts[t][w] · rights[t][i]` over [`FUSED_STEPS`] outer products
-/// (`lefts` row-major `FUSED_STEPS × left_len`, `rights` `FUSED_STEPS × m`): the top level of a
-/// signature takes several steps' updates in one read and one write of each element.
+/// `out[w·m + i] += Σ_t lefts[t·n + w] · rights[t·stride + i]` over the [`FUSED_STEPS`] outer
+/// products `t` (`n = lefts.len() / FUSED_STEPS`, `m = out.len() / n`): the top level of a
+/// signature takes several steps' updates in one read and one write of each element. Blocks of
+/// `rights` stay in L1 while the rows stream through.
 #[inline(always)]
 pub(crate) fn outer_acc_steps<S: Simd, T: Scalar + Vectorize<S>>(
     out: &mut [T],
     lefts: &[T],
     rights: &[T],
+    stride: usize,
 ) {
     const K: usize = FUSED_STEPS;
     let n = lefts.len() / K;
-    let m = rights.len() / K;
+    let m = out.len() / n.max(1);
     assert_eq!(lefts.len(), K * n);
-    assert_eq!(rights.len(), K * m);
     assert_eq!(out.len(), n * m);
+    assert!(stride >= m && rights.len() >= (K - 1) * stride + m);
     let lanes = <T as Vectorize<S>>::LANES;
-    let full = m - m % lanes;
     let (o, l, r) = (out.as_mut_ptr(), lefts.as_ptr(), rights.as_ptr());
-    // SAFETY: rows `w < n` of `out` (stride `m`), columns `i < m`; `rights` row `t < K` at
-    // `t·m + i`; `lefts` at `t·n + w`: all inside the slices checked above.
-    unsafe {
-        let mut i = 0;
-        while i < full {
-            let rv: [_; K] = std::array::from_fn(|t| v!(load)(r.add(t * m + i)));
-            for w in 0..n {
-                let at = o.add(w * m + i);
-                let mut acc = v!(load)(at);
-                for (t, &rt) in rv.iter().enumerate() {
-                    acc = v!(mul_add)(v!(splat)(*l.add(t * n + w)), rt, acc);
+    let mut start = 0;
+    while start < m {
+        let end = m.min(start + BLOCK);
+        let full = end - (end - start) % lanes;
+        for w in 0..n {
+            // SAFETY: row `w < n` of `out` (stride `m`), columns `start..end ≤ m`; `rights` row
+            // `t < K` at `t·stride + i` with `i < m`; `lefts` at `t·n + w`: all inside the
+            // slices checked above.
+            unsafe {
+                let coef: [T; K] = std::array::from_fn(|t| *l.add(t * n + w));
+                let lv: [_; K] = std::array::from_fn(|t| v!(splat)(coef[t]));
+                let row = o.add(w * m);
+                let mut i = start;
+                while i < full {
+                    // Two independent chains halve the latency of the K dependent FMAs.
+                    let mut even = v!(load)(row.add(i));
+                    let mut odd = v!(splat)(T::ZERO);
+                    for t in (0..K).step_by(2) {
+                        even = v!(mul_add)(lv[t], v!(load)(r.add(t * stride + i)), even);
+                        odd = v!(mul_add)(lv[t + 1], v!(load)(r.add((t + 1) * stride + i)), odd);
+                    }
+                    v!(store)(row.add(i), v!(add)(even, odd));
+                    i += lanes;
                 }
-                v!(store)(at, acc);
-            }
-            i += lanes;
-        }
-        while i < m {
-            for w in 0..n {
-                let at = o.add(w * m + i);
-                let mut acc = *at;
-                for t in 0..K {
-                    acc += *l.add(t * n + w) * *r.add(t * m + i);
+                while i < end {
+                    let mut acc = *row.add(i);
+                    for (t, &c) in coef.iter().enumerate() {
+                        acc += c * *r.add(t * stride + i);
+                    }
+                    *row.add(i) = acc;
+                    i += 1;
                 }
-                *at = acc;
             }
-            i += 1;
         }
+        start = end;
     }
 }
 

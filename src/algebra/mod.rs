@@ -16,4 +16,3 @@ pub use mul_exp::{MulExpWorkspace, exp_mul, exp_mul_backward, mul_exp, mul_exp_b
 pub(crate) use mul_exp::{exp_mul_backward_with, exp_mul_steps_with};
 pub use product::{product, product_backward};
 pub use reverse::reverse_words;
-

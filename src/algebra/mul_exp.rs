@@ -29,6 +29,9 @@ use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
 use crate::simd::{Kernel, Simd, Vectorize, dispatch};
 
+/// Elements between consecutive scratch buffers of one level (see where the chain is split).
+const PAD: usize = 16;
+
 /// Scratch space for the multiply-exponentiate and its backward pass, sized for one [`Layout`].
 ///
 /// Allocate one per thread and reuse it for every step of every path.
@@ -60,7 +63,7 @@ impl<T: Scalar> MulExpWorkspace<T> {
         let (d, n) = (layout.dim(), layout.degree());
         let top = if n >= 1 { layout.level_len(n - 1) } else { 0 };
         let chain_len = if n >= 1 {
-            layout.level_offset(n).max(3 * top)
+            layout.level_offset(n).max(3 * (top + PAD))
         } else {
             0
         };
@@ -74,7 +77,7 @@ impl<T: Scalar> MulExpWorkspace<T> {
             grad_b: try_zeroed(what, top)?,
             grad_z: try_zeroed(what, d)?,
             block_z: try_zeroed(what, FUSED_STEPS * d)?,
-            block_chain: try_zeroed(what, FUSED_STEPS * top)?,
+            block_chain: try_zeroed(what, FUSED_STEPS * (top + PAD))?,
         })
     }
 
@@ -242,12 +245,14 @@ pub(crate) fn exp_mul_steps_with<S: Simd, T: Scalar + Vectorize<S>>(
         } = &mut *ws;
         let scaled_z = |m: usize| &scaled[(m - 1) * d..m * d];
         let top = lv.len(n - 1);
-        let (scratch, last) = chain[..3 * top].split_at_mut(2 * top);
+        // Padded apart: buffers a power of two long would sit at addresses the load/store unit
+        // confuses modulo 4 KiB, stalling every load behind the stores to the other buffer.
+        let (scratch, last) = chain[..3 * (top + PAD)].split_at_mut(2 * (top + PAD));
         for k in (2..=n).rev() {
             let (lower, upper) = a.split_at_mut(lv.offset(k));
             // The top level's chain goes to this step's slot of the block; lower levels' to `last`.
             let dest = if k == n {
-                &mut block_chain[t * top..(t + 1) * top]
+                &mut block_chain[t * (top + PAD)..t * (top + PAD) + top]
             } else {
                 &mut *last
             };
@@ -274,8 +279,8 @@ pub(crate) fn exp_mul_steps_with<S: Simd, T: Scalar + Vectorize<S>>(
         block_z[..count * d].copy_from_slice(steps);
         // Unused rows contribute 0 ⊗ 0.
         block_z[count * d..].fill(T::ZERO);
-        block_chain[count * top..].fill(T::ZERO);
-        outer_acc_steps::<S, T>(a_top, block_z, &block_chain[..FUSED_STEPS * top]);
+        block_chain[count * (top + PAD)..].fill(T::ZERO);
+        outer_acc_steps::<S, T>(a_top, block_z, block_chain, top + PAD);
     }
 }
 

@@ -31,7 +31,7 @@ pub(crate) struct LaneWorkspace<T> {
     /// Interleaved tensors: the running signatures, and their gradients when going backwards.
     state: Vec<T>,
     grad: Vec<T>,
-    /// Interleaved increments and their gradients.
+    /// Interleaved increments of a block of steps, and their gradients.
     z: Vec<T>,
     d_z: Vec<T>,
     /// One lane's increment, gradient or signature, de-interleaved.
@@ -50,7 +50,7 @@ impl<T: Scalar> LaneWorkspace<T> {
             reciprocals: (1..=n).map(|m| T::from_f64(1.0 / m as f64)).collect(),
             state: try_zeroed(what, layout.len() * MAX_LANES)?,
             grad: try_zeroed(what, layout.len() * MAX_LANES)?,
-            z: try_zeroed(what, d * MAX_LANES)?,
+            z: try_zeroed(what, GATHER_STEPS * d * MAX_LANES)?,
             d_z: try_zeroed(what, d * MAX_LANES)?,
             row: try_zeroed(what, layout.len().max(d))?,
             scratch: LaneScratch::new(&levels, d, n)?,
@@ -76,25 +76,34 @@ pub(crate) fn lane_count<T: Scalar>() -> usize {
     dispatch(Task::<T>(std::marker::PhantomData))
 }
 
-/// Writes into `z` (interleaved) increment `s` of every job (zero past a job's end).
+/// Steps whose increments are gathered at once. The lanes' increments are written one scalar at
+/// a time and read back as vectors, which the store buffer cannot forward: by the time a block's
+/// first step reads them, the writes have long reached the cache.
+const GATHER_STEPS: usize = 16;
+
+/// Writes into `ws.z` (interleaved, `d` vectors per step) increments `steps` of every job, zero
+/// past a job's end.
 #[inline(always)]
 fn gather<T: Scalar>(
     transform: &PathTransform,
     jobs: &[Job<'_, T>],
-    s: usize,
+    steps: Range<usize>,
     lanes: usize,
     ws: &mut LaneWorkspace<T>,
 ) {
     let d = ws.dim;
-    for (lane, job) in jobs.iter().enumerate() {
-        let inc = &mut ws.row[..d];
-        if s < job.steps.len() {
-            transform.increment(&job.path, job.steps.start + s, inc);
-        } else {
-            inc.fill(T::ZERO);
-        }
-        for (c, &v) in inc.iter().enumerate() {
-            ws.z[c * lanes + lane] = v;
+    for (t, s) in steps.enumerate() {
+        let z = &mut ws.z[t * d * lanes..(t + 1) * d * lanes];
+        for (lane, job) in jobs.iter().enumerate() {
+            let inc = &mut ws.row[..d];
+            if s < job.steps.len() {
+                transform.increment(&job.path, job.steps.start + s, inc);
+            } else {
+                inc.fill(T::ZERO);
+            }
+            for (c, &v) in inc.iter().enumerate() {
+                z[c * lanes + lane] = v;
+            }
         }
     }
 }
@@ -136,8 +145,10 @@ pub(crate) fn signatures<T: Scalar>(
             ws.state[..len * lanes].fill(T::ZERO);
             ws.z.fill(T::ZERO);
             let steps = jobs.iter().map(|j| j.steps.len()).max().unwrap_or(0);
-            for s in 0..steps {
-                gather(transform, jobs, s, lanes, ws);
+            let d = layout.dim();
+            for block in (0..steps).step_by(GATHER_STEPS) {
+                let end = steps.min(block + GATHER_STEPS);
+                gather(transform, jobs, block..end, lanes, ws);
                 let LaneWorkspace {
                     levels,
                     reciprocals,
@@ -146,7 +157,9 @@ pub(crate) fn signatures<T: Scalar>(
                     scratch,
                     ..
                 } = &mut *ws;
-                exp_mul_lanes::<S, T>(levels, layout.dim(), n, reciprocals, z, state, scratch);
+                for z in z.chunks_exact(d * lanes).take(end - block) {
+                    exp_mul_lanes::<S, T>(levels, d, n, reciprocals, z, state, scratch);
+                }
             }
             for (lane, out) in outs.iter_mut().enumerate() {
                 for (e, o) in out.iter_mut().enumerate() {
@@ -231,40 +244,46 @@ pub(crate) fn signature_backwards<T: Scalar>(
             }
             ws.z.fill(T::ZERO);
             let steps = jobs.iter().map(|j| j.steps.len()).max().unwrap_or(0);
-            for s in (0..steps).rev() {
-                gather(transform, jobs, s, lanes, ws);
-                ws.d_z.fill(T::ZERO);
-                let LaneWorkspace {
-                    levels,
-                    reciprocals,
-                    state,
-                    grad,
-                    z,
-                    d_z,
-                    scratch,
-                    ..
-                } = &mut *ws;
-                exp_mul_backward_lanes::<S, T>(
-                    levels,
-                    d,
-                    n,
-                    reciprocals,
-                    z,
-                    state,
-                    grad,
-                    d_z,
-                    false,
-                    scratch,
-                );
-                for (lane, (job, d_path)) in jobs.iter().zip(d_paths.iter_mut()).enumerate() {
-                    if s < job.steps.len() {
-                        let dz = &mut ws.row[..d];
-                        for (c, g) in dz.iter_mut().enumerate() {
-                            *g = ws.d_z[c * lanes + lane];
+            let mut end = steps;
+            while end > 0 {
+                let block = end.saturating_sub(GATHER_STEPS);
+                gather(transform, jobs, block..end, lanes, ws);
+                for s in (block..end).rev() {
+                    ws.d_z.fill(T::ZERO);
+                    let LaneWorkspace {
+                        levels,
+                        reciprocals,
+                        state,
+                        grad,
+                        z,
+                        d_z,
+                        scratch,
+                        ..
+                    } = &mut *ws;
+                    let z = &z[(s - block) * d * lanes..(s - block + 1) * d * lanes];
+                    exp_mul_backward_lanes::<S, T>(
+                        levels,
+                        d,
+                        n,
+                        reciprocals,
+                        z,
+                        state,
+                        grad,
+                        d_z,
+                        false,
+                        scratch,
+                    );
+                    for (lane, (job, d_path)) in jobs.iter().zip(d_paths.iter_mut()).enumerate() {
+                        if s < job.steps.len() {
+                            let dz = &mut ws.row[..d];
+                            for (c, g) in dz.iter_mut().enumerate() {
+                                *g = ws.d_z[c * lanes + lane];
+                            }
+                            transform.scatter_increment_grad(dz, job.steps.start + s, d_path);
                         }
-                        transform.scatter_increment_grad(dz, job.steps.start + s, d_path);
                     }
                 }
+                end = block;
             }
         }
     }

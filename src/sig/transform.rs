@@ -56,12 +56,13 @@ impl PathTransform {
     }
 
     /// The time step between consecutive points of a transformed path of `len` points.
+    #[inline(always)]
     fn time_step<T: Scalar>(&self, len: usize) -> T {
         T::from_f64(self.end_time / self.increments(len).max(1) as f64)
     }
 
     /// Writes increment `step` of the transformed path into `z` (of length `self.dim(path.dim())`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn increment<T: Scalar>(&self, path: &PathRef<'_, T>, step: usize, z: &mut [T]) {
         let d = path.dim();
         let moved = if self.lead_lag {
@@ -88,7 +89,7 @@ impl PathTransform {
 
     /// Adds the gradient `d_z` of increment `step` to the gradient `d_path` of the original path
     /// (row-major, `len × dim`). The time channel does not depend on the path and is dropped.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn scatter_increment_grad<T: Scalar>(
         &self,
         d_z: &[T],
