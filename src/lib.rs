@@ -10,6 +10,8 @@
 //!   ([`PathTransform`]), folding each increment in with a fused multiply-exponentiate;
 //! - [`sig_backprop`]: their gradients with respect to the path, by reversibility (memory
 //!   independent of the path's length);
+//! - [`sig_backprop_jvp`]: second derivatives (Hessian-vector products), by running the same
+//!   code on dual numbers;
 //! - [`sig_combine`] / [`sig_combine_backprop`]: Chen products of signatures and their gradients;
 //! - [`transform_path`] / [`transform_path_backprop`]: the transforms themselves.
 //!
@@ -40,8 +42,8 @@ mod python;
 
 pub use algebra::Layout;
 pub use cpu::{
-    Threads, sig, sig_backprop, sig_combine, sig_combine_backprop, signature_layout,
-    transform_path, transform_path_backprop,
+    Threads, sig, sig_backprop, sig_backprop_jvp, sig_combine, sig_combine_backprop,
+    signature_layout, transform_path, transform_path_backprop,
 };
 pub use error::{Error, Result};
 pub use scalar::Scalar;

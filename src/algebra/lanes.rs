@@ -1,5 +1,5 @@
 //! The fused multiply-exponentiate and its backward pass on several tensors at once, one per
-//! SIMD lane.
+//! SIMD lane, over real numbers or dual numbers.
 //!
 //! A *lane-interleaved* buffer holds `L` tensors (`L` = [`Vectorize::LANES`]) with coefficient
 //! `e` of tensor `l` at `e·L + l`, so that one vector register holds coefficient `e` of every
@@ -7,109 +7,297 @@
 //! update one full vector operation whatever the level's length: no short rows, tails or
 //! horizontal sums. This is what small signatures need, where per-row overheads would otherwise
 //! dominate; independent paths (or pieces of one path) fill the lanes.
+//!
+//! The recurrences are written once against [`Coefficient`]: [`Real`] coefficients are one
+//! vector, [`Dual`] ones a vector of values and a vector of tangents (`a + εȧ`, `ε² = 0`), whose
+//! arithmetic is the product rule. Running the same code over dual numbers gives exact
+//! directional derivatives of the signature (forward mode) and of its backward pass
+//! (forward-over-reverse: Hessian-vector products, hence second derivatives).
+
+use std::marker::PhantomData;
 
 use super::layout::Levels;
 use crate::scalar::Scalar;
 use crate::simd::{Simd, Vectorize};
 
-/// `v!(op)` is `T`'s vector operation `op` at level `S` (the generic parameters in scope).
-macro_rules! v {
+/// The widest lane count of any level (`f32` in 256-bit vectors).
+pub(crate) const MAX_LANES: usize = 8;
+/// The most scalars one coefficient of every lane takes (a dual `f32` coefficient).
+pub(crate) const MAX_WIDTH: usize = 2 * MAX_LANES;
+
+/// One coefficient of every lane: how it is stored and combined.
+pub(crate) trait Coefficient<S: Simd>: Copy {
+    /// The real number type.
+    type T: Scalar + Vectorize<S>;
+    /// One coefficient of every lane, in registers.
+    type E: Copy;
+    /// Scalars one coefficient takes in memory.
+    const WIDTH: usize;
+    /// Loads a coefficient.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading `WIDTH` scalars.
+    unsafe fn load(src: *const Self::T) -> Self::E;
+    /// Stores a coefficient.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing `WIDTH` scalars.
+    unsafe fn store(dst: *mut Self::T, e: Self::E);
+    /// Zero.
+    fn zero() -> Self::E;
+    /// `a · b + c`.
+    fn mul_add(a: Self::E, b: Self::E, c: Self::E) -> Self::E;
+    /// `a + b`.
+    fn add(a: Self::E, b: Self::E) -> Self::E;
+    /// `a - b`.
+    fn sub(a: Self::E, b: Self::E) -> Self::E;
+    /// `a · s` for a real `s`.
+    fn scale(a: Self::E, s: Self::T) -> Self::E;
+}
+
+/// Real coefficients: one vector.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Real<T>(PhantomData<T>);
+
+/// Dual coefficients `a + εȧ`: a vector of values, then a vector of tangents.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Dual<T>(PhantomData<T>);
+
+impl<S: Simd, T: Scalar + Vectorize<S>> Coefficient<S> for Real<T> {
+    type T = T;
+    type E = <T as Vectorize<S>>::V;
+    const WIDTH: usize = <T as Vectorize<S>>::LANES;
+    #[inline(always)]
+    unsafe fn load(src: *const T) -> <T as Vectorize<S>>::V {
+        // SAFETY: forwarded to the caller.
+        unsafe { <T as Vectorize<S>>::load(src) }
+    }
+    #[inline(always)]
+    unsafe fn store(dst: *mut T, e: <T as Vectorize<S>>::V) {
+        // SAFETY: forwarded to the caller.
+        unsafe { <T as Vectorize<S>>::store(dst, e) }
+    }
+    #[inline(always)]
+    fn zero() -> <T as Vectorize<S>>::V {
+        <T as Vectorize<S>>::splat(T::ZERO)
+    }
+    #[inline(always)]
+    fn mul_add(
+        a: <T as Vectorize<S>>::V,
+        b: <T as Vectorize<S>>::V,
+        c: <T as Vectorize<S>>::V,
+    ) -> <T as Vectorize<S>>::V {
+        <T as Vectorize<S>>::mul_add(a, b, c)
+    }
+    #[inline(always)]
+    fn add(a: <T as Vectorize<S>>::V, b: <T as Vectorize<S>>::V) -> <T as Vectorize<S>>::V {
+        <T as Vectorize<S>>::add(a, b)
+    }
+    #[inline(always)]
+    fn sub(a: <T as Vectorize<S>>::V, b: <T as Vectorize<S>>::V) -> <T as Vectorize<S>>::V {
+        <T as Vectorize<S>>::sub(a, b)
+    }
+    #[inline(always)]
+    fn scale(a: <T as Vectorize<S>>::V, s: T) -> <T as Vectorize<S>>::V {
+        <T as Vectorize<S>>::mul(a, <T as Vectorize<S>>::splat(s))
+    }
+}
+
+impl<S: Simd, T: Scalar + Vectorize<S>> Coefficient<S> for Dual<T> {
+    type T = T;
+    type E = (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V);
+    const WIDTH: usize = 2 * <T as Vectorize<S>>::LANES;
+    #[inline(always)]
+    unsafe fn load(src: *const T) -> (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V) {
+        // SAFETY: forwarded to the caller (values, then tangents, `LANES` each).
+        unsafe {
+            (
+                <T as Vectorize<S>>::load(src),
+                <T as Vectorize<S>>::load(src.add(<T as Vectorize<S>>::LANES)),
+            )
+        }
+    }
+    #[inline(always)]
+    unsafe fn store(dst: *mut T, e: (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V)) {
+        // SAFETY: as for `load`.
+        unsafe {
+            <T as Vectorize<S>>::store(dst, e.0);
+            <T as Vectorize<S>>::store(dst.add(<T as Vectorize<S>>::LANES), e.1);
+        }
+    }
+    #[inline(always)]
+    fn zero() -> (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V) {
+        let z = <T as Vectorize<S>>::splat(T::ZERO);
+        (z, z)
+    }
+    #[inline(always)]
+    fn mul_add(
+        a: (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V),
+        b: (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V),
+        c: (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V),
+    ) -> (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V) {
+        let fma = <T as Vectorize<S>>::mul_add;
+        (fma(a.0, b.0, c.0), fma(a.0, b.1, fma(a.1, b.0, c.1)))
+    }
+    #[inline(always)]
+    fn add(
+        a: (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V),
+        b: (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V),
+    ) -> (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V) {
+        let add = <T as Vectorize<S>>::add;
+        (add(a.0, b.0), add(a.1, b.1))
+    }
+    #[inline(always)]
+    fn sub(
+        a: (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V),
+        b: (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V),
+    ) -> (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V) {
+        let sub = <T as Vectorize<S>>::sub;
+        (sub(a.0, b.0), sub(a.1, b.1))
+    }
+    #[inline(always)]
+    fn scale(
+        a: (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V),
+        s: T,
+    ) -> (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V) {
+        let s = <T as Vectorize<S>>::splat(s);
+        let mul = <T as Vectorize<S>>::mul;
+        (mul(a.0, s), mul(a.1, s))
+    }
+}
+
+/// `c!(op)` is coefficient type `C`'s operation `op` at level `S` (the generic parameters in
+/// scope).
+macro_rules! c {
     ($op:ident) => {
-        <T as Vectorize<S>>::$op
+        <C as Coefficient<S>>::$op
     };
 }
 
-/// The widest lane count of any level (`f32` in 256-bit vectors).
-pub(crate) const MAX_LANES: usize = 8;
-
-/// Interleaved views of a buffer: vector `e` starts at element `e · lanes`.
+/// A lane-interleaved buffer: coefficient `e` at `e · WIDTH`.
 struct Interleaved<T> {
     ptr: *mut T,
-    lanes: usize,
+    width: usize,
 }
 
 impl<T> Interleaved<T> {
     /// # Safety
-    /// Vector `e` must lie inside the buffer the pointer came from.
+    /// Coefficient `e` must lie inside the buffer the pointer came from.
     #[inline(always)]
     unsafe fn at(&self, e: usize) -> *mut T {
         // SAFETY: forwarded to the caller.
-        unsafe { self.ptr.add(e * self.lanes) }
+        unsafe { self.ptr.add(e * self.width) }
     }
 }
 
-/// `out[a·m + i] = addend[a·m + i] + left[a] ⊙ right[i]` (or `+=` when `addend` is `out`), on
-/// interleaved vectors, `a < left_len`, `i < m`.
+/// `out[a·m + i] = addend[a·m + i] + left[a] · right[i]` (or `+=` when `addend` is `out`), on
+/// interleaved coefficients, `a < left_len`, `i < m`.
 ///
 /// # Safety
-/// Every addressed vector must lie inside its buffer; `addend` is `out` or does not overlap it.
+/// Every addressed coefficient must lie inside its buffer; `addend` is `out` or does not overlap
+/// it.
 #[inline(always)]
-unsafe fn outer<S: Simd, T: Scalar + Vectorize<S>>(
-    out: *mut T,
-    addend: *const T,
-    left: *const T,
+unsafe fn outer<S: Simd, C: Coefficient<S>>(
+    out: *mut C::T,
+    addend: *const C::T,
+    left: *const C::T,
     left_len: usize,
-    right: *const T,
+    right: *const C::T,
     m: usize,
 ) {
-    let l = <T as Vectorize<S>>::LANES;
-    // SAFETY: all offsets stay below (left_len·m)·l, left_len·l and m·l respectively.
+    let w = C::WIDTH;
+    // SAFETY: all offsets stay below (left_len·m)·w, left_len·w and m·w respectively.
     unsafe {
         for a in 0..left_len {
-            let za = v!(load)(left.add(a * l));
-            let (o, c) = (out.add(a * m * l), addend.add(a * m * l));
-            for i in 0..m {
-                let at = i * l;
-                v!(store)(
+            let za = c!(load)(left.add(a * w));
+            let (o, c) = (out.add(a * m * w), addend.add(a * m * w));
+            // Two coefficients per iteration: short rows are loop overhead otherwise.
+            let mut i = 0;
+            while i + 1 < m {
+                let (at, next) = (i * w, (i + 1) * w);
+                let first = c!(mul_add)(za, c!(load)(right.add(at)), c!(load)(c.add(at)));
+                let second = c!(mul_add)(za, c!(load)(right.add(next)), c!(load)(c.add(next)));
+                c!(store)(o.add(at), first);
+                c!(store)(o.add(next), second);
+                i += 2;
+            }
+            if i < m {
+                let at = i * w;
+                c!(store)(
                     o.add(at),
-                    v!(mul_add)(za, v!(load)(right.add(at)), v!(load)(c.add(at))),
+                    c!(mul_add)(za, c!(load)(right.add(at)), c!(load)(c.add(at))),
                 );
             }
         }
     }
 }
 
-/// The adjoint of [`outer`]: `d_left[a] += Σ_i grad[a·m + i] ⊙ right[i]`,
-/// `d_right[i] += Σ_a left[a] ⊙ grad[a·m + i]`, per lane.
+/// The adjoint of [`outer`]: `d_left[a] += Σ_i grad[a·m + i] · right[i]`,
+/// `d_right[i] += Σ_a left[a] · grad[a·m + i]`, per lane.
 ///
 /// # Safety
 /// As for [`outer`]; `d_left` and `d_right` do not overlap the inputs or each other.
 #[inline(always)]
-unsafe fn outer_adjoint<S: Simd, T: Scalar + Vectorize<S>>(
-    grad: *const T,
-    left: *const T,
+unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>>(
+    grad: *const C::T,
+    left: *const C::T,
     left_len: usize,
-    right: *const T,
+    right: *const C::T,
     m: usize,
-    d_left: *mut T,
-    d_right: *mut T,
+    d_left: *mut C::T,
+    d_right: *mut C::T,
 ) {
-    let l = <T as Vectorize<S>>::LANES;
+    let w = C::WIDTH;
     // SAFETY: as for `outer`.
     unsafe {
         for a in 0..left_len {
-            let za = v!(load)(left.add(a * l));
-            let g = grad.add(a * m * l);
-            let mut dot = v!(splat)(T::ZERO);
+            let za = c!(load)(left.add(a * w));
+            let g = grad.add(a * m * w);
+            let mut dot = c!(zero)();
             for i in 0..m {
-                let at = i * l;
-                let gv = v!(load)(g.add(at));
-                dot = v!(mul_add)(gv, v!(load)(right.add(at)), dot);
-                v!(store)(
+                let at = i * w;
+                let gv = c!(load)(g.add(at));
+                dot = c!(mul_add)(gv, c!(load)(right.add(at)), dot);
+                c!(store)(
                     d_right.add(at),
-                    v!(mul_add)(za, gv, v!(load)(d_right.add(at))),
+                    c!(mul_add)(za, gv, c!(load)(d_right.add(at))),
                 );
             }
-            v!(store)(d_left.add(a * l), v!(add)(dot, v!(load)(d_left.add(a * l))));
+            c!(store)(d_left.add(a * w), c!(add)(dot, c!(load)(d_left.add(a * w))));
         }
     }
 }
 
-/// Scratch for the lane-interleaved multiply-exponentiate, sized for one layout and
-/// [`MAX_LANES`] lanes.
+/// `out[i] = a[i] ± b[i]` over `n` coefficients (`out` may be `a`).
+///
+/// # Safety
+/// All three must be valid for `n` coefficients.
+#[inline(always)]
+unsafe fn combine<S: Simd, C: Coefficient<S>>(
+    out: *mut C::T,
+    a: *const C::T,
+    b: *const C::T,
+    n: usize,
+    plus: bool,
+) {
+    let w = C::WIDTH;
+    for e in 0..n {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            let (x, y) = (c!(load)(a.add(e * w)), c!(load)(b.add(e * w)));
+            c!(store)(
+                out.add(e * w),
+                if plus { c!(add)(x, y) } else { c!(sub)(x, y) },
+            );
+        }
+    }
+}
+
+/// Scratch for the lane-interleaved multiply-exponentiate, sized for one layout and the widest
+/// coefficients.
 #[derive(Debug, Clone)]
 pub(crate) struct LaneScratch<T> {
-    /// `z / m` for `m = 1..=N`: `N·d` interleaved vectors.
+    /// `z / m` for `m = 1..=N`: `N·d` coefficients.
     scaled: Vec<T>,
     /// The chain `s_1 … s_{N-1}` (backward: all levels at their offsets; forward: ping-pong).
     chain: Vec<T>,
@@ -122,7 +310,7 @@ pub(crate) struct LaneScratch<T> {
 
 impl<T: Scalar> LaneScratch<T> {
     pub(crate) fn new(levels: &Levels, dim: usize, degree: usize) -> crate::Result<Self> {
-        let zeroed = |n: usize| crate::error::try_zeroed::<T>("a lane workspace", n * MAX_LANES);
+        let zeroed = |n: usize| crate::error::try_zeroed::<T>("a lane workspace", n * MAX_WIDTH);
         let top = if degree >= 1 {
             levels.len(degree - 1)
         } else {
@@ -143,52 +331,43 @@ impl<T: Scalar> LaneScratch<T> {
     }
 }
 
-/// `a ← exp(z) ⊗ a` for every lane: `a` interleaved levels `1..=N`, `z` `d` interleaved vectors,
-/// `reciprocals[m-1] = 1/m`.
+/// `a ← exp(z) ⊗ a` for every lane: `a` interleaved levels `1..=N`, `z` `d` interleaved
+/// coefficients, `reciprocals[m-1] = 1/m`.
 #[inline(always)]
-pub(crate) fn exp_mul_lanes<S: Simd, T: Scalar + Vectorize<S>>(
+pub(crate) fn exp_mul_lanes<S: Simd, C: Coefficient<S>>(
     lv: &Levels,
     dim: usize,
     degree: usize,
-    reciprocals: &[T],
-    z: &[T],
-    a: &mut [T],
-    ws: &mut LaneScratch<T>,
+    reciprocals: &[C::T],
+    z: &[C::T],
+    a: &mut [C::T],
+    ws: &mut LaneScratch<C::T>,
 ) {
-    let l = <T as Vectorize<S>>::LANES;
+    let w = C::WIDTH;
     let (d, n) = (dim, degree);
     if n == 0 {
         return;
     }
-    assert!(z.len() >= d * l && a.len() >= lv.offset(n + 1) * l && l <= MAX_LANES);
-    scale::<S, T>(reciprocals, z, d, n, &mut ws.scaled);
+    assert!(z.len() >= d * w && a.len() >= lv.offset(n + 1) * w && w <= MAX_WIDTH);
+    scale::<S, C>(reciprocals, z, d, n, &mut ws.scaled);
     let top = lv.len(n - 1);
-    let (ping, pong) = ws.chain.split_at_mut(top * MAX_LANES);
+    let (ping, pong) = ws.chain.split_at_mut(top * MAX_WIDTH);
     let state = Interleaved {
         ptr: a.as_mut_ptr(),
-        lanes: l,
+        width: w,
     };
-    let scaled = Interleaved {
-        ptr: ws.scaled.as_mut_ptr(),
-        lanes: l,
-    };
-    let scaled_z = |m: usize| scaled.ptr.wrapping_add((m - 1) * d * l) as *const T;
+    let scaled = ws.scaled.as_ptr();
+    let scaled_z = |m: usize| scaled.wrapping_add((m - 1) * d * w);
     // SAFETY: levels lie at their offsets inside `a` (asserted above), chain levels `< N` fit in
-    // `ping`/`pong` (`d^(N-1)` vectors each), `z`/`scaled` hold `d` / `N·d` vectors.
+    // `ping`/`pong` (`d^(N-1)` coefficients each), `z`/`scaled` hold `d` / `N·d` coefficients.
     unsafe {
         for k in (2..=n).rev() {
             let (mut cur, mut next) = (ping.as_mut_ptr(), pong.as_mut_ptr());
             // s_1 = A_1 + z/k
-            for c in 0..d {
-                let at = c * l;
-                v!(store)(
-                    cur.add(at),
-                    v!(add)(v!(load)(state.at(0).add(at)), v!(load)(scaled_z(k).add(at))),
-                );
-            }
+            combine::<S, C>(cur, state.at(0), scaled_z(k), d, true);
             for j in 1..k - 1 {
                 // s_{j+1} = A_{j+1} + z/(k-j) ⊗ s_j
-                outer::<S, T>(
+                outer::<S, C>(
                     next,
                     state.at(lv.offset(j + 1)),
                     scaled_z(k - j),
@@ -200,12 +379,9 @@ pub(crate) fn exp_mul_lanes<S: Simd, T: Scalar + Vectorize<S>>(
             }
             // A_k += z ⊗ s_{k-1}
             let top = state.at(lv.offset(k));
-            outer::<S, T>(top, top, z.as_ptr(), d, cur, lv.len(k - 1));
+            outer::<S, C>(top, top, z.as_ptr(), d, cur, lv.len(k - 1));
         }
-        for c in 0..d {
-            let (at, zc) = (state.at(c), z.as_ptr().add(c * l));
-            v!(store)(at, v!(add)(v!(load)(at), v!(load)(zc)));
-        }
+        combine::<S, C>(state.at(0), state.at(0), z.as_ptr(), d, true);
     }
 }
 
@@ -215,70 +391,55 @@ pub(crate) fn exp_mul_lanes<S: Simd, T: Scalar + Vectorize<S>>(
 /// been added to `d_z`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn exp_mul_backward_lanes<S: Simd, T: Scalar + Vectorize<S>>(
+pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>>(
     lv: &Levels,
     dim: usize,
     degree: usize,
-    reciprocals: &[T],
-    z: &[T],
-    a: &mut [T],
-    grad: &mut [T],
-    d_z: &mut [T],
+    reciprocals: &[C::T],
+    z: &[C::T],
+    a: &mut [C::T],
+    grad: &mut [C::T],
+    d_z: &mut [C::T],
     recover_top: bool,
-    ws: &mut LaneScratch<T>,
+    ws: &mut LaneScratch<C::T>,
 ) {
-    let l = <T as Vectorize<S>>::LANES;
+    let w = C::WIDTH;
     let (d, n) = (dim, degree);
     if n == 0 {
         return;
     }
     let len = lv.offset(n + 1);
-    assert!(z.len() >= d * l && d_z.len() >= d * l && l <= MAX_LANES);
-    assert!(a.len() >= len * l && grad.len() >= len * l);
-    scale::<S, T>(reciprocals, z, d, n, &mut ws.scaled);
+    assert!(z.len() >= d * w && d_z.len() >= d * w && w <= MAX_WIDTH);
+    assert!(a.len() >= len * w && grad.len() >= len * w);
+    scale::<S, C>(reciprocals, z, d, n, &mut ws.scaled);
     let state = Interleaved {
         ptr: a.as_mut_ptr(),
-        lanes: l,
+        width: w,
     };
     let grads = Interleaved {
         ptr: grad.as_mut_ptr(),
-        lanes: l,
+        width: w,
     };
     let chain = Interleaved {
         ptr: ws.chain.as_mut_ptr(),
-        lanes: l,
+        width: w,
     };
     let scaled = ws.scaled.as_ptr();
-    let scaled_z = |m: usize| scaled.wrapping_add((m - 1) * d * l);
+    let scaled_z = |m: usize| scaled.wrapping_add((m - 1) * d * w);
     let (zp, dzp) = (z.as_ptr(), d_z.as_mut_ptr());
     let spare = ws.spare_z.as_mut_ptr();
     // SAFETY: as in `exp_mul_lanes`; the chain buffer holds levels `1..N-1` at their offsets,
-    // `grad_a`/`grad_b` `d^(N-1)` vectors each, `spare_z` `d` vectors.
+    // `grad_a`/`grad_b` `d^(N-1)` coefficients each, `spare_z` `d`.
     unsafe {
         // Level 1: A_1 += z.
-        for c in 0..d {
-            let at = c * l;
-            v!(store)(
-                state.at(c),
-                v!(sub)(v!(load)(state.at(c)), v!(load)(zp.add(at))),
-            );
-            v!(store)(
-                dzp.add(at),
-                v!(add)(v!(load)(dzp.add(at)), v!(load)(grads.at(c))),
-            );
-        }
+        combine::<S, C>(state.at(0), state.at(0), zp, d, false);
+        combine::<S, C>(dzp, dzp, grads.at(0), d, true);
         for k in 2..=n {
             // Recompute the chain s_1..s_{k-1} from the (already recovered) old levels.
-            for c in 0..d {
-                let at = c * l;
-                v!(store)(
-                    chain.at(c),
-                    v!(add)(v!(load)(state.at(c)), v!(load)(scaled_z(k).add(at))),
-                );
-            }
+            combine::<S, C>(chain.at(0), state.at(0), scaled_z(k), d, true);
             for j in 1..k - 1 {
                 let (src, dst) = (chain.at(lv.offset(j)), chain.at(lv.offset(j + 1)));
-                outer::<S, T>(
+                outer::<S, C>(
                     dst,
                     state.at(lv.offset(j + 1)),
                     scaled_z(k - j),
@@ -290,55 +451,40 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, T: Scalar + Vectorize<S>>(
             let last = chain.at(lv.offset(k - 1));
             if k < n || recover_top {
                 // Recover the old A_k = A_k - z ⊗ s_{k-1}.
-                for c in 0..d {
-                    v!(store)(
-                        spare.add(c * l),
-                        v!(sub)(v!(splat)(T::ZERO), v!(load)(zp.add(c * l))),
-                    );
-                }
+                std::ptr::write_bytes(spare, 0, d * w);
+                combine::<S, C>(spare, spare, zp, d, false);
                 let top = state.at(lv.offset(k));
-                outer::<S, T>(top, top, spare, d, last, lv.len(k - 1));
+                outer::<S, C>(top, top, spare, d, last, lv.len(k - 1));
             }
             // Adjoint of A_k += z ⊗ s_{k-1}.
             let (mut ds, mut ds_next) = (ws.grad_a.as_mut_ptr(), ws.grad_b.as_mut_ptr());
-            std::ptr::write_bytes(ds, 0, lv.len(k - 1) * l);
-            outer_adjoint::<S, T>(grads.at(lv.offset(k)), zp, d, last, lv.len(k - 1), dzp, ds);
+            std::ptr::write_bytes(ds, 0, lv.len(k - 1) * w);
+            outer_adjoint::<S, C>(grads.at(lv.offset(k)), zp, d, last, lv.len(k - 1), dzp, ds);
             for j in (1..k).rev() {
-                let len = lv.len(j);
                 // s_j = A_j + h_j: the gradient reaches A_j and h_j alike.
                 let g = grads.at(lv.offset(j));
-                for e in 0..len {
-                    let at = e * l;
-                    v!(store)(
-                        g.add(at),
-                        v!(add)(v!(load)(g.add(at)), v!(load)(ds.add(at))),
-                    );
-                }
-                if j == 1 {
+                combine::<S, C>(g, g, ds, lv.len(j), true);
+                let (m, src) = if j == 1 {
                     // h_1 = z / k
-                    let inv = v!(splat)(reciprocals[k - 1]);
-                    for c in 0..d {
-                        let at = c * l;
-                        v!(store)(
-                            dzp.add(at),
-                            v!(mul_add)(v!(load)(ds.add(at)), inv, v!(load)(dzp.add(at))),
-                        );
-                    }
+                    (k, ds)
                 } else {
                     // h_j = z/m ⊗ s_{j-1}, m = k-j+1
                     let (prev, m) = (lv.len(j - 1), k - j + 1);
-                    std::ptr::write_bytes(ds_next, 0, prev * l);
-                    std::ptr::write_bytes(spare, 0, d * l);
-                    let src = chain.at(lv.offset(j - 1));
-                    outer_adjoint::<S, T>(ds, scaled_z(m), d, src, prev, spare, ds_next);
-                    let inv = v!(splat)(reciprocals[m - 1]);
-                    for c in 0..d {
-                        let at = c * l;
-                        v!(store)(
-                            dzp.add(at),
-                            v!(mul_add)(v!(load)(spare.add(at)), inv, v!(load)(dzp.add(at))),
-                        );
-                    }
+                    std::ptr::write_bytes(ds_next, 0, prev * w);
+                    std::ptr::write_bytes(spare, 0, d * w);
+                    let s_prev = chain.at(lv.offset(j - 1));
+                    outer_adjoint::<S, C>(ds, scaled_z(m), d, s_prev, prev, spare, ds_next);
+                    (m, spare as *mut C::T)
+                };
+                let inv = reciprocals[m - 1];
+                for c in 0..d {
+                    let (at, dz) = (c * w, c!(load)(src.add(c * w)));
+                    c!(store)(
+                        dzp.add(at),
+                        c!(add)(c!(scale)(dz, inv), c!(load)(dzp.add(at))),
+                    );
+                }
+                if j > 1 {
                     std::mem::swap(&mut ds, &mut ds_next);
                 }
             }
@@ -348,22 +494,21 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, T: Scalar + Vectorize<S>>(
 
 /// `scaled[m-1] = z / m` for `m = 1..=n`, interleaved.
 #[inline(always)]
-fn scale<S: Simd, T: Scalar + Vectorize<S>>(
-    reciprocals: &[T],
-    z: &[T],
+fn scale<S: Simd, C: Coefficient<S>>(
+    reciprocals: &[C::T],
+    z: &[C::T],
     d: usize,
     n: usize,
-    scaled: &mut [T],
+    scaled: &mut [C::T],
 ) {
-    let l = <T as Vectorize<S>>::LANES;
-    assert!(scaled.len() >= n * d * l && z.len() >= d * l && reciprocals.len() >= n);
+    let w = C::WIDTH;
+    assert!(scaled.len() >= n * d * w && z.len() >= d * w && reciprocals.len() >= n);
     for (m, &inv) in reciprocals[..n].iter().enumerate() {
-        let inv = v!(splat)(inv);
         for c in 0..d {
             // SAFETY: indices checked by the assertion above.
             unsafe {
-                let zc = v!(load)(z.as_ptr().add(c * l));
-                v!(store)(scaled.as_mut_ptr().add((m * d + c) * l), v!(mul)(zc, inv));
+                let zc = c!(load)(z.as_ptr().add(c * w));
+                c!(store)(scaled.as_mut_ptr().add((m * d + c) * w), c!(scale)(zc, inv));
             }
         }
     }

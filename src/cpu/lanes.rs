@@ -11,7 +11,9 @@ use super::threads::Threads;
 use crate::algebra::{Layout, product, product_backward};
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
-use crate::sig::lanes::{Job, LaneWorkspace, lane_count, signature_backwards, signatures};
+use crate::sig::lanes::{
+    Job, LaneWorkspace, lane_count, signature_backwards, signature_hvps, signature_jvps, signatures,
+};
 use crate::sig::{PathTransform, Paths};
 
 /// Below this many increments per piece, cutting a path costs more in joins than it saves.
@@ -162,6 +164,79 @@ pub(super) fn sig_backprop<T: Scalar>(
         }
     }
     Ok(())
+}
+
+/// The directional derivatives of signatures and of their gradients, one path per lane: writes
+/// into `jvps[b]` `dS_b[v_b]` and into `hvps[b]` the Hessian of `<grads[b], S_b>` applied to
+/// `v_b`, the direction being path `b` of `directions`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn sig_backprop_jvp<T: Scalar>(
+    paths: &Paths<'_, T>,
+    directions: &Paths<'_, T>,
+    layout: Layout,
+    transform: &PathTransform,
+    threads: Threads,
+    grads: &[&[T]],
+    jvps: &mut [&mut [T]],
+    hvps: &mut [&mut [T]],
+) -> Result<()> {
+    let (lanes, steps, len) = (
+        lane_count::<T>(),
+        transform.increments(paths.len()),
+        layout.len(),
+    );
+    let path_len = paths.len() * paths.dim();
+    let jobs = jobs(paths, steps, 1);
+    let mut outputs: Vec<(&mut [T], &mut [T])> = jvps
+        .iter_mut()
+        .zip(hvps.iter_mut())
+        .map(|(j, h)| (&mut **j, &mut **h))
+        .collect();
+    run_groups(
+        threads,
+        layout,
+        &jobs,
+        &mut outputs,
+        lanes,
+        |ws, range, outs| {
+            let count = range.len();
+            let dirs: Vec<_> = range.clone().map(|b| directions.path(b)).collect();
+            let (mut jv, mut hv): (Vec<&mut [T]>, Vec<&mut [T]>) =
+                outs.iter_mut().map(|(j, h)| (&mut **j, &mut **h)).unzip();
+            // The real parts the dual passes compute on the way: signatures and gradients.
+            let mut ends = vec![T::ZERO; count * len];
+            let mut gradients = vec![T::ZERO; count * path_len];
+            let mut end_rows: Vec<&mut [T]> = ends.chunks_exact_mut(len).collect();
+            signature_jvps(
+                layout,
+                transform,
+                &jobs[range.clone()],
+                &dirs,
+                &mut end_rows,
+                &mut jv,
+                ws,
+            );
+            let ends: Vec<&[T]> = ends.chunks_exact(len).collect();
+            let tangents: Vec<&[T]> = jv.iter().map(|t| &**t).collect();
+            let mut gradient_rows: Vec<&mut [T]> = gradients.chunks_exact_mut(path_len).collect();
+            for h in hv.iter_mut() {
+                h.fill(T::ZERO);
+            }
+            let jobs = &jobs[range.clone()];
+            signature_hvps(
+                layout,
+                transform,
+                jobs,
+                &dirs,
+                &ends,
+                &tangents,
+                &grads[range],
+                &mut gradient_rows,
+                &mut hv,
+                ws,
+            );
+        },
+    )
 }
 
 /// Given the signatures `S_1 … S_P` of consecutive pieces of a path (`pieces`, `len` each) and

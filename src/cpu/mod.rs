@@ -191,6 +191,74 @@ pub fn sig_backprop<T: Scalar>(
     )
 }
 
+/// Second derivatives of signatures, by forward-over-reverse differentiation: the signature and
+/// its backward pass run on dual numbers `x + εv`, `v` being `directions` (shaped like `paths`).
+///
+/// For `F = Σ_b <grads_b, S(path_b)>` (rows of `layout.len_with(scalar_term)` as [`sig`] writes
+/// them) this writes
+/// - into `jvp` the directional derivatives `dS(path_b)[v_b]` (rows like the signatures; the
+///   scalar term's is 0), which is also the derivative of [`sig_backprop`]'s result with respect
+///   to `grads` applied to `v`;
+/// - into `hvp` (shaped like `paths`) the Hessian of `F` applied to `v`, the derivative of
+///   [`sig_backprop`]'s result along `v`.
+///
+/// Exact to rounding, at about three times the cost of [`sig_backprop`]. Together they give
+/// double backward through signatures (gradient penalties, Hessian-vector products).
+#[allow(clippy::too_many_arguments)]
+pub fn sig_backprop_jvp<T: Scalar>(
+    paths: &Paths<'_, T>,
+    directions: &Paths<'_, T>,
+    grads: &[T],
+    degree: usize,
+    transform: &PathTransform,
+    scalar_term: bool,
+    threads: Threads,
+    jvp: &mut [T],
+    hvp: &mut [T],
+) -> Result<()> {
+    let layout = signature_layout(paths, degree, transform)?;
+    if (directions.batch(), directions.len(), directions.dim())
+        != (paths.batch(), paths.len(), paths.dim())
+    {
+        return Err(Error::invalid(
+            "directions",
+            format!(
+                "must be shaped like the paths, ({}, {}, {}), got ({}, {}, {})",
+                paths.batch(),
+                paths.len(),
+                paths.dim(),
+                directions.batch(),
+                directions.len(),
+                directions.dim()
+            ),
+        ));
+    }
+    let row = layout.len_with(scalar_term);
+    let path_len = paths.len() * paths.dim();
+    check_len("sig_derivs", grads, paths.batch() * row)?;
+    check_len("jvp", jvp, paths.batch() * row)?;
+    check_len("hvp", hvp, paths.batch() * path_len)?;
+    jvp.fill(T::ZERO);
+    hvp.fill(T::ZERO);
+    if layout.len() == 0 || path_len == 0 || paths.batch() == 0 {
+        return Ok(());
+    }
+    let skip = usize::from(scalar_term);
+    let grad_tails: Vec<&[T]> = grads.chunks_exact(row).map(|r| &r[skip..]).collect();
+    let mut jvp_tails: Vec<&mut [T]> = jvp.chunks_exact_mut(row).map(|r| &mut r[skip..]).collect();
+    let mut hvp_rows: Vec<&mut [T]> = hvp.chunks_exact_mut(path_len).collect();
+    lanes::sig_backprop_jvp(
+        paths,
+        directions,
+        layout,
+        transform,
+        threads,
+        &grad_tails,
+        &mut jvp_tails,
+        &mut hvp_rows,
+    )
+}
+
 /// Writes the Chen products `sig1 ⊗ sig2` of two batches of signatures of `layout` into `out`.
 ///
 /// Rows hold `layout.len_with(scalar_term)` values. With `scalar_term` the inputs' scalar

@@ -1,15 +1,22 @@
-//! Signatures, and their gradients, of up to one vector's worth of increment sequences at once:
-//! one per SIMD lane (see [`crate::algebra`]'s lane-interleaved kernels).
+//! Signatures, their gradients and their directional derivatives for up to one vector's worth
+//! of increment sequences at once: one per SIMD lane (see [`crate::algebra`]'s lane-interleaved
+//! kernels).
 //!
 //! A *job* is a path and a range of its increments: a whole path, or a piece of one when a few
 //! long paths are cut in time to fill the lanes. Jobs of different lengths share a group; the
 //! shorter ones are padded with zero increments, whose exponential is the identity.
+//!
+//! Each computation exists over real numbers and over dual numbers: with a *direction* `v` (a
+//! path of the same shape) the dual versions carry `x + εv` through the same code, giving
+//! `dS[v]` going forwards and the Hessian-vector product of `<G, S>` going backwards.
 
 use std::ops::Range;
 
 use super::paths::PathRef;
 use super::transform::PathTransform;
-use crate::algebra::lanes::{LaneScratch, MAX_LANES, exp_mul_backward_lanes, exp_mul_lanes};
+use crate::algebra::lanes::{
+    Coefficient, Dual, LaneScratch, MAX_WIDTH, Real, exp_mul_backward_lanes, exp_mul_lanes,
+};
 use crate::algebra::{Layout, Levels, reverse_words};
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
@@ -22,6 +29,11 @@ pub(crate) struct Job<'p, T> {
     pub(crate) steps: Range<usize>,
 }
 
+/// Steps whose increments are gathered at once. The lanes' increments are written one scalar at
+/// a time and read back as vectors, which the store buffer cannot forward: by the time a block's
+/// first step reads them, the writes have long reached the cache.
+const GATHER_STEPS: usize = 16;
+
 /// Per-thread scratch for lane-batched signatures of one layout.
 #[derive(Debug, Clone)]
 pub(crate) struct LaneWorkspace<T> {
@@ -31,7 +43,7 @@ pub(crate) struct LaneWorkspace<T> {
     /// Interleaved tensors: the running signatures, and their gradients when going backwards.
     state: Vec<T>,
     grad: Vec<T>,
-    /// Interleaved increments of a block of steps, and their gradients.
+    /// Interleaved increments of a block of steps, and one step's increment gradients.
     z: Vec<T>,
     d_z: Vec<T>,
     /// One lane's increment, gradient or signature, de-interleaved.
@@ -48,10 +60,10 @@ impl<T: Scalar> LaneWorkspace<T> {
         Ok(LaneWorkspace {
             dim: d,
             reciprocals: (1..=n).map(|m| T::from_f64(1.0 / m as f64)).collect(),
-            state: try_zeroed(what, layout.len() * MAX_LANES)?,
-            grad: try_zeroed(what, layout.len() * MAX_LANES)?,
-            z: try_zeroed(what, GATHER_STEPS * d * MAX_LANES)?,
-            d_z: try_zeroed(what, d * MAX_LANES)?,
+            state: try_zeroed(what, layout.len() * MAX_WIDTH)?,
+            grad: try_zeroed(what, layout.len() * MAX_WIDTH)?,
+            z: try_zeroed(what, GATHER_STEPS * d * MAX_WIDTH)?,
+            d_z: try_zeroed(what, d * MAX_WIDTH)?,
             row: try_zeroed(what, layout.len().max(d))?,
             scratch: LaneScratch::new(&levels, d, n)?,
             levels,
@@ -59,7 +71,7 @@ impl<T: Scalar> LaneWorkspace<T> {
     }
 }
 
-/// Lanes at the active instruction-set level: how many jobs [`signatures`] takes at once.
+/// Lanes at the active instruction-set level: how many jobs one call takes at once.
 pub(crate) fn lane_count<T: Scalar>() -> usize {
     struct Task<T>(std::marker::PhantomData<T>);
     impl<T: Scalar> Kernel for Task<T> {
@@ -76,40 +88,170 @@ pub(crate) fn lane_count<T: Scalar>() -> usize {
     dispatch(Task::<T>(std::marker::PhantomData))
 }
 
-/// Steps whose increments are gathered at once. The lanes' increments are written one scalar at
-/// a time and read back as vectors, which the store buffer cannot forward: by the time a block's
-/// first step reads them, the writes have long reached the cache.
-const GATHER_STEPS: usize = 16;
-
-/// Writes into `ws.z` (interleaved, `d` vectors per step) increments `steps` of every job, zero
-/// past a job's end.
+/// Where a lane's value (`part` 0) or tangent (`part` 1) of coefficient `e` sits in an
+/// interleaved buffer of `C`.
 #[inline(always)]
-fn gather<T: Scalar>(
+fn slot<S: Simd, C: Coefficient<S>>(e: usize, part: usize, lane: usize) -> usize {
+    e * C::WIDTH + part * <C::T as Vectorize<S>>::LANES + lane
+}
+
+/// Writes into `ws.z` the increments `steps` of every job (and, for dual coefficients, of every
+/// direction, whose time channel is constant), zero past a job's end.
+#[inline(always)]
+fn gather<S: Simd, C: Coefficient<S>>(
     transform: &PathTransform,
-    jobs: &[Job<'_, T>],
+    jobs: &[Job<'_, C::T>],
+    directions: &[PathRef<'_, C::T>],
     steps: Range<usize>,
-    lanes: usize,
-    ws: &mut LaneWorkspace<T>,
+    ws: &mut LaneWorkspace<C::T>,
 ) {
     let d = ws.dim;
     for (t, s) in steps.enumerate() {
-        let z = &mut ws.z[t * d * lanes..(t + 1) * d * lanes];
+        let z = &mut ws.z[t * d * C::WIDTH..(t + 1) * d * C::WIDTH];
         for (lane, job) in jobs.iter().enumerate() {
-            let inc = &mut ws.row[..d];
-            if s < job.steps.len() {
-                transform.increment(&job.path, job.steps.start + s, inc);
-            } else {
-                inc.fill(T::ZERO);
-            }
-            for (c, &v) in inc.iter().enumerate() {
-                z[c * lanes + lane] = v;
+            let live = s < job.steps.len();
+            for (part, path) in std::iter::once(&job.path)
+                .chain(directions.get(lane))
+                .enumerate()
+            {
+                let inc = &mut ws.row[..d];
+                if live {
+                    transform.increment(path, job.steps.start + s, inc);
+                    if part == 1 && transform.time_aug {
+                        inc[d - 1] = C::T::ZERO; // time does not move with the path
+                    }
+                } else {
+                    inc.fill(C::T::ZERO);
+                }
+                for (c, &v) in inc.iter().enumerate() {
+                    z[slot::<S, C>(c, part, lane)] = v;
+                }
             }
         }
     }
 }
 
+/// Folds every job's increments into `ws.state`, from zero.
+#[inline(always)]
+fn fold<S: Simd, C: Coefficient<S>>(
+    layout: Layout,
+    transform: &PathTransform,
+    jobs: &[Job<'_, C::T>],
+    directions: &[PathRef<'_, C::T>],
+    ws: &mut LaneWorkspace<C::T>,
+) {
+    let (d, n, w) = (layout.dim(), layout.degree(), C::WIDTH);
+    assert!(jobs.len() <= <C::T as Vectorize<S>>::LANES);
+    ws.state[..layout.len() * w].fill(C::T::ZERO);
+    ws.z.fill(C::T::ZERO);
+    let steps = jobs.iter().map(|j| j.steps.len()).max().unwrap_or(0);
+    for block in (0..steps).step_by(GATHER_STEPS) {
+        let end = steps.min(block + GATHER_STEPS);
+        gather::<S, C>(transform, jobs, directions, block..end, ws);
+        let LaneWorkspace {
+            levels,
+            reciprocals,
+            state,
+            z,
+            scratch,
+            ..
+        } = &mut *ws;
+        for z in z.chunks_exact(d * w).take(end - block) {
+            exp_mul_lanes::<S, C>(levels, d, n, reciprocals, z, state, scratch);
+        }
+    }
+}
+
+/// Writes part `part` of lane `lane` of `ws.state` into `out`, in the natural word order.
+#[inline(always)]
+fn extract<S: Simd, C: Coefficient<S>>(
+    layout: Layout,
+    ws: &LaneWorkspace<C::T>,
+    lane: usize,
+    part: usize,
+    out: &mut [C::T],
+) {
+    for (e, o) in out.iter_mut().enumerate() {
+        *o = ws.state[slot::<S, C>(e, part, lane)];
+    }
+    reverse_words(layout, out);
+}
+
+/// Walks every job back from its end state, calling `emit(lane, step, dz)` with each live step's
+/// increment gradient (interleaved coefficients, `d` of them, in `ws.d_z`).
+#[inline(always)]
+fn unfold<S: Simd, C: Coefficient<S>>(
+    layout: Layout,
+    transform: &PathTransform,
+    jobs: &[Job<'_, C::T>],
+    directions: &[PathRef<'_, C::T>],
+    ws: &mut LaneWorkspace<C::T>,
+    mut emit: impl FnMut(usize, usize, &[C::T], &mut [C::T]),
+) {
+    let (d, n, w) = (layout.dim(), layout.degree(), C::WIDTH);
+    ws.z.fill(C::T::ZERO);
+    let steps = jobs.iter().map(|j| j.steps.len()).max().unwrap_or(0);
+    let mut end = steps;
+    while end > 0 {
+        let block = end.saturating_sub(GATHER_STEPS);
+        gather::<S, C>(transform, jobs, directions, block..end, ws);
+        for s in (block..end).rev() {
+            ws.d_z.fill(C::T::ZERO);
+            let LaneWorkspace {
+                levels,
+                reciprocals,
+                state,
+                grad,
+                z,
+                d_z,
+                scratch,
+                row,
+                ..
+            } = &mut *ws;
+            let z = &z[(s - block) * d * w..(s - block + 1) * d * w];
+            exp_mul_backward_lanes::<S, C>(
+                levels,
+                d,
+                n,
+                reciprocals,
+                z,
+                state,
+                grad,
+                d_z,
+                false,
+                scratch,
+            );
+            for (lane, job) in jobs.iter().enumerate() {
+                if s < job.steps.len() {
+                    emit(lane, job.steps.start + s, d_z, row);
+                }
+            }
+        }
+        end = block;
+    }
+}
+
+/// Copies the word-reversed `source` (natural order, levels `1..=N`) into part `part` of lane
+/// `lane` of `target` (interleaved).
+#[inline(always)]
+fn interleave<S: Simd, C: Coefficient<S>>(
+    layout: Layout,
+    source: &[C::T],
+    target: &mut [C::T],
+    row: &mut [C::T],
+    lane: usize,
+    part: usize,
+) {
+    let row = &mut row[..layout.len()];
+    row.copy_from_slice(&source[..layout.len()]);
+    // Reversal permutes coordinates, so gradients reverse the same way as tensors.
+    reverse_words(layout, row);
+    for (e, &v) in row.iter().enumerate() {
+        target[slot::<S, C>(e, part, lane)] = v;
+    }
+}
+
 /// Writes into `outs[j]` (levels `1..=N` of `layout`) the signature of job `j`'s increments.
-/// At most [`lane_count`] jobs.
 pub(crate) fn signatures<T: Scalar>(
     layout: Layout,
     transform: &PathTransform,
@@ -139,33 +281,9 @@ pub(crate) fn signatures<T: Scalar>(
                 outs,
                 ws,
             } = self;
-            let lanes = <T as Vectorize<S>>::LANES;
-            assert!(jobs.len() <= lanes && outs.len() == jobs.len());
-            let (len, n) = (layout.len(), layout.degree());
-            ws.state[..len * lanes].fill(T::ZERO);
-            ws.z.fill(T::ZERO);
-            let steps = jobs.iter().map(|j| j.steps.len()).max().unwrap_or(0);
-            let d = layout.dim();
-            for block in (0..steps).step_by(GATHER_STEPS) {
-                let end = steps.min(block + GATHER_STEPS);
-                gather(transform, jobs, block..end, lanes, ws);
-                let LaneWorkspace {
-                    levels,
-                    reciprocals,
-                    state,
-                    z,
-                    scratch,
-                    ..
-                } = &mut *ws;
-                for z in z.chunks_exact(d * lanes).take(end - block) {
-                    exp_mul_lanes::<S, T>(levels, d, n, reciprocals, z, state, scratch);
-                }
-            }
+            fold::<S, Real<T>>(layout, transform, jobs, &[], ws);
             for (lane, out) in outs.iter_mut().enumerate() {
-                for (e, o) in out.iter_mut().enumerate() {
-                    *o = ws.state[e * lanes + lane];
-                }
-                reverse_words(layout, out);
+                extract::<S, Real<T>>(layout, ws, lane, 0, out);
             }
         }
     }
@@ -178,9 +296,66 @@ pub(crate) fn signatures<T: Scalar>(
     })
 }
 
+/// Writes into `outs[j]` the signature of job `j`'s increments and into `tangents[j]` its
+/// directional derivative along `directions[j]` (a path shaped like job `j`'s): the
+/// Jacobian-vector product `dS[v]`.
+pub(crate) fn signature_jvps<'b, 'c, T: Scalar>(
+    layout: Layout,
+    transform: &PathTransform,
+    jobs: &[Job<'_, T>],
+    directions: &[PathRef<'_, T>],
+    outs: &mut [&'b mut [T]],
+    tangents: &mut [&'c mut [T]],
+    ws: &mut LaneWorkspace<T>,
+) {
+    struct Task<'a, 'b, 'c, 'p, T> {
+        layout: Layout,
+        transform: &'a PathTransform,
+        jobs: &'a [Job<'p, T>],
+        directions: &'a [PathRef<'p, T>],
+        outs: &'a mut [&'b mut [T]],
+        tangents: &'a mut [&'c mut [T]],
+        ws: &'a mut LaneWorkspace<T>,
+    }
+    impl<T: Scalar> Kernel for Task<'_, '_, '_, '_, T> {
+        type Elem = T;
+        type Output = ();
+        #[inline(always)]
+        fn run<S: Simd>(self)
+        where
+            T: Vectorize<S>,
+        {
+            let Task {
+                layout,
+                transform,
+                jobs,
+                directions,
+                outs,
+                tangents,
+                ws,
+            } = self;
+            assert_eq!(directions.len(), jobs.len());
+            fold::<S, Dual<T>>(layout, transform, jobs, directions, ws);
+            for (lane, (out, tangent)) in outs.iter_mut().zip(tangents.iter_mut()).enumerate() {
+                extract::<S, Dual<T>>(layout, ws, lane, 0, out);
+                extract::<S, Dual<T>>(layout, ws, lane, 1, tangent);
+            }
+        }
+    }
+    dispatch(Task {
+        layout,
+        transform,
+        jobs,
+        directions,
+        outs,
+        tangents,
+        ws,
+    })
+}
+
 /// Adds into `d_paths[j]` (row-major `len × dim` of job `j`'s path) the gradient of
 /// `<grads[j], S_j>` with respect to the path, where `S_j = ends[j]` is the signature of job
-/// `j`'s increments (levels `1..=N`, as [`signatures`] writes them). At most [`lane_count`] jobs.
+/// `j`'s increments (levels `1..=N`, as [`signatures`] writes them).
 pub(crate) fn signature_backwards<T: Scalar>(
     layout: Layout,
     transform: &PathTransform,
@@ -216,75 +391,29 @@ pub(crate) fn signature_backwards<T: Scalar>(
                 d_paths,
                 ws,
             } = self;
-            let lanes = <T as Vectorize<S>>::LANES;
-            let count = jobs.len();
+            type C<T> = Real<T>;
             assert!(
-                count <= lanes
-                    && ends.len() == count
-                    && grads.len() == count
-                    && d_paths.len() == count
+                ends.len() == jobs.len()
+                    && grads.len() == jobs.len()
+                    && d_paths.len() == jobs.len()
             );
-            let (len, n, d) = (layout.len(), layout.degree(), layout.dim());
-            ws.state[..len * lanes].fill(T::ZERO);
-            ws.grad[..len * lanes].fill(T::ZERO);
-            // Interleave the word-reversed end states and gradients (reversal permutes
-            // coordinates, so gradients reverse the same way).
+            let (len, d) = (layout.len(), layout.dim());
             let LaneWorkspace {
                 state, grad, row, ..
             } = &mut *ws;
+            state[..len * MAX_WIDTH].fill(T::ZERO);
+            grad[..len * MAX_WIDTH].fill(T::ZERO);
             for (lane, (&end, &g)) in ends.iter().zip(grads).enumerate() {
-                for (source, target) in [(end, &mut *state), (g, &mut *grad)] {
-                    let row = &mut row[..len];
-                    row.copy_from_slice(&source[..len]);
-                    reverse_words(layout, row);
-                    for (e, &v) in row.iter().enumerate() {
-                        target[e * lanes + lane] = v;
-                    }
-                }
+                interleave::<S, C<T>>(layout, end, state, row, lane, 0);
+                interleave::<S, C<T>>(layout, g, grad, row, lane, 0);
             }
-            ws.z.fill(T::ZERO);
-            let steps = jobs.iter().map(|j| j.steps.len()).max().unwrap_or(0);
-            let mut end = steps;
-            while end > 0 {
-                let block = end.saturating_sub(GATHER_STEPS);
-                gather(transform, jobs, block..end, lanes, ws);
-                for s in (block..end).rev() {
-                    ws.d_z.fill(T::ZERO);
-                    let LaneWorkspace {
-                        levels,
-                        reciprocals,
-                        state,
-                        grad,
-                        z,
-                        d_z,
-                        scratch,
-                        ..
-                    } = &mut *ws;
-                    let z = &z[(s - block) * d * lanes..(s - block + 1) * d * lanes];
-                    exp_mul_backward_lanes::<S, T>(
-                        levels,
-                        d,
-                        n,
-                        reciprocals,
-                        z,
-                        state,
-                        grad,
-                        d_z,
-                        false,
-                        scratch,
-                    );
-                    for (lane, (job, d_path)) in jobs.iter().zip(d_paths.iter_mut()).enumerate() {
-                        if s < job.steps.len() {
-                            let dz = &mut ws.row[..d];
-                            for (c, g) in dz.iter_mut().enumerate() {
-                                *g = ws.d_z[c * lanes + lane];
-                            }
-                            transform.scatter_increment_grad(dz, job.steps.start + s, d_path);
-                        }
-                    }
+            unfold::<S, C<T>>(layout, transform, jobs, &[], ws, |lane, step, d_z, row| {
+                let dz = &mut row[..d];
+                for (c, g) in dz.iter_mut().enumerate() {
+                    *g = d_z[slot::<S, C<T>>(c, 0, lane)];
                 }
-                end = block;
-            }
+                transform.scatter_increment_grad(dz, step, d_paths[lane]);
+            });
         }
     }
     dispatch(Task {
@@ -294,6 +423,104 @@ pub(crate) fn signature_backwards<T: Scalar>(
         ends,
         grads,
         d_paths,
+        ws,
+    })
+}
+
+/// The directional derivative of [`signature_backwards`] along `directions[j]`: adds into
+/// `d_paths[j]` the gradient of `<grads[j], S_j>` and into `hvps[j]` the Hessian of
+/// `<grads[j], S_j>` applied to the direction, given `ends[j] = S_j` and
+/// `end_tangents[j] = dS_j[v_j]` (as [`signature_jvps`] writes them).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn signature_hvps<'b, 'c, T: Scalar>(
+    layout: Layout,
+    transform: &PathTransform,
+    jobs: &[Job<'_, T>],
+    directions: &[PathRef<'_, T>],
+    ends: &[&'b [T]],
+    end_tangents: &[&'b [T]],
+    grads: &[&'b [T]],
+    d_paths: &mut [&'c mut [T]],
+    hvps: &mut [&'c mut [T]],
+    ws: &mut LaneWorkspace<T>,
+) {
+    struct Task<'a, 'b, 'c, 'p, T> {
+        layout: Layout,
+        transform: &'a PathTransform,
+        jobs: &'a [Job<'p, T>],
+        directions: &'a [PathRef<'p, T>],
+        ends: &'a [&'b [T]],
+        end_tangents: &'a [&'b [T]],
+        grads: &'a [&'b [T]],
+        d_paths: &'a mut [&'c mut [T]],
+        hvps: &'a mut [&'c mut [T]],
+        ws: &'a mut LaneWorkspace<T>,
+    }
+    impl<T: Scalar> Kernel for Task<'_, '_, '_, '_, T> {
+        type Elem = T;
+        type Output = ();
+        #[inline(always)]
+        fn run<S: Simd>(self)
+        where
+            T: Vectorize<S>,
+        {
+            let Task {
+                layout,
+                transform,
+                jobs,
+                directions,
+                ends,
+                end_tangents,
+                grads,
+                d_paths,
+                hvps,
+                ws,
+            } = self;
+            type C<T> = Dual<T>;
+            let count = jobs.len();
+            assert!(
+                directions.len() == count && ends.len() == count && end_tangents.len() == count
+            );
+            assert!(grads.len() == count && d_paths.len() == count && hvps.len() == count);
+            let (len, d) = (layout.len(), layout.dim());
+            let LaneWorkspace {
+                state, grad, row, ..
+            } = &mut *ws;
+            state[..len * MAX_WIDTH].fill(T::ZERO);
+            grad[..len * MAX_WIDTH].fill(T::ZERO); // the gradient's tangent is zero
+            for lane in 0..count {
+                interleave::<S, C<T>>(layout, ends[lane], state, row, lane, 0);
+                interleave::<S, C<T>>(layout, end_tangents[lane], state, row, lane, 1);
+                interleave::<S, C<T>>(layout, grads[lane], grad, row, lane, 0);
+            }
+            unfold::<S, C<T>>(
+                layout,
+                transform,
+                jobs,
+                directions,
+                ws,
+                |lane, step, d_z, row| {
+                    for (part, target) in [(0, &mut *d_paths[lane]), (1, &mut *hvps[lane])] {
+                        let dz = &mut row[..d];
+                        for (c, g) in dz.iter_mut().enumerate() {
+                            *g = d_z[slot::<S, C<T>>(c, part, lane)];
+                        }
+                        transform.scatter_increment_grad(dz, step, target);
+                    }
+                },
+            );
+        }
+    }
+    dispatch(Task {
+        layout,
+        transform,
+        jobs,
+        directions,
+        ends,
+        end_tangents,
+        grads,
+        d_paths,
+        hvps,
         ws,
     })
 }
