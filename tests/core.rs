@@ -226,25 +226,42 @@ fn second_derivatives_equal_finite_differences_of_first() {
         let paths = Paths::new(&data, batch, len, dim).unwrap();
         let directions = Paths::new(&dirs, batch, len, dim).unwrap();
         let layout = tensorsig::signature_layout(&paths, degree, &t).unwrap();
-        let grads: Vec<f64> = (0..batch * layout.len()).map(|i| ((i * 13 % 7) as f64 - 3.0) / 3.0).collect();
+        let grads: Vec<f64> = (0..batch * layout.len())
+            .map(|i| ((i * 13 % 7) as f64 - 3.0) / 3.0)
+            .collect();
         let mut jvp = vec![f64::NAN; grads.len()];
         let mut hvp = vec![f64::NAN; data.len()];
-        tensorsig::sig_backprop_jvp(&paths, &directions, &grads, degree, &t, false, Threads::SERIAL, &mut jvp, &mut hvp)
-            .unwrap();
+        tensorsig::sig_backprop_jvp(
+            &paths,
+            &directions,
+            &grads,
+            degree,
+            &t,
+            false,
+            Threads::SERIAL,
+            &mut jvp,
+            &mut hvp,
+        )
+        .unwrap();
 
-        let moved = |eps: f64| -> Vec<f64> { data.iter().zip(&dirs).map(|(x, v)| x + eps * v).collect() };
+        let moved =
+            |eps: f64| -> Vec<f64> { data.iter().zip(&dirs).map(|(x, v)| x + eps * v).collect() };
         let sig_at = |x: &[f64]| sig_of(x, batch, len, dim, degree, &t);
         let grad_at = |x: &[f64]| {
             let p = Paths::new(x, batch, len, dim).unwrap();
             let s = sig_at(x);
             let mut out = vec![0.0; x.len()];
-            tensorsig::sig_backprop(&p, &s, &grads, degree, &t, false, Threads::SERIAL, &mut out).unwrap();
+            tensorsig::sig_backprop(&p, &s, &grads, degree, &t, false, Threads::SERIAL, &mut out)
+                .unwrap();
             out
         };
         let eps = 1e-5;
         let fd = |f: &dyn Fn(&[f64]) -> Vec<f64>| -> Vec<f64> {
             let (up, down) = (f(&moved(eps)), f(&moved(-eps)));
-            up.iter().zip(&down).map(|(a, b)| (a - b) / (2.0 * eps)).collect()
+            up.iter()
+                .zip(&down)
+                .map(|(a, b)| (a - b) / (2.0 * eps))
+                .collect()
         };
         assert_close(&jvp, &fd(&sig_at), 1e-7);
         assert_close(&hvp, &fd(&grad_at), 1e-6);

@@ -20,6 +20,16 @@ __version__: str = _core.__version__
 #: Alias of :func:`sig`, as in pysiglib.
 signature = sig
 
+
+def __getattr__(name: str):
+    # `tensorsig.torch_api` imports torch: only on first use, as pysiglib users reach for it.
+    if name == "torch_api":
+        import importlib
+
+        return importlib.import_module(".torch_api", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
     "sig",

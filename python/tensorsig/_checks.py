@@ -33,16 +33,21 @@ def check_float(value: Any, name: str) -> None:
         raise TypeError(f"{name} must be of type float, got {_type_name(value)} instead")
 
 
+#: Threads the machine offers, as the native thread pools count them.
+_ALL_THREADS = _core.resolve_n_jobs(-1)
+
+
 def check_n_jobs(n_jobs: Any) -> int:
-    """Validates ``n_jobs`` (pysiglib's convention) and returns it in the native code's range."""
+    """Validates ``n_jobs`` (pysiglib's convention: 1 serial, -1 all threads, -2 all but one, ...)
+    and returns it in the native code's range. Pure Python, so that torch.compile traces it."""
     if not isinstance(n_jobs, int) or isinstance(n_jobs, bool):
         raise TypeError(f"n_jobs must be of type int, got {_type_name(n_jobs)} instead")
     if n_jobs == 0:
         raise ValueError("n_jobs cannot be 0")
+    if n_jobs < 0 and _ALL_THREADS + 1 + n_jobs < 1:
+        raise ValueError(f"n_jobs = {n_jobs} leaves no threads on a machine with {_ALL_THREADS}")
     # The native code caps large counts at a few threads per core; beyond 64 bits, cap here.
-    n_jobs = max(min(n_jobs, 2**62), -(2**62))
-    _core.resolve_n_jobs(n_jobs)
-    return n_jobs
+    return max(min(n_jobs, 2**62), -(2**62))
 
 
 def check_path_flags(time_aug: Any, lead_lag: Any, end_time: Any) -> None:
@@ -56,15 +61,28 @@ def augmented_dimension(dimension: int, time_aug: bool, lead_lag: bool) -> int:
     return (2 * dimension if lead_lag else dimension) + int(time_aug)
 
 
+#: The largest element count any buffer may have (its size in float64 must fit an isize).
+_MAX_ELEMENTS = (2**63 - 1) // 8 - 1
+
+
 def signature_length(dimension: int, degree: int, scalar_term: bool) -> int:
     """Coefficients of a signature of ``dimension`` (already augmented) truncated at ``degree``;
-    ValueError when the count cannot be represented."""
-    try:
-        return _core.sig_length(dimension, degree, scalar_term)
-    except OverflowError:  # a Python int beyond 64 bits
-        raise ValueError(
-            f"a signature of dimension {dimension}, degree {degree} is too large to represent"
-        ) from None
+    ValueError when the count cannot be represented. Mirrors the native ``Layout::new``, in pure
+    Python so that torch.compile traces it."""
+    length, level = 0, 1
+    for _ in range(degree):
+        level *= dimension
+        length += level
+        if length > _MAX_ELEMENTS:
+            raise ValueError(
+                f"a signature of dimension {dimension}, degree {degree} is too large to represent"
+            )
+        if level == 0 or dimension == 1:
+            length += (degree - 1 - _) * level  # the remaining levels are all the same size
+            break
+    if length > _MAX_ELEMENTS:
+        raise ValueError(f"a signature of dimension {dimension}, degree {degree} is too large to represent")
+    return length + int(scalar_term)
 
 
 def infer_scalar_term(

@@ -30,6 +30,19 @@ def sig_backprop(
     scalar_term: bool,
     n_jobs: int,
 ) -> None: ...
+def sig_backprop_jvp(
+    path: _Floats,
+    directions: _Floats,
+    sig_derivs: _Floats,
+    jvp_out: _Floats,
+    hvp_out: _Floats,
+    degree: int,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    scalar_term: bool,
+    n_jobs: int,
+) -> None: ...
 def sig_combine(
     sig1: _Floats,
     sig2: _Floats,

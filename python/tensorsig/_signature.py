@@ -287,3 +287,56 @@ def sig_backprop(
             n_jobs,
         )
     return result
+
+
+def _sig_backprop_jvp(
+    path: Any,
+    directions: Any,
+    sig_derivs: Any,
+    degree: int,
+    *,
+    time_aug: bool = False,
+    lead_lag: bool = False,
+    end_time: float = 1.0,
+    n_jobs: int = 1,
+) -> tuple[Any, Any]:
+    r"""Second derivatives of signatures, by forward-over-reverse differentiation.
+
+    For :math:`F = \langle G, S(x) \rangle` (``G = sig_derivs``) and a direction :math:`v`
+    shaped like the path, returns ``(jvp, hvp)``: :math:`dS(x)[v]` (shaped like ``sig_derivs``,
+    0 at a scalar term) and :math:`\nabla^2 F(x)\, v` (shaped like the path). The first is also
+    the derivative of :func:`sig_backprop`'s result with respect to ``sig_derivs`` along ``v``,
+    the second its derivative along ``v``: together, the double backward of a signature. Both
+    are exact (the signature and its backward pass run on dual numbers :math:`x + \varepsilon v`).
+    """
+    check_non_negative_int(degree, "degree")
+    check_path_flags(time_aug, lead_lag, end_time)
+    n_jobs = check_n_jobs(n_jobs)
+    op, batch_shape, _length, dimension = _path_operand(path)
+    dir_op, derivs_op = operand(directions, "directions"), operand(sig_derivs, "sig_derivs")
+    check_same_kind(op, dir_op, derivs_op)
+    if dir_op.shape != op.shape:
+        raise ValueError(f"directions must be shaped like path, {op.shape}, got {dir_op.shape}")
+    if derivs_op.array.ndim < 1 or derivs_op.shape[:-1] != batch_shape:
+        raise ValueError(f"sig_derivs must have shape (*{batch_shape}, sig_length), got {derivs_op.shape}")
+    scalar_term = infer_scalar_term(derivs_op.shape[-1], "sig_derivs", dimension, degree, time_aug, lead_lag)
+    jvp, jvp_out = empty(op, derivs_op.shape)
+    hvp, hvp_out = empty(op, op.shape)
+    if hvp_out.size and jvp_out.size:
+        _core.sig_backprop_jvp(
+            _as_batch(op.array, batch_shape),
+            _as_batch(dir_op.array, batch_shape),
+            contiguous(_as_batch(derivs_op.array, batch_shape)),
+            _as_batch(jvp_out, batch_shape),
+            _as_batch(hvp_out, batch_shape),
+            degree,
+            time_aug,
+            lead_lag,
+            end_time,
+            scalar_term,
+            n_jobs,
+        )
+    else:
+        jvp_out[...] = 0
+        hvp_out[...] = 0
+    return jvp, hvp

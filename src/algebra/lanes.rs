@@ -474,7 +474,7 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>>(
                     std::ptr::write_bytes(spare, 0, d * w);
                     let s_prev = chain.at(lv.offset(j - 1));
                     outer_adjoint::<S, C>(ds, scaled_z(m), d, s_prev, prev, spare, ds_next);
-                    (m, spare as *mut C::T)
+                    (m, spare)
                 };
                 let inv = reciprocals[m - 1];
                 for c in 0..d {

@@ -157,6 +157,95 @@ fn sig_backprop_typed<T: Scalar + Element>(
     })
 }
 
+/// Second derivatives: for `F = <sig_derivs, S(path)>` and a direction `directions` shaped like
+/// `path`, writes `dS[v]` into `jvp_out` and the Hessian of `F` applied to `v` into `hvp_out`.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sig_backprop_jvp(
+    py: Python<'_>,
+    path: &Bound<'_, PyAny>,
+    directions: &Bound<'_, PyAny>,
+    sig_derivs: &Bound<'_, PyAny>,
+    jvp_out: &Bound<'_, PyAny>,
+    hvp_out: &Bound<'_, PyAny>,
+    degree: usize,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: f64,
+    scalar_term: bool,
+    n_jobs: i64,
+) -> PyResult<()> {
+    let transform = PathTransform {
+        time_aug,
+        lead_lag,
+        end_time,
+    };
+    by_dtype!(
+        path,
+        "path",
+        sig_backprop_jvp_typed(
+            py,
+            path,
+            directions,
+            sig_derivs,
+            jvp_out,
+            hvp_out,
+            degree,
+            &transform,
+            scalar_term,
+            n_jobs
+        )
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sig_backprop_jvp_typed<T: Scalar + Element>(
+    py: Python<'_>,
+    path: &Bound<'_, PyAny>,
+    directions: &Bound<'_, PyAny>,
+    sig_derivs: &Bound<'_, PyAny>,
+    jvp_out: &Bound<'_, PyAny>,
+    hvp_out: &Bound<'_, PyAny>,
+    degree: usize,
+    transform: &PathTransform,
+    scalar_term: bool,
+    n_jobs: i64,
+) -> PyResult<()> {
+    let threads = threads(n_jobs)?;
+    let (path, directions) = (
+        PathArray::<T>::extract(path)?,
+        PathArray::<T>::extract(directions)?,
+    );
+    let (mut copy, mut direction_copy) = (None, None);
+    let paths = path.view(&mut copy)?;
+    let directions = directions.view(&mut direction_copy)?;
+    let sig_derivs = contiguous::<T>(sig_derivs, "sig_derivs")?;
+    let sig_derivs = sig_derivs.as_slice().map_err(slice_err)?;
+    let (mut jvp, mut hvp) = (
+        output::<T>(jvp_out, "jvp_out")?,
+        output::<T>(hvp_out, "hvp_out")?,
+    );
+    let (jvp, hvp) = (
+        jvp.as_slice_mut().map_err(slice_err)?,
+        hvp.as_slice_mut().map_err(slice_err)?,
+    );
+    py.detach(|| {
+        guarded(|| {
+            crate::sig_backprop_jvp(
+                &paths,
+                &directions,
+                sig_derivs,
+                degree,
+                transform,
+                scalar_term,
+                threads,
+                jvp,
+                hvp,
+            )
+        })
+    })
+}
+
 /// Chen products of two `(batch, sig_len)` arrays of signatures of `dimension`, into `out`.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]

@@ -299,13 +299,13 @@ pub(crate) fn signatures<T: Scalar>(
 /// Writes into `outs[j]` the signature of job `j`'s increments and into `tangents[j]` its
 /// directional derivative along `directions[j]` (a path shaped like job `j`'s): the
 /// Jacobian-vector product `dS[v]`.
-pub(crate) fn signature_jvps<'b, 'c, T: Scalar>(
+pub(crate) fn signature_jvps<T: Scalar>(
     layout: Layout,
     transform: &PathTransform,
     jobs: &[Job<'_, T>],
     directions: &[PathRef<'_, T>],
-    outs: &mut [&'b mut [T]],
-    tangents: &mut [&'c mut [T]],
+    outs: &mut [&mut [T]],
+    tangents: &mut [&mut [T]],
     ws: &mut LaneWorkspace<T>,
 ) {
     struct Task<'a, 'b, 'c, 'p, T> {
