@@ -4,7 +4,7 @@
 ///
 /// The Python binding maps each variant to one exception class: [`Error::InvalidArgument`] and
 /// [`Error::Shape`] to `ValueError`, [`Error::TooLarge`] to `ValueError`, [`Error::OutOfMemory`]
-/// to `MemoryError` [`Error::ThreadPool`] and [`Error::Device`] to `RuntimeError`.
+/// to `MemoryError`, [`Error::ThreadPool`] and [`Error::Device`] to `RuntimeError`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// An argument has a value outside its domain (a zero `n_jobs`, a path without channels, …).

@@ -32,6 +32,8 @@
 
 pub mod algebra;
 mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 mod error;
 mod scalar;
 pub mod sig;

@@ -11,7 +11,13 @@ import pytest
 
 import tensorsig
 
-MODULES = ["tensorsig", "tensorsig._signature", "tensorsig._combine", "tensorsig._transform"]
+MODULES = [
+    "tensorsig",
+    "tensorsig._signature",
+    "tensorsig._combine",
+    "tensorsig._transform",
+    "tensorsig._cuda",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

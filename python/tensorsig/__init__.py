@@ -1,8 +1,8 @@
 """tensorsig: truncated path signatures, Chen products and their gradients.
 
 A drop-in for pysiglib 4.0's API -- same names, arguments, defaults and outputs -- on a Rust core.
-Functions take numpy arrays or torch tensors (float32 or float64, any batch shape) and return the
-same kind; every computation releases the GIL.
+Functions take numpy arrays or torch tensors (float32 or float64, any batch shape; CPU or CUDA)
+and return the same kind on the same device; every computation releases the GIL.
 
 >>> import numpy as np, tensorsig
 >>> path = np.random.default_rng(0).normal(size=(32, 100, 5))
@@ -12,6 +12,7 @@ same kind; every computation releases the GIL.
 
 from . import _core
 from ._combine import sig_combine, sig_combine_backprop
+from ._cuda import cuda_available, cuda_unavailable_reason
 from ._signature import sig, sig_backprop, sig_length
 from ._transform import transform_path, transform_path_backprop
 
@@ -32,6 +33,8 @@ def __getattr__(name: str):
 
 __all__ = [
     "__version__",
+    "cuda_available",
+    "cuda_unavailable_reason",
     "sig",
     "sig_backprop",
     "sig_combine",

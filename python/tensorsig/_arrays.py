@@ -1,20 +1,26 @@
 """numpy arrays and torch tensors in, the same container out.
 
 Every public function accepts numpy arrays or torch tensors and returns what it was given. This
-module turns each array argument into an :class:`Operand` -- a zero-copy numpy view of the data
-for the native code, plus what is needed to allocate results of the same kind -- and checks that
-the arguments of one call agree with each other. torch is never imported here: a tensor can only
-reach us if the caller already imported it.
+module turns each array argument into an :class:`Operand` -- the data in the form the native code
+reads (a zero-copy numpy view for numpy arrays and CPU tensors, the tensor itself for CUDA
+tensors), plus what is needed to allocate results of the same kind -- checks that the arguments of
+one call agree with each other, and picks the native function for the operands' device
+(:func:`native`). torch is never imported here: a tensor can only reach us if the caller already
+imported it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from . import _core, _cuda
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -28,40 +34,47 @@ def _torch() -> Any:
 class Operand:
     """One validated array argument.
 
-    ``array`` is a numpy view of the caller's data (never a copy for numpy inputs or CPU tensors),
-    ``kind`` is ``"numpy"`` or ``"torch"``, and ``device`` the tensor's device (None for numpy).
+    ``array`` is what the native code reads: a numpy view of the caller's data (never a copy for
+    numpy inputs or CPU tensors), or for a CUDA tensor the detached tensor itself. ``kind`` is
+    ``"numpy"`` or ``"torch"``, and ``device`` the tensor's device (None for numpy).
     """
 
     name: str
-    array: np.ndarray
+    array: Any
     kind: str
+    dtype: np.dtype
     device: Any = None
 
     @property
-    def dtype(self) -> np.dtype:
-        return self.array.dtype
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.array.shape
+    def on_gpu(self) -> bool:
+        return self.device is not None and self.device.type == "cuda"
 
 
 def operand(value: Any, name: str) -> Operand:
-    """Validates one array argument: a float32/float64 numpy array or CPU torch tensor."""
+    """Validates one array argument: a float32/float64 numpy array, CPU or CUDA torch tensor."""
     if isinstance(value, np.ndarray):
         _check_dtype(value.dtype, name)
-        return Operand(name, value, "numpy")
+        return Operand(name, value, "numpy", value.dtype)
     torch = _torch()
     if torch is not None and isinstance(value, torch.Tensor):
         if value.dtype not in (torch.float32, torch.float64):
             raise TypeError(f"{name}.dtype must be float32 or float64, got {value.dtype}")
+        dtype = np.dtype(np.float32 if value.dtype == torch.float32 else np.float64)
+        # detach: the result is a plain tensor; resolve_neg: the native code cannot see torch's
+        # lazy negation.
+        tensor = value.detach().resolve_neg()
+        if value.device.type == "cuda":
+            return Operand(name, tensor, "torch", dtype, value.device)
         if value.device.type != "cpu":
             raise RuntimeError(
-                f"{name} is on {value.device}, but this build of tensorsig computes on the CPU only; "
-                f"move it with .cpu() first"
+                f"{name} is on {value.device}; tensorsig computes on the CPU and on CUDA GPUs. "
+                f"Move it with .cpu() first"
             )
-        # detach: the result is a plain tensor; resolve_neg: numpy cannot see torch's lazy negation.
-        return Operand(name, value.detach().resolve_neg().numpy(), "torch", value.device)
+        return Operand(name, tensor.numpy(), "torch", dtype, value.device)
     raise TypeError(f"{name} must be of type numpy.ndarray or torch.Tensor, got {type(value).__name__}")
 
 
@@ -86,24 +99,50 @@ def check_same_kind(*operands: Operand) -> None:
             )
 
 
-def empty(like: Operand, shape: tuple[int, ...]) -> tuple[Any, np.ndarray]:
+def empty(like: Operand, shape: tuple[int, ...]) -> tuple[Any, Any]:
     """An uninitialised result of the same container, dtype and device as ``like``.
 
-    Returns the result and a writable numpy view of it for the native code to fill.
+    Returns the result and the form of it the native code fills: a writable numpy view, or the
+    CUDA tensor itself.
     """
-    check_fits(shape, like.dtype)
     if like.kind == "numpy":
+        check_fits(shape, like.dtype)
         out = np.empty(shape, dtype=like.dtype)
         return out, out
     torch = _torch()
     dtype = torch.float32 if like.dtype == np.float32 else torch.float64
+    if like.on_gpu:
+        # torch's allocator raises its own OutOfMemoryError, against the GPU's memory.
+        out = torch.empty(shape, dtype=dtype, device=like.device)
+        return out, out
+    check_fits(shape, like.dtype)
     out = torch.empty(shape, dtype=dtype, device=like.device)
     return out, out.numpy()
 
 
-def contiguous(array: np.ndarray) -> np.ndarray:
-    """``array`` as a C-contiguous array: itself when it already is, else a copy."""
-    return np.ascontiguousarray(array)
+def has_values(array: Any) -> bool:
+    """Whether a numpy array or tensor holds at least one value."""
+    return 0 not in array.shape
+
+
+def contiguous(array: Any) -> Any:
+    """``array`` (numpy array or CUDA tensor) C-contiguous: itself when it already is, else a copy."""
+    if isinstance(array, np.ndarray):
+        return np.ascontiguousarray(array)
+    return array.contiguous()
+
+
+def native(like: Operand, name: str) -> Callable[..., Any]:
+    """The native function ``name`` for operands like ``like``: ``_core.<name>`` on the CPU, or
+    ``_core.cuda_<name>`` bound to the tensor's device and torch's current stream on it, so that
+    the launch is ordered with the caller's other work on that stream."""
+    if not like.on_gpu:
+        return getattr(_core, name)
+    _cuda.ensure_ready()
+    torch = _torch()
+    index = like.device.index if like.device.index is not None else torch.cuda.current_device()
+    stream = torch.cuda.current_stream(index).cuda_stream
+    return functools.partial(getattr(_core, f"cuda_{name}"), device=index, stream=stream)
 
 
 def _physical_memory() -> int | None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core
-from ._arrays import Operand, check_same_kind, contiguous, empty, operand
+from ._arrays import Operand, check_same_kind, contiguous, empty, has_values, native, operand
 from ._checks import augmented_dimension, check_bool, check_n_jobs, check_non_negative_int, infer_scalar_term
 from ._signature import _as_batch
 
@@ -98,8 +97,8 @@ def sig_combine(
     )
     batch_shape = op1.shape[:-1]
     result, out = empty(op1, op1.shape)
-    if out.size:
-        _core.sig_combine(
+    if has_values(out):
+        native(op1, "sig_combine")(
             contiguous(_as_batch(op1.array, batch_shape)),
             contiguous(_as_batch(op2.array, batch_shape)),
             _as_batch(out, batch_shape),
@@ -167,8 +166,8 @@ def sig_combine_backprop(
     batch_shape = op1.shape[:-1]
     result1, out1 = empty(op1, op1.shape)
     result2, out2 = empty(op1, op1.shape)
-    if out1.size:
-        _core.sig_combine_backprop(
+    if has_values(out1):
+        native(op1, "sig_combine_backprop")(
             contiguous(_as_batch(deriv_op.array, batch_shape)),
             contiguous(_as_batch(op1.array, batch_shape)),
             contiguous(_as_batch(op2.array, batch_shape)),

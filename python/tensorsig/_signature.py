@@ -6,10 +6,7 @@ import math
 import warnings
 from typing import Any
 
-import numpy as np
-
-from . import _core
-from ._arrays import Operand, check_same_kind, contiguous, empty, operand
+from ._arrays import Operand, check_same_kind, contiguous, empty, has_values, native, operand
 from ._checks import (
     augmented_dimension,
     check_bool,
@@ -87,8 +84,9 @@ def _path_operand(path: Any, name: str = "path") -> tuple[Operand, tuple[int, ..
     return op, tuple(batch_shape), length, dimension
 
 
-def _as_batch(array: np.ndarray, batch_shape: tuple[int, ...]) -> np.ndarray:
-    """``array`` with its batch dimensions merged into one (a view whenever numpy can)."""
+def _as_batch(array: Any, batch_shape: tuple[int, ...]) -> Any:
+    """``array`` (numpy array or tensor) with its batch dimensions merged into one (a view
+    whenever possible)."""
     return array.reshape((math.prod(batch_shape), *array.shape[len(batch_shape) :]))
 
 
@@ -131,7 +129,8 @@ def sig(
     ----------
     path : numpy.ndarray or torch.Tensor
         float32 or float64, shape ``(length, dimension)`` for one path or
-        ``(*batch, length, dimension)`` for a batch. Any memory layout; never modified.
+        ``(*batch, length, dimension)`` for a batch. Any memory layout; never modified. A CUDA
+        tensor is computed on its GPU, on torch's current stream, and the result stays there.
     degree : int
         Truncation level :math:`N \ge 0`.
     time_aug : bool
@@ -152,7 +151,7 @@ def sig(
         Threads: 1 runs serially, -1 uses all, and :math:`n < -1` all but :math:`|n| - 1`.
         A batch is split across threads; a few long paths are instead cut in time, the pieces
         signed in parallel and joined by Chen products. The GIL is released throughout, so other
-        Python threads run meanwhile.
+        Python threads run meanwhile. Unused for CUDA tensors, which use the whole GPU.
 
     Returns
     -------
@@ -167,7 +166,7 @@ def sig(
     -----
     RuntimeWarning
         When the result contains NaN or Inf (checked in the native code, without a temporary
-        array the size of the result).
+        array the size of the result). Not checked for CUDA tensors: it would wait for the GPU.
 
     Examples
     --------
@@ -187,8 +186,8 @@ def sig(
     op, batch_shape, _length, dimension = _path_operand(path)
     width = sig_length(dimension, degree, time_aug=time_aug, lead_lag=lead_lag, scalar_term=scalar_term)
     result, out = empty(op, (*batch_shape, width))
-    if out.size:
-        finite = _core.sig(
+    if has_values(out):
+        finite = native(op, "sig")(
             _as_batch(op.array, batch_shape),
             _as_batch(out, batch_shape),
             degree,
@@ -273,8 +272,8 @@ def sig_backprop(
                 f"and {other.shape[:-1]} for {other.name}"
             )
     result, out = empty(op, (*batch_shape, length, dimension))
-    if out.size:
-        _core.sig_backprop(
+    if has_values(out):
+        native(op, "sig_backprop")(
             _as_batch(op.array, batch_shape),
             contiguous(_as_batch(sig_op.array, batch_shape)),
             contiguous(_as_batch(derivs_op.array, batch_shape)),
@@ -322,8 +321,8 @@ def _sig_backprop_jvp(
     scalar_term = infer_scalar_term(derivs_op.shape[-1], "sig_derivs", dimension, degree, time_aug, lead_lag)
     jvp, jvp_out = empty(op, derivs_op.shape)
     hvp, hvp_out = empty(op, op.shape)
-    if hvp_out.size and jvp_out.size:
-        _core.sig_backprop_jvp(
+    if has_values(hvp_out) and has_values(jvp_out):
+        native(op, "sig_backprop_jvp")(
             _as_batch(op.array, batch_shape),
             _as_batch(dir_op.array, batch_shape),
             contiguous(_as_batch(derivs_op.array, batch_shape)),

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core
-from ._arrays import contiguous, empty
+from ._arrays import contiguous, empty, has_values, native
 from ._checks import check_n_jobs, check_path_flags
 from ._signature import _as_batch, _path_operand
 
@@ -67,8 +66,8 @@ def transform_path(
     new_length = 2 * length - 1 if lead_lag and length > 0 else length
     new_dimension = (2 * dimension if lead_lag else dimension) + int(time_aug)
     result, out = empty(op, (*batch_shape, new_length, new_dimension))
-    if out.size:
-        _core.transform_path(
+    if has_values(out):
+        native(op, "transform_path")(
             _as_batch(op.array, batch_shape),
             _as_batch(out, batch_shape),
             time_aug,
@@ -133,8 +132,8 @@ def transform_path_backprop(
         raise ValueError(f"derivs has {new_dimension} channels, leaving none for the original path")
     length = (new_length + 1) // 2 if lead_lag else new_length
     result, out = empty(op, (*batch_shape, length, dimension))
-    if out.size:
-        _core.transform_path_backprop(
+    if has_values(out):
+        native(op, "transform_path_backprop")(
             contiguous(_as_batch(op.array, batch_shape)),
             _as_batch(out, batch_shape),
             length,

@@ -49,8 +49,9 @@ Tensor = torch.Tensor
 
 
 # --- operators ---------------------------------------------------------------------------------
-# Each eager implementation hands its (CPU) tensors to the plain functions, which read them in
-# place through numpy views and return tensors allocated by torch: no copies.
+# Each eager implementation hands its tensors, CPU or CUDA, to the plain functions, which read them
+# in place (numpy views on the CPU, device pointers on the GPU) and return tensors allocated by
+# torch on the same device: no copies.
 
 
 def _batch_shape(path: Tensor) -> tuple[int, ...]:

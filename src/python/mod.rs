@@ -6,6 +6,8 @@
 
 mod arrays;
 mod cpu;
+#[cfg(feature = "cuda")]
+mod cuda;
 mod errors;
 
 use pyo3::prelude::*;
@@ -23,5 +25,20 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cpu::transform_path_backprop, m)?)?;
     m.add_function(wrap_pyfunction!(cpu::sig_length, m)?)?;
     m.add_function(wrap_pyfunction!(cpu::resolve_n_jobs, m)?)?;
+    #[cfg(feature = "cuda")]
+    {
+        m.add_function(wrap_pyfunction!(cuda::cuda_sig, m)?)?;
+        m.add_function(wrap_pyfunction!(cuda::cuda_sig_backprop, m)?)?;
+        m.add_function(wrap_pyfunction!(cuda::cuda_sig_backprop_jvp, m)?)?;
+        m.add_function(wrap_pyfunction!(cuda::cuda_sig_combine, m)?)?;
+        m.add_function(wrap_pyfunction!(cuda::cuda_sig_combine_backprop, m)?)?;
+        m.add_function(wrap_pyfunction!(cuda::cuda_transform_path, m)?)?;
+        m.add_function(wrap_pyfunction!(cuda::cuda_transform_path_backprop, m)?)?;
+        m.add_function(wrap_pyfunction!(cuda::cuda_device_count, m)?)?;
+        m.add_function(wrap_pyfunction!(cuda::cuda_set_nvrtc_path, m)?)?;
+        m.add_function(wrap_pyfunction!(cuda::cuda_nvrtc_version, m)?)?;
+        m.add_function(wrap_pyfunction!(cuda::cuda_compile_check, m)?)?;
+    }
+    m.add("HAS_CUDA", cfg!(feature = "cuda"))?;
     Ok(())
 }

@@ -1,0 +1,713 @@
+//! The GPU versions of the crate's functions, on raw device pointers and the caller's stream.
+//!
+//! Work split: one thread block per path for the backward passes; for signatures, one block per
+//! piece of a path, where few long paths are cut into enough pieces to fill the GPU, their
+//! signatures joined by Chen products; one thread per coefficient for products and transforms.
+
+use std::ffi::c_void;
+
+use super::device::{Dtype, Module, Scratch, Spec, activate, launch, module};
+use crate::algebra::Layout;
+use crate::error::{Error, Result};
+use crate::sig::PathTransform;
+
+/// Where kernels run: a device and a stream on it (`cudaStream_t` as an integer; 0 for the
+/// legacy default stream).
+#[derive(Clone, Copy, Debug)]
+pub struct Stream {
+    /// The device's ordinal.
+    pub device: i32,
+    /// The stream, e.g. `torch.cuda.current_stream(device).cuda_stream`.
+    pub stream: u64,
+}
+
+/// A batch of paths in device memory: `batch × length × dim` values of the call's element type,
+/// value `(b, t, c)` at `ptr + (b·strides[0] + t·strides[1] + c·strides[2])` elements.
+#[derive(Clone, Copy, Debug)]
+pub struct DevicePaths {
+    /// Device address of value `(0, 0, 0)`.
+    pub ptr: u64,
+    /// Number of paths.
+    pub batch: usize,
+    /// Points per path.
+    pub length: usize,
+    /// Channels per point.
+    pub dim: usize,
+    /// Element strides of the batch, point and channel axes.
+    pub strides: [i64; 3],
+}
+
+/// The kernels' `Path` argument (see kernels/common.cuh), for element type `T`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct PathArg<T> {
+    data: u64,
+    strides: [i64; 3],
+    length: i32,
+    dim: i32,
+    time_aug: i32,
+    lead_lag: i32,
+    dt: T,
+}
+
+/// The `Path` argument in the call's element type.
+enum PathParam {
+    F32(PathArg<f32>),
+    F64(PathArg<f64>),
+}
+
+impl PathParam {
+    fn new(
+        dtype: Dtype,
+        paths: Option<&DevicePaths>,
+        transform: &PathTransform,
+        length: usize,
+    ) -> Self {
+        let dt = transform.end_time / transform.increments(length).max(1) as f64;
+        let (data, strides, dim) =
+            paths.map_or((0, [0; 3], 0), |p| (p.ptr, p.strides, p.dim as i32));
+        fn arg<T>(
+            data: u64,
+            strides: [i64; 3],
+            length: usize,
+            dim: i32,
+            t: &PathTransform,
+            dt: T,
+        ) -> PathArg<T> {
+            PathArg {
+                data,
+                strides,
+                length: length as i32,
+                dim,
+                time_aug: i32::from(t.time_aug),
+                lead_lag: i32::from(t.lead_lag),
+                dt,
+            }
+        }
+        match dtype {
+            Dtype::F32 => PathParam::F32(arg(data, strides, length, dim, transform, dt as f32)),
+            Dtype::F64 => PathParam::F64(arg(data, strides, length, dim, transform, dt)),
+        }
+    }
+
+    fn as_param(&mut self) -> *mut c_void {
+        match self {
+            PathParam::F32(p) => (p as *mut PathArg<f32>).cast(),
+            PathParam::F64(p) => (p as *mut PathArg<f64>).cast(),
+        }
+    }
+}
+
+/// Sets `bytes` of device memory at `ptr` to zero, in stream order.
+fn clear(at: Stream, ptr: u64, bytes: usize) -> Result<()> {
+    if bytes == 0 {
+        return Ok(());
+    }
+    // SAFETY: the callers pass memory they own for `bytes`.
+    unsafe {
+        cudarc::driver::result::memset_d8_async(
+            ptr,
+            0,
+            bytes,
+            at.stream as cudarc::driver::sys::CUstream,
+        )
+    }
+    .map_err(|e| {
+        Error::Device(format!(
+            "clearing GPU memory: CUDA driver error {}",
+            e.0 as i32
+        ))
+    })
+}
+
+/// A kernel parameter: the address of a value.
+fn param<T>(value: &mut T) -> *mut c_void {
+    (value as *mut T).cast()
+}
+
+/// Threads per block for signature kernels: enough for the longest level's chain.
+fn block_size(layout: Layout) -> u32 {
+    let top = if layout.degree() >= 1 {
+        layout.level_len(layout.degree() - 1)
+    } else {
+        1
+    };
+    top.next_power_of_two().clamp(32, 256) as u32
+}
+
+/// The shared memory a signature kernel needs, with and without its state, in numbers.
+struct SharedPlan {
+    fixed: usize,
+    state: usize,
+}
+
+impl SharedPlan {
+    /// Bytes to ask for and whether the state lives in global memory instead; an error when not
+    /// even the fixed part fits.
+    fn resolve(&self, spec: &Spec, m: &Module) -> Result<(usize, bool)> {
+        let size = spec.num_size();
+        if (self.fixed + self.state) * size <= m.max_shared {
+            Ok(((self.fixed + self.state) * size, false))
+        } else if self.fixed * size <= m.max_shared {
+            Ok((self.fixed * size, true))
+        } else {
+            Err(Error::Device(format!(
+                "a signature of dimension {}, degree {} is too large for the GPU kernels' shared memory; \
+                 compute it on the CPU",
+                spec.dim, spec.degree
+            )))
+        }
+    }
+}
+
+fn forward_plan(layout: Layout) -> SharedPlan {
+    let (d, n) = (layout.dim(), layout.degree());
+    let top = if n >= 1 { layout.level_len(n - 1) } else { 1 };
+    SharedPlan {
+        fixed: d + n * d + 2 * top,
+        state: layout.len(),
+    }
+}
+
+fn backward_plan(layout: Layout, block: u32) -> SharedPlan {
+    let (d, n) = (layout.dim(), layout.degree());
+    let top = if n >= 1 { layout.level_len(n - 1) } else { 1 };
+    let chain = if n >= 1 { layout.level_offset(n) } else { 0 };
+    let warps = block.div_ceil(32) as usize;
+    SharedPlan {
+        fixed: d + n * d + chain + 2 * top + warps * d + d,
+        state: 2 * layout.len(),
+    }
+}
+
+fn layout_of(paths: &DevicePaths, degree: usize, transform: &PathTransform) -> Result<Layout> {
+    if paths.dim == 0 {
+        return Err(Error::invalid(
+            "path",
+            "has 0 channels (dimension); a path needs at least one",
+        ));
+    }
+    Layout::new(transform.dim(paths.dim), degree)
+}
+
+/// Launches the forward kernel: rows `out` (and `out_tangent` for dual specs) get the
+/// signatures of the `pieces · batch` jobs, each row `out_row` values after `out_skip` scalar
+/// terms.
+#[allow(clippy::too_many_arguments)]
+unsafe fn forward(
+    at: Stream,
+    spec: Spec,
+    layout: Layout,
+    paths: &DevicePaths,
+    directions: Option<&DevicePaths>,
+    transform: &PathTransform,
+    pieces: usize,
+    out: u64,
+    out_tangent: u64,
+    out_row: usize,
+    out_skip: usize,
+) -> Result<()> {
+    let m = module(at.device, spec)?;
+    let block = block_size(layout);
+    let (shared, global) = forward_plan(layout).resolve(&spec, &m)?;
+    let jobs = pieces * paths.batch;
+    let state = Scratch::new(
+        if global {
+            jobs * layout.len() * spec.num_size()
+        } else {
+            0
+        },
+        at.stream,
+    )?;
+    let mut path = PathParam::new(spec.dtype, Some(paths), transform, paths.length);
+    let mut dir = PathParam::new(spec.dtype, directions, transform, paths.length);
+    let (mut pieces, mut steps) = (pieces as i32, transform.increments(paths.length) as i64);
+    let (mut out, mut out_tangent, mut row, mut skip) =
+        (out, out_tangent, out_row as i32, out_skip as i32);
+    let (mut state_ptr, mut use_global) = (state.addr(), i32::from(global));
+    let mut params = [
+        path.as_param(),
+        dir.as_param(),
+        param(&mut pieces),
+        param(&mut steps),
+        param(&mut out),
+        param(&mut out_tangent),
+        param(&mut row),
+        param(&mut skip),
+        param(&mut state_ptr),
+        param(&mut use_global),
+    ];
+    // SAFETY: parameters match `signature_forward`; pointers are the caller's contract.
+    unsafe {
+        launch(
+            m.function("signature_forward"),
+            jobs as u32,
+            block,
+            shared,
+            at.stream,
+            &mut params,
+        )
+    }
+}
+
+/// Launches the Chen-product kernel: `out = a ⊗ b` on `count` rows of `row` (`skip` scalar
+/// terms), written as rows of `out_row` (`out_skip`).
+#[allow(clippy::too_many_arguments)]
+unsafe fn product(
+    at: Stream,
+    m: &Module,
+    count: usize,
+    a: u64,
+    b: u64,
+    out: u64,
+    row: usize,
+    skip: usize,
+    out_row: usize,
+    out_skip: usize,
+) -> Result<()> {
+    let (mut a, mut b, mut out, mut count_arg) = (a, b, out, count as i64);
+    let (mut row, mut skip, mut out_row_arg, mut out_skip) =
+        (row as i32, skip as i32, out_row as i32, out_skip as i32);
+    let mut params = [
+        param(&mut a),
+        param(&mut b),
+        param(&mut out),
+        param(&mut count_arg),
+        param(&mut row),
+        param(&mut skip),
+        param(&mut out_row_arg),
+        param(&mut out_skip),
+    ];
+    let grid = (count * out_row).div_ceil(256) as u32;
+    // SAFETY: parameters match `product`; pointers are the caller's contract.
+    unsafe { launch(m.function("product"), grid, 256, 0, at.stream, &mut params) }
+}
+
+/// Signatures of `paths` on the GPU, into `out` (rows of `layout.len_with(scalar_term)`).
+///
+/// # Safety
+/// `paths` must describe valid device memory of `dtype` on `at.device`, and `out` must hold
+/// `batch` rows; both must stay valid until `at.stream` has run the launches.
+pub unsafe fn sig(
+    at: Stream,
+    dtype: Dtype,
+    paths: &DevicePaths,
+    degree: usize,
+    transform: &PathTransform,
+    scalar_term: bool,
+    out: u64,
+) -> Result<()> {
+    let layout = layout_of(paths, degree, transform)?;
+    if paths.batch == 0 {
+        return Ok(());
+    }
+    let spec = Spec {
+        dtype,
+        dim: layout.dim(),
+        degree,
+        dual: false,
+    };
+    let m = module(at.device, spec)?;
+    let (row, skip) = (layout.len_with(scalar_term), usize::from(scalar_term));
+    // Enough jobs for a few blocks per multiprocessor; pieces of at least 32 increments.
+    let steps = transform.increments(paths.length);
+    let pieces = (4 * m.processors)
+        .div_ceil(paths.batch)
+        .min(steps / 32)
+        .max(1);
+    if pieces == 1 || layout.len() == 0 {
+        // SAFETY: forwarded to the caller.
+        return unsafe {
+            forward(
+                at, spec, layout, paths, None, transform, 1, out, 0, row, skip,
+            )
+        };
+    }
+    let (len, size) = (layout.len(), dtype.size());
+    let piece_sigs = Scratch::new(pieces * paths.batch * len * size, at.stream)?;
+    let joined = [
+        Scratch::new(paths.batch * len * size, at.stream)?,
+        Scratch::new(paths.batch * len * size, at.stream)?,
+    ];
+    // SAFETY: scratch sized for every row written; the caller vouches for the rest.
+    unsafe {
+        forward(
+            at,
+            spec,
+            layout,
+            paths,
+            None,
+            transform,
+            pieces,
+            piece_sigs.addr(),
+            0,
+            len,
+            0,
+        )?;
+        let piece = |p: usize| piece_sigs.addr() + (p * paths.batch * len * size) as u64;
+        let mut acc = piece(0);
+        for p in 1..pieces {
+            if p + 1 == pieces {
+                product(at, &m, paths.batch, acc, piece(p), out, len, 0, row, skip)?;
+            } else {
+                let target = joined[p % 2].addr();
+                product(at, &m, paths.batch, acc, piece(p), target, len, 0, len, 0)?;
+                acc = target;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Launches the backward kernel (real or dual by `spec`).
+#[allow(clippy::too_many_arguments)]
+unsafe fn backward(
+    at: Stream,
+    spec: Spec,
+    layout: Layout,
+    paths: &DevicePaths,
+    directions: Option<&DevicePaths>,
+    transform: &PathTransform,
+    ends: (u64, u64, usize, usize),
+    grads: (u64, usize, usize),
+    d_path: u64,
+    d_path_tangent: u64,
+) -> Result<()> {
+    let m = module(at.device, spec)?;
+    let block = block_size(layout);
+    let (shared, global) = backward_plan(layout, block).resolve(&spec, &m)?;
+    let state = Scratch::new(
+        if global {
+            paths.batch * 2 * layout.len() * spec.num_size()
+        } else {
+            0
+        },
+        at.stream,
+    )?;
+    let mut path = PathParam::new(spec.dtype, Some(paths), transform, paths.length);
+    let mut dir = PathParam::new(spec.dtype, directions, transform, paths.length);
+    let mut steps = transform.increments(paths.length) as i64;
+    let (mut end, mut end_tangent, mut end_row, mut end_skip) =
+        (ends.0, ends.1, ends.2 as i32, ends.3 as i32);
+    let (mut grad, mut grad_row, mut grad_skip) = (grads.0, grads.1 as i32, grads.2 as i32);
+    let (mut d_path, mut d_path_tangent) = (d_path, d_path_tangent);
+    let (mut state_ptr, mut use_global) = (state.addr(), i32::from(global));
+    let mut params = [
+        path.as_param(),
+        dir.as_param(),
+        param(&mut steps),
+        param(&mut end),
+        param(&mut end_tangent),
+        param(&mut end_row),
+        param(&mut end_skip),
+        param(&mut grad),
+        param(&mut grad_row),
+        param(&mut grad_skip),
+        param(&mut d_path),
+        param(&mut d_path_tangent),
+        param(&mut state_ptr),
+        param(&mut use_global),
+    ];
+    // SAFETY: parameters match `signature_backward`; pointers are the caller's contract.
+    unsafe {
+        launch(
+            m.function("signature_backward"),
+            paths.batch as u32,
+            block,
+            shared,
+            at.stream,
+            &mut params,
+        )
+    }
+}
+
+/// Gradients of `<grads_b, S(path_b)>` with respect to the paths, by reversibility from `sigs`,
+/// into `out` (contiguous `batch × length × dim`).
+///
+/// # Safety
+/// As for [`sig`]; `sigs` and `grads` hold `batch` rows of `layout.len_with(scalar_term)`.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sig_backprop(
+    at: Stream,
+    dtype: Dtype,
+    paths: &DevicePaths,
+    degree: usize,
+    transform: &PathTransform,
+    scalar_term: bool,
+    sigs: u64,
+    grads: u64,
+    out: u64,
+) -> Result<()> {
+    let layout = layout_of(paths, degree, transform)?;
+    activate(at.device)?;
+    clear(
+        at,
+        out,
+        paths.batch * paths.length * paths.dim * dtype.size(),
+    )?;
+    if paths.batch == 0 || layout.len() == 0 || transform.increments(paths.length) == 0 {
+        return Ok(());
+    }
+    let spec = Spec {
+        dtype,
+        dim: layout.dim(),
+        degree,
+        dual: false,
+    };
+    let (row, skip) = (layout.len_with(scalar_term), usize::from(scalar_term));
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        backward(
+            at,
+            spec,
+            layout,
+            paths,
+            None,
+            transform,
+            (sigs, 0, row, skip),
+            (grads, row, skip),
+            out,
+            0,
+        )
+    }
+}
+
+/// Second derivatives on the GPU: `jvp` gets `dS[v]` (rows like the signatures, 0 at a scalar
+/// term) and `hvp` (contiguous like the paths) the Hessian of
+/// `<grads, S>` applied to `v = directions`. See [`crate::sig_backprop_jvp`].
+///
+/// # Safety
+/// As for [`sig_backprop`]; `directions` is shaped like `paths`.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sig_backprop_jvp(
+    at: Stream,
+    dtype: Dtype,
+    paths: &DevicePaths,
+    directions: &DevicePaths,
+    degree: usize,
+    transform: &PathTransform,
+    scalar_term: bool,
+    grads: u64,
+    jvp: u64,
+    hvp: u64,
+) -> Result<()> {
+    let layout = layout_of(paths, degree, transform)?;
+    if paths.batch == 0 {
+        return Ok(());
+    }
+    let spec = Spec {
+        dtype,
+        dim: layout.dim(),
+        degree,
+        dual: true,
+    };
+    let (row, skip, size) = (
+        layout.len_with(scalar_term),
+        usize::from(scalar_term),
+        dtype.size(),
+    );
+    let gradient_bytes = paths.batch * paths.length * paths.dim * size;
+    activate(at.device)?;
+    clear(at, hvp, gradient_bytes)?;
+    let sigs = Scratch::new(paths.batch * row * size, at.stream)?;
+    let gradients = Scratch::new(gradient_bytes, at.stream)?;
+    // SAFETY: scratch sized for its rows; the caller vouches for the rest.
+    unsafe {
+        forward(
+            at,
+            spec,
+            layout,
+            paths,
+            Some(directions),
+            transform,
+            1,
+            sigs.addr(),
+            jvp,
+            row,
+            skip,
+        )?;
+        if layout.len() == 0 || transform.increments(paths.length) == 0 {
+            return Ok(());
+        }
+        clear(at, gradients.addr(), gradient_bytes)?;
+        backward(
+            at,
+            spec,
+            layout,
+            paths,
+            Some(directions),
+            transform,
+            (sigs.addr(), jvp, row, skip),
+            (grads, row, skip),
+            gradients.addr(),
+            hvp,
+        )
+    }
+}
+
+/// The specialisation of the product and transform kernels (the degree only sizes levels).
+fn product_spec(dtype: Dtype, layout: Layout) -> Spec {
+    Spec {
+        dtype,
+        dim: layout.dim(),
+        degree: layout.degree(),
+        dual: false,
+    }
+}
+
+/// Chen products `out = a ⊗ b` of `count` pairs of signatures of `layout` on the GPU.
+///
+/// # Safety
+/// `a`, `b` and `out` must hold `count` rows of `layout.len_with(scalar_term)` of `dtype` on
+/// `at.device`, valid until the stream has run the launch.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sig_combine(
+    at: Stream,
+    dtype: Dtype,
+    layout: Layout,
+    scalar_term: bool,
+    count: usize,
+    a: u64,
+    b: u64,
+    out: u64,
+) -> Result<()> {
+    if count == 0 || layout.len_with(scalar_term) == 0 {
+        return Ok(());
+    }
+    let m = module(at.device, product_spec(dtype, layout))?;
+    let (row, skip) = (layout.len_with(scalar_term), usize::from(scalar_term));
+    // SAFETY: forwarded to the caller.
+    unsafe { product(at, &m, count, a, b, out, row, skip, row, skip) }
+}
+
+/// The adjoint of [`sig_combine`]: `da`, `db` get the gradients given `grad`.
+///
+/// # Safety
+/// As for [`sig_combine`], for all five buffers.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sig_combine_backprop(
+    at: Stream,
+    dtype: Dtype,
+    layout: Layout,
+    scalar_term: bool,
+    count: usize,
+    grad: u64,
+    a: u64,
+    b: u64,
+    da: u64,
+    db: u64,
+) -> Result<()> {
+    if count == 0 || layout.len_with(scalar_term) == 0 {
+        return Ok(());
+    }
+    let m = module(at.device, product_spec(dtype, layout))?;
+    let (row, skip) = (layout.len_with(scalar_term), usize::from(scalar_term));
+    let (mut grad, mut a, mut b, mut da, mut db, mut count_arg) =
+        (grad, a, b, da, db, count as i64);
+    let (mut row_arg, mut skip) = (row as i32, skip as i32);
+    let mut params = [
+        param(&mut grad),
+        param(&mut a),
+        param(&mut b),
+        param(&mut da),
+        param(&mut db),
+        param(&mut count_arg),
+        param(&mut row_arg),
+        param(&mut skip),
+    ];
+    let grid = (2 * count * row).div_ceil(256) as u32;
+    // SAFETY: parameters match `product_backward`; pointers are the caller's contract.
+    unsafe {
+        launch(
+            m.function("product_backward"),
+            grid,
+            256,
+            0,
+            at.stream,
+            &mut params,
+        )
+    }
+}
+
+/// The transformed paths, contiguous `batch × length' × dim'`, into `out`.
+///
+/// # Safety
+/// As for [`sig`], with `out` sized for the transformed paths.
+pub unsafe fn transform_path(
+    at: Stream,
+    dtype: Dtype,
+    paths: &DevicePaths,
+    transform: &PathTransform,
+    out: u64,
+) -> Result<()> {
+    let width = transform.dim(paths.dim);
+    let total = paths.batch * transform.len(paths.length) * width;
+    if total == 0 {
+        return Ok(());
+    }
+    let m = module(at.device, product_spec(dtype, Layout::new(width, 1)?))?;
+    let mut path = PathParam::new(dtype, Some(paths), transform, paths.length);
+    let (mut batch, mut out) = (paths.batch as i64, out);
+    let mut params = [path.as_param(), param(&mut batch), param(&mut out)];
+    // SAFETY: parameters match `transform`; pointers are the caller's contract.
+    unsafe {
+        launch(
+            m.function("transform"),
+            total.div_ceil(256) as u32,
+            256,
+            0,
+            at.stream,
+            &mut params,
+        )
+    }
+}
+
+/// The adjoint of [`transform_path`]: `grad` (contiguous, transformed shape) folded into `out`
+/// (contiguous `batch × length × dim`).
+///
+/// # Safety
+/// As for [`transform_path`].
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn transform_path_backprop(
+    at: Stream,
+    dtype: Dtype,
+    grad: u64,
+    batch: usize,
+    length: usize,
+    dim: usize,
+    transform: &PathTransform,
+    out: u64,
+) -> Result<()> {
+    let total = batch * length * dim;
+    if total == 0 {
+        return Ok(());
+    }
+    let m = module(
+        at.device,
+        product_spec(dtype, Layout::new(transform.dim(dim), 1)?),
+    )?;
+    let (mut grad, mut length, mut dim_arg) = (grad, length as i32, dim as i32);
+    let (mut time_aug, mut lead_lag) =
+        (i32::from(transform.time_aug), i32::from(transform.lead_lag));
+    let (mut batch, mut out) = (batch as i64, out);
+    let mut params = [
+        param(&mut grad),
+        param(&mut length),
+        param(&mut dim_arg),
+        param(&mut time_aug),
+        param(&mut lead_lag),
+        param(&mut batch),
+        param(&mut out),
+    ];
+    // SAFETY: parameters match `transform_backward`; pointers are the caller's contract.
+    unsafe {
+        launch(
+            m.function("transform_backward"),
+            total.div_ceil(256) as u32,
+            256,
+            0,
+            at.stream,
+            &mut params,
+        )
+    }
+}

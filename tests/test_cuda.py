@@ -1,0 +1,121 @@
+"""The GPU path on machines without a GPU: kernels compile, arguments are checked, errors are clear.
+
+Results on a GPU are checked against the CPU by ``benches/gpu_check.py`` on a machine with one;
+here NVRTC (from torch's CUDA wheels) compiles every kernel for the data-centre architectures, the
+native entry points validate what they are handed before touching the driver, and without a driver
+tensorsig says so instead of crashing.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy as np
+import pytest
+
+import tensorsig
+from tensorsig import _core, _cuda
+
+pytestmark = pytest.mark.skipif(not getattr(_core, "HAS_CUDA", False), reason="built without CUDA")
+
+HAS_DRIVER = bool(glob.glob("/dev/nvidia[0-9]*"))
+
+
+def nvrtc_or_skip() -> None:
+    _cuda.ensure_ready()
+    try:
+        _core.cuda_nvrtc_version()
+    except RuntimeError as error:
+        pytest.skip(f"NVRTC is not installed: {error}")
+
+
+# (double, dimension, degree, dual, architecture): both element types and both arithmetics on
+# Hopper, and the shapes users run (lead-lag + time widths, deep and wide, degree 0 and 1) on Ampere.
+SPECS = [
+    (False, 5, 4, False, "sm_90"),
+    (True, 5, 4, False, "sm_90"),
+    (False, 5, 4, True, "sm_90"),
+    (True, 5, 4, True, "sm_90"),
+    (True, 2, 7, False, "sm_80"),
+    (False, 16, 3, False, "sm_80"),
+    (True, 11, 3, True, "sm_80"),
+    (True, 3, 0, False, "sm_80"),
+    (False, 1, 1, True, "sm_80"),
+    (False, 8, 3, False, "compute_90"),
+]
+
+
+@pytest.mark.parametrize(("double", "dim", "degree", "dual", "arch"), SPECS)
+def test_kernels_compile(double, dim, degree, dual, arch):
+    nvrtc_or_skip()
+    assert _core.cuda_compile_check(double, dim, degree, dual, arch) > 1000
+
+
+def test_compile_errors_carry_nvrtc_log():
+    nvrtc_or_skip()
+    with pytest.raises(RuntimeError, match="gpu-architecture"):
+        _core.cuda_compile_check(True, 3, 2, False, "sm_1")
+
+
+@pytest.mark.skipif(HAS_DRIVER, reason="a GPU driver is present")
+def test_unavailable_without_a_driver_says_why():
+    assert tensorsig.cuda_available() is False
+    assert "driver" in tensorsig.cuda_unavailable_reason()
+    with pytest.raises(RuntimeError, match="driver"):
+        _core.cuda_device_count()
+
+
+def test_nvrtc_found_next_to_torch():
+    torch = pytest.importorskip("torch")
+    if not torch.version.cuda:
+        pytest.skip("torch without CUDA")
+    candidates = _cuda._nvrtc_candidates()
+    assert candidates and os.path.exists(candidates[0])
+    assert candidates[0].endswith(f".so.{torch.version.cuda.split('.')[0]}")
+
+
+class FakeCudaArray:
+    """Looks like a CUDA array to the native code, at an address nothing may read."""
+
+    def __init__(self, shape, typestr="<f8", strides=None, ptr=0xDEAD0000):
+        self.__cuda_array_interface__ = {
+            "shape": tuple(shape),
+            "typestr": typestr,
+            "data": (ptr, False),
+            "strides": strides,
+            "version": 3,
+        }
+
+
+def call_sig(path, out, degree=2):
+    return _core.cuda_sig(path, out, degree, False, False, 1.0, False, 1, device=0, stream=0)
+
+
+@pytest.mark.parametrize(
+    ("path", "out", "error", "match"),
+    [
+        (FakeCudaArray((2, 10, 3), "<i8"), FakeCudaArray((2, 12)), TypeError, "float32 or float64"),
+        (FakeCudaArray((10, 3)), FakeCudaArray((2, 12)), ValueError, "3 dimensions"),
+        (FakeCudaArray((2, 10, 3)), FakeCudaArray((2, 13)), ValueError, "values where 24"),
+        (FakeCudaArray((2, 10, 3)), FakeCudaArray((2, 12), "<f4"), ValueError, "same dtype"),
+        (FakeCudaArray((2, 10, 3)), FakeCudaArray((2, 12), strides=(8, 16)), ValueError, "C-contiguous"),
+        (FakeCudaArray((2, 10, 3), strides=(240, -24, 8)), FakeCudaArray((2, 12)), ValueError, "negative"),
+        (
+            FakeCudaArray((2, 10, 3), strides=(240, 24, 3)),
+            FakeCudaArray((2, 12)),
+            ValueError,
+            "whole elements",
+        ),
+        (np.zeros((2, 10, 3)), FakeCudaArray((2, 12)), TypeError, "CUDA array"),
+    ],
+)
+def test_arguments_checked_before_any_launch(path, out, error, match):
+    with pytest.raises(error, match=match):
+        call_sig(path, out)
+
+
+@pytest.mark.skipif(HAS_DRIVER, reason="a GPU driver is present")
+def test_valid_arguments_reach_the_driver_check():
+    with pytest.raises(RuntimeError, match="driver"):
+        call_sig(FakeCudaArray((2, 10, 3)), FakeCudaArray((2, 12)))
