@@ -83,3 +83,107 @@ def transform_path_backprop(
 ) -> None: ...
 def sig_length(dimension: int, degree: int, scalar_term: bool) -> int: ...
 def resolve_n_jobs(n_jobs: int) -> int: ...
+
+# Present when built with the `cuda` feature (HAS_CUDA). Array arguments are objects with
+# `__cuda_array_interface__` (torch CUDA tensors); positional arguments mirror the CPU functions,
+# `device` is the CUDA ordinal and `stream` the raw cudaStream_t to launch on.
+HAS_CUDA: bool
+
+def cuda_sig(
+    path: object,
+    out: object,
+    degree: int,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    scalar_term: bool,
+    n_jobs: int,
+    *,
+    device: int,
+    stream: int,
+) -> bool: ...
+def cuda_sig_backprop(
+    path: object,
+    sig: object,
+    sig_derivs: object,
+    out: object,
+    degree: int,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    scalar_term: bool,
+    n_jobs: int,
+    *,
+    device: int,
+    stream: int,
+) -> None: ...
+def cuda_sig_backprop_jvp(
+    path: object,
+    directions: object,
+    sig_derivs: object,
+    jvp_out: object,
+    hvp_out: object,
+    degree: int,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    scalar_term: bool,
+    n_jobs: int,
+    *,
+    device: int,
+    stream: int,
+) -> None: ...
+def cuda_sig_combine(
+    sig1: object,
+    sig2: object,
+    out: object,
+    dimension: int,
+    degree: int,
+    scalar_term: bool,
+    n_jobs: int,
+    *,
+    device: int,
+    stream: int,
+) -> None: ...
+def cuda_sig_combine_backprop(
+    deriv: object,
+    sig1: object,
+    sig2: object,
+    out1: object,
+    out2: object,
+    dimension: int,
+    degree: int,
+    scalar_term: bool,
+    n_jobs: int,
+    *,
+    device: int,
+    stream: int,
+) -> None: ...
+def cuda_transform_path(
+    path: object,
+    out: object,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    n_jobs: int,
+    *,
+    device: int,
+    stream: int,
+) -> None: ...
+def cuda_transform_path_backprop(
+    derivs: object,
+    out: object,
+    length: int,
+    dimension: int,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    n_jobs: int,
+    *,
+    device: int,
+    stream: int,
+) -> None: ...
+def cuda_device_count() -> int: ...
+def cuda_set_nvrtc_path(path: str) -> None: ...
+def cuda_nvrtc_version() -> tuple[int, int]: ...
+def cuda_compile_check(double: bool, dim: int, degree: int, dual: bool, arch: str) -> int: ...
