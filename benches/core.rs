@@ -148,6 +148,8 @@ fn workloads() -> Vec<(String, Box<dyn Fn() -> Workload>)> {
             (32, 1000, 3, 6),
             (16, 500, 8, 5),
             (1, 10_000, 3, 7),
+            (256, 1000, 8, 2),
+            (1, 10_000, 6, 3),
         ] {
             let name = format!("{kind} {batch}x{len}x{dim} N={degree}");
             all.push((

@@ -166,6 +166,9 @@ impl<S: Simd, T: Scalar + Vectorize<S>> Coefficient<S> for Dual<T> {
     }
 }
 
+/// Rows shorter than this are updated all letters at once (see [`outer`]).
+const REGISTER_ROWS: usize = 32;
+
 /// `c!(op)` is coefficient type `C`'s operation `op` at level `S` (the generic parameters in
 /// scope).
 macro_rules! c {
@@ -191,13 +194,16 @@ impl<T> Interleaved<T> {
 }
 
 /// `out[a·m + i] = addend[a·m + i] + left[a] · right[i]` (or `+=` when `addend` is `out`), on
-/// interleaved coefficients, `a < left_len`, `i < m`.
+/// interleaved coefficients, `a < left_len`, `i < m`. With `D > 0` (`= left_len`) and short
+/// rows the letters unroll and `left` stays in registers; long rows are streamed one at a time,
+/// which keeps the stores sequential (interleaving rows whose distance is near a multiple of
+/// 4 KiB makes loads wait on unrelated stores).
 ///
 /// # Safety
 /// Every addressed coefficient must lie inside its buffer; `addend` is `out` or does not overlap
 /// it.
 #[inline(always)]
-unsafe fn outer<S: Simd, C: Coefficient<S>>(
+unsafe fn outer<S: Simd, C: Coefficient<S>, const D: usize>(
     out: *mut C::T,
     addend: *const C::T,
     left: *const C::T,
@@ -208,6 +214,18 @@ unsafe fn outer<S: Simd, C: Coefficient<S>>(
     let w = C::WIDTH;
     // SAFETY: all offsets stay below (left_len·m)·w, left_len·w and m·w respectively.
     unsafe {
+        if D > 0 && m < REGISTER_ROWS {
+            debug_assert_eq!(left_len, D);
+            let za: [C::E; D] = std::array::from_fn(|a| c!(load)(left.add(a * w)));
+            for i in 0..m {
+                let r = c!(load)(right.add(i * w));
+                for (a, &za) in za.iter().enumerate() {
+                    let at = (a * m + i) * w;
+                    c!(store)(out.add(at), c!(mul_add)(za, r, c!(load)(addend.add(at))));
+                }
+            }
+            return;
+        }
         for a in 0..left_len {
             let za = c!(load)(left.add(a * w));
             let (o, c) = (out.add(a * m * w), addend.add(a * m * w));
@@ -233,12 +251,13 @@ unsafe fn outer<S: Simd, C: Coefficient<S>>(
 }
 
 /// The adjoint of [`outer`]: `d_left[a] += Σ_i grad[a·m + i] · right[i]`,
-/// `d_right[i] += Σ_a left[a] · grad[a·m + i]`, per lane.
+/// `d_right[i] += Σ_a left[a] · grad[a·m + i]`, per lane. `D` and the loop order as for
+/// [`outer`].
 ///
 /// # Safety
 /// As for [`outer`]; `d_left` and `d_right` do not overlap the inputs or each other.
 #[inline(always)]
-unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>>(
+unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>, const D: usize>(
     grad: *const C::T,
     left: *const C::T,
     left_len: usize,
@@ -250,6 +269,24 @@ unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>>(
     let w = C::WIDTH;
     // SAFETY: as for `outer`.
     unsafe {
+        if D > 0 && m < REGISTER_ROWS {
+            debug_assert_eq!(left_len, D);
+            let za: [C::E; D] = std::array::from_fn(|a| c!(load)(left.add(a * w)));
+            let mut dots: [C::E; D] = [c!(zero)(); D];
+            for i in 0..m {
+                let (r, mut dr) = (c!(load)(right.add(i * w)), c!(load)(d_right.add(i * w)));
+                for a in 0..D {
+                    let g = c!(load)(grad.add((a * m + i) * w));
+                    dots[a] = c!(mul_add)(g, r, dots[a]);
+                    dr = c!(mul_add)(za[a], g, dr);
+                }
+                c!(store)(d_right.add(i * w), dr);
+            }
+            for (a, dot) in dots.into_iter().enumerate() {
+                c!(store)(d_left.add(a * w), c!(add)(dot, c!(load)(d_left.add(a * w))));
+            }
+            return;
+        }
         for a in 0..left_len {
             let za = c!(load)(left.add(a * w));
             let g = grad.add(a * m * w);
@@ -332,9 +369,10 @@ impl<T: Scalar> LaneScratch<T> {
 }
 
 /// `a ← exp(z) ⊗ a` for every lane: `a` interleaved levels `1..=N`, `z` `d` interleaved
-/// coefficients, `reciprocals[m-1] = 1/m`.
+/// coefficients, `reciprocals[m-1] = 1/m`. `D` is `dim` when the caller specialised on it (the
+/// loops over letters then unroll), else 0.
 #[inline(always)]
-pub(crate) fn exp_mul_lanes<S: Simd, C: Coefficient<S>>(
+pub(crate) fn exp_mul_lanes<S: Simd, C: Coefficient<S>, const D: usize>(
     lv: &Levels,
     dim: usize,
     degree: usize,
@@ -344,7 +382,8 @@ pub(crate) fn exp_mul_lanes<S: Simd, C: Coefficient<S>>(
     ws: &mut LaneScratch<C::T>,
 ) {
     let w = C::WIDTH;
-    let (d, n) = (dim, degree);
+    assert!(D == 0 || D == dim);
+    let (d, n) = (if D > 0 { D } else { dim }, degree);
     if n == 0 {
         return;
     }
@@ -367,7 +406,7 @@ pub(crate) fn exp_mul_lanes<S: Simd, C: Coefficient<S>>(
             combine::<S, C>(cur, state.at(0), scaled_z(k), d, true);
             for j in 1..k - 1 {
                 // s_{j+1} = A_{j+1} + z/(k-j) ⊗ s_j
-                outer::<S, C>(
+                outer::<S, C, D>(
                     next,
                     state.at(lv.offset(j + 1)),
                     scaled_z(k - j),
@@ -379,7 +418,7 @@ pub(crate) fn exp_mul_lanes<S: Simd, C: Coefficient<S>>(
             }
             // A_k += z ⊗ s_{k-1}
             let top = state.at(lv.offset(k));
-            outer::<S, C>(top, top, z.as_ptr(), d, cur, lv.len(k - 1));
+            outer::<S, C, D>(top, top, z.as_ptr(), d, cur, lv.len(k - 1));
         }
         combine::<S, C>(state.at(0), state.at(0), z.as_ptr(), d, true);
     }
@@ -388,10 +427,10 @@ pub(crate) fn exp_mul_lanes<S: Simd, C: Coefficient<S>>(
 /// The backward pass of [`exp_mul_lanes`], in place, for every lane: `a` holds `exp(z) ⊗ A` and
 /// `grad` its gradient on entry; on return `a` holds `A` (all but the top level, which nothing
 /// reads, unless `recover_top`), `grad` the gradient with respect to `A`, and `z`'s gradient has
-/// been added to `d_z`.
+/// been added to `d_z`. `D` as for [`exp_mul_lanes`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>>(
+pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>, const D: usize>(
     lv: &Levels,
     dim: usize,
     degree: usize,
@@ -404,7 +443,8 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>>(
     ws: &mut LaneScratch<C::T>,
 ) {
     let w = C::WIDTH;
-    let (d, n) = (dim, degree);
+    assert!(D == 0 || D == dim);
+    let (d, n) = (if D > 0 { D } else { dim }, degree);
     if n == 0 {
         return;
     }
@@ -439,7 +479,7 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>>(
             combine::<S, C>(chain.at(0), state.at(0), scaled_z(k), d, true);
             for j in 1..k - 1 {
                 let (src, dst) = (chain.at(lv.offset(j)), chain.at(lv.offset(j + 1)));
-                outer::<S, C>(
+                outer::<S, C, D>(
                     dst,
                     state.at(lv.offset(j + 1)),
                     scaled_z(k - j),
@@ -454,12 +494,12 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>>(
                 std::ptr::write_bytes(spare, 0, d * w);
                 combine::<S, C>(spare, spare, zp, d, false);
                 let top = state.at(lv.offset(k));
-                outer::<S, C>(top, top, spare, d, last, lv.len(k - 1));
+                outer::<S, C, D>(top, top, spare, d, last, lv.len(k - 1));
             }
             // Adjoint of A_k += z ⊗ s_{k-1}.
             let (mut ds, mut ds_next) = (ws.grad_a.as_mut_ptr(), ws.grad_b.as_mut_ptr());
             std::ptr::write_bytes(ds, 0, lv.len(k - 1) * w);
-            outer_adjoint::<S, C>(grads.at(lv.offset(k)), zp, d, last, lv.len(k - 1), dzp, ds);
+            outer_adjoint::<S, C, D>(grads.at(lv.offset(k)), zp, d, last, lv.len(k - 1), dzp, ds);
             for j in (1..k).rev() {
                 // s_j = A_j + h_j: the gradient reaches A_j and h_j alike.
                 let g = grads.at(lv.offset(j));
@@ -473,7 +513,7 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>>(
                     std::ptr::write_bytes(ds_next, 0, prev * w);
                     std::ptr::write_bytes(spare, 0, d * w);
                     let s_prev = chain.at(lv.offset(j - 1));
-                    outer_adjoint::<S, C>(ds, scaled_z(m), d, s_prev, prev, spare, ds_next);
+                    outer_adjoint::<S, C, D>(ds, scaled_z(m), d, s_prev, prev, spare, ds_next);
                     (m, spare)
                 };
                 let inv = reciprocals[m - 1];

@@ -105,35 +105,91 @@ fn gather<S: Simd, C: Coefficient<S>>(
     steps: Range<usize>,
     ws: &mut LaneWorkspace<C::T>,
 ) {
-    let d = ws.dim;
-    for (t, s) in steps.enumerate() {
-        let z = &mut ws.z[t * d * C::WIDTH..(t + 1) * d * C::WIDTH];
-        for (lane, job) in jobs.iter().enumerate() {
-            let live = s < job.steps.len();
-            for (part, path) in std::iter::once(&job.path)
-                .chain(directions.get(lane))
-                .enumerate()
-            {
-                let inc = &mut ws.row[..d];
-                if live {
-                    transform.increment(path, job.steps.start + s, inc);
+    let (d, w) = (ws.dim, C::WIDTH);
+    let z = &mut ws.z[..steps.len() * d * w];
+    // Lane by lane, so that each path is read front to back.
+    for (lane, job) in jobs.iter().enumerate() {
+        assert!(job.steps.end <= transform.increments(job.path.len()));
+        let live = job.steps.len().saturating_sub(steps.start).min(steps.len());
+        for (part, path) in std::iter::once(&job.path)
+            .chain(directions.get(lane))
+            .enumerate()
+        {
+            for (t, z) in z.chunks_exact_mut(d * w).enumerate() {
+                let z = z.as_mut_ptr();
+                // SAFETY: every channel `c < d`, so every slot lies inside this step's `z`.
+                let mut put = |c: usize, v| unsafe { *z.add(slot::<S, C>(c, part, lane)) = v };
+                if t < live {
+                    // SAFETY: `job.steps.start + steps.start + t < job.steps.end`, checked above
+                    // to be an increment of the path.
+                    unsafe {
+                        transform.increment_unchecked(
+                            path,
+                            job.steps.start + steps.start + t,
+                            &mut put,
+                        )
+                    };
                     if part == 1 && transform.time_aug {
-                        inc[d - 1] = C::T::ZERO; // time does not move with the path
+                        put(d - 1, C::T::ZERO); // time does not move with the path
                     }
                 } else {
-                    inc.fill(C::T::ZERO);
-                }
-                for (c, &v) in inc.iter().enumerate() {
-                    z[slot::<S, C>(c, part, lane)] = v;
+                    (0..d).for_each(|c| put(c, C::T::ZERO));
                 }
             }
         }
     }
 }
 
-/// Folds every job's increments into `ws.state`, from zero.
+/// Calls `$body` with the constant `$D` equal to `$dim` for small dimensions, for which the
+/// engine's loops over letters unroll and the increment stays in registers, else 0 (the
+/// dimension read at run time). Each arm is a separate instantiation: only real-number entry
+/// points use it, the dual-number ones run with 0.
+macro_rules! with_const_dim {
+    ($dim:expr, $D:ident => $body:expr) => {
+        match $dim {
+            1 => {
+                const $D: usize = 1;
+                $body
+            }
+            2 => {
+                const $D: usize = 2;
+                $body
+            }
+            3 => {
+                const $D: usize = 3;
+                $body
+            }
+            4 => {
+                const $D: usize = 4;
+                $body
+            }
+            5 => {
+                const $D: usize = 5;
+                $body
+            }
+            6 => {
+                const $D: usize = 6;
+                $body
+            }
+            7 => {
+                const $D: usize = 7;
+                $body
+            }
+            8 => {
+                const $D: usize = 8;
+                $body
+            }
+            _ => {
+                const $D: usize = 0;
+                $body
+            }
+        }
+    };
+}
+
+/// Folds every job's increments into `ws.state`, from zero. `D` as for [`exp_mul_lanes`].
 #[inline(always)]
-fn fold<S: Simd, C: Coefficient<S>>(
+fn fold<S: Simd, C: Coefficient<S>, const D: usize>(
     layout: Layout,
     transform: &PathTransform,
     jobs: &[Job<'_, C::T>],
@@ -157,7 +213,7 @@ fn fold<S: Simd, C: Coefficient<S>>(
             ..
         } = &mut *ws;
         for z in z.chunks_exact(d * w).take(end - block) {
-            exp_mul_lanes::<S, C>(levels, d, n, reciprocals, z, state, scratch);
+            exp_mul_lanes::<S, C, D>(levels, d, n, reciprocals, z, state, scratch);
         }
     }
 }
@@ -178,9 +234,10 @@ fn extract<S: Simd, C: Coefficient<S>>(
 }
 
 /// Walks every job back from its end state, calling `emit(lane, step, dz)` with each live step's
-/// increment gradient (interleaved coefficients, `d` of them, in `ws.d_z`).
+/// increment gradient (interleaved coefficients, `d` of them, in `ws.d_z`). `D` as for
+/// [`exp_mul_lanes`].
 #[inline(always)]
-fn unfold<S: Simd, C: Coefficient<S>>(
+fn unfold<S: Simd, C: Coefficient<S>, const D: usize>(
     layout: Layout,
     transform: &PathTransform,
     jobs: &[Job<'_, C::T>],
@@ -209,7 +266,7 @@ fn unfold<S: Simd, C: Coefficient<S>>(
                 ..
             } = &mut *ws;
             let z = &z[(s - block) * d * w..(s - block + 1) * d * w];
-            exp_mul_backward_lanes::<S, C>(
+            exp_mul_backward_lanes::<S, C, D>(
                 levels,
                 d,
                 n,
@@ -281,7 +338,7 @@ pub(crate) fn signatures<T: Scalar>(
                 outs,
                 ws,
             } = self;
-            fold::<S, Real<T>>(layout, transform, jobs, &[], ws);
+            with_const_dim!(layout.dim(), D => fold::<S, Real<T>, D>(layout, transform, jobs, &[], ws));
             for (lane, out) in outs.iter_mut().enumerate() {
                 extract::<S, Real<T>>(layout, ws, lane, 0, out);
             }
@@ -335,7 +392,7 @@ pub(crate) fn signature_jvps<T: Scalar>(
                 ws,
             } = self;
             assert_eq!(directions.len(), jobs.len());
-            fold::<S, Dual<T>>(layout, transform, jobs, directions, ws);
+            fold::<S, Dual<T>, 0>(layout, transform, jobs, directions, ws);
             for (lane, (out, tangent)) in outs.iter_mut().zip(tangents.iter_mut()).enumerate() {
                 extract::<S, Dual<T>>(layout, ws, lane, 0, out);
                 extract::<S, Dual<T>>(layout, ws, lane, 1, tangent);
@@ -407,13 +464,14 @@ pub(crate) fn signature_backwards<T: Scalar>(
                 interleave::<S, C<T>>(layout, end, state, row, lane, 0);
                 interleave::<S, C<T>>(layout, g, grad, row, lane, 0);
             }
-            unfold::<S, C<T>>(layout, transform, jobs, &[], ws, |lane, step, d_z, row| {
+            let emit = |lane: usize, step, d_z: &[T], row: &mut [T]| {
                 let dz = &mut row[..d];
                 for (c, g) in dz.iter_mut().enumerate() {
                     *g = d_z[slot::<S, C<T>>(c, 0, lane)];
                 }
                 transform.scatter_increment_grad(dz, step, d_paths[lane]);
-            });
+            };
+            with_const_dim!(d, D => unfold::<S, C<T>, D>(layout, transform, jobs, &[], ws, emit));
         }
     }
     dispatch(Task {
@@ -493,7 +551,7 @@ pub(crate) fn signature_hvps<'b, 'c, T: Scalar>(
                 interleave::<S, C<T>>(layout, end_tangents[lane], state, row, lane, 1);
                 interleave::<S, C<T>>(layout, grads[lane], grad, row, lane, 0);
             }
-            unfold::<S, C<T>>(
+            unfold::<S, C<T>, 0>(
                 layout,
                 transform,
                 jobs,

@@ -113,6 +113,29 @@ impl<T: Copy> PathRef<'_, T> {
     pub fn at(&self, t: usize, i: usize) -> T {
         self.data[t * self.strides[0] + i * self.strides[1]]
     }
+
+    /// The differences `x[t + 1][i] - x[t][i]` for every channel `i`, passed to `put(i, ·)`;
+    /// the hot loop of every signature, without bounds checks.
+    ///
+    /// # Safety
+    /// `t + 1 < self.len()`: [`Paths::strided`] checked that every element of every point
+    /// lies inside `data`.
+    #[inline(always)]
+    pub(crate) unsafe fn for_each_difference(&self, t: usize, mut put: impl FnMut(usize, T))
+    where
+        T: std::ops::Sub<Output = T>,
+    {
+        debug_assert!(t + 1 < self.len);
+        let [step, stride] = self.strides;
+        // SAFETY: points `t` and `t + 1` lie inside `data` (the caller's contract).
+        unsafe {
+            let here = self.data.as_ptr().add(t * step);
+            let next = here.add(step);
+            for i in 0..self.dim {
+                put(i, *next.add(i * stride) - *here.add(i * stride));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

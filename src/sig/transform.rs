@@ -62,28 +62,50 @@ impl PathTransform {
     }
 
     /// Writes increment `step` of the transformed path into `z` (of length `self.dim(path.dim())`).
+    ///
+    /// # Panics
+    /// If `step` is not below `self.increments(path.len())`.
     #[inline(always)]
     pub(crate) fn increment<T: Scalar>(&self, path: &PathRef<'_, T>, step: usize, z: &mut [T]) {
+        assert!(
+            step < self.increments(path.len()),
+            "increment {step} of a path of {} points",
+            path.len()
+        );
+        let z = &mut z[..self.dim(path.dim())];
+        // SAFETY: `step` checked above.
+        unsafe { self.increment_unchecked(path, step, |c, v| z[c] = v) };
+    }
+
+    /// Calls `put(c, z_c)` for every channel `c` of increment `step` of the transformed path.
+    ///
+    /// # Safety
+    /// `step < self.increments(path.len())`.
+    #[inline(always)]
+    pub(crate) unsafe fn increment_unchecked<T: Scalar>(
+        &self,
+        path: &PathRef<'_, T>,
+        step: usize,
+        mut put: impl FnMut(usize, T),
+    ) {
         let d = path.dim();
-        let moved = if self.lead_lag {
-            // Even steps move the lead channels, odd steps the lag channels.
-            let (lag, lead) = z[..2 * d].split_at_mut(d);
-            let (still, moving) = if step.is_multiple_of(2) {
-                (lag, lead)
-            } else {
-                (lead, lag)
-            };
-            still.fill(T::ZERO);
-            moving
+        let t = if self.lead_lag { step >> 1 } else { step };
+        // Lead-lag: even steps move the lead channels (the second half), odd steps the lag ones.
+        let moving = if self.lead_lag && step.is_multiple_of(2) {
+            d
         } else {
-            &mut z[..d]
+            0
         };
-        let t = step / if self.lead_lag { 2 } else { 1 };
-        for (i, m) in moved.iter_mut().enumerate() {
-            *m = path.at(t + 1, i) - path.at(t, i);
+        // SAFETY: `t + 1 < path.len()` by the caller's contract.
+        unsafe { path.for_each_difference(t, |i, v| put(moving + i, v)) };
+        if self.lead_lag {
+            let still = d - moving;
+            for i in 0..d {
+                put(still + i, T::ZERO);
+            }
         }
         if self.time_aug {
-            z[self.dim(d) - 1] = self.time_step(path.len());
+            put(self.dim(d) - 1, self.time_step(path.len()));
         }
     }
 
