@@ -66,6 +66,16 @@ pub(crate) struct Spec {
 }
 
 impl Spec {
+    /// The specialisation for signatures of `layout` in `dtype`, over dual numbers or not.
+    pub(crate) fn new(dtype: Dtype, layout: crate::algebra::Layout, dual: bool) -> Self {
+        Spec {
+            dtype,
+            dim: layout.dim(),
+            degree: layout.degree(),
+            dual,
+        }
+    }
+
     /// NVRTC's options for this specialisation, targeting `arch` (`sm_90`, `compute_80`, ...).
     pub(crate) fn options(&self, arch: &str) -> Vec<String> {
         vec![

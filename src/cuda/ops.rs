@@ -301,12 +301,7 @@ pub unsafe fn sig(
     if paths.batch == 0 {
         return Ok(());
     }
-    let spec = Spec {
-        dtype,
-        dim: layout.dim(),
-        degree,
-        dual: false,
-    };
+    let spec = Spec::new(dtype, layout, false);
     let m = module(at.device, spec)?;
     let (row, skip) = (layout.len_with(scalar_term), usize::from(scalar_term));
     // Enough jobs for a few blocks per multiprocessor; pieces of at least 32 increments.
@@ -448,12 +443,7 @@ pub unsafe fn sig_backprop(
     if paths.batch == 0 || layout.len() == 0 || transform.increments(paths.length) == 0 {
         return Ok(());
     }
-    let spec = Spec {
-        dtype,
-        dim: layout.dim(),
-        degree,
-        dual: false,
-    };
+    let spec = Spec::new(dtype, layout, false);
     let (row, skip) = (layout.len_with(scalar_term), usize::from(scalar_term));
     // SAFETY: forwarded to the caller.
     unsafe {
@@ -495,12 +485,7 @@ pub unsafe fn sig_backprop_jvp(
     if paths.batch == 0 {
         return Ok(());
     }
-    let spec = Spec {
-        dtype,
-        dim: layout.dim(),
-        degree,
-        dual: true,
-    };
+    let spec = Spec::new(dtype, layout, true);
     let (row, skip, size) = (
         layout.len_with(scalar_term),
         usize::from(scalar_term),
@@ -545,16 +530,6 @@ pub unsafe fn sig_backprop_jvp(
     }
 }
 
-/// The specialisation of the product and transform kernels (the degree only sizes levels).
-fn product_spec(dtype: Dtype, layout: Layout) -> Spec {
-    Spec {
-        dtype,
-        dim: layout.dim(),
-        degree: layout.degree(),
-        dual: false,
-    }
-}
-
 /// Chen products `out = a ⊗ b` of `count` pairs of signatures of `layout` on the GPU.
 ///
 /// # Safety
@@ -574,7 +549,7 @@ pub unsafe fn sig_combine(
     if count == 0 || layout.len_with(scalar_term) == 0 {
         return Ok(());
     }
-    let m = module(at.device, product_spec(dtype, layout))?;
+    let m = module(at.device, Spec::new(dtype, layout, false))?;
     let (row, skip) = (layout.len_with(scalar_term), usize::from(scalar_term));
     // SAFETY: forwarded to the caller.
     unsafe { product(at, &m, count, a, b, out, row, skip, row, skip) }
@@ -600,7 +575,7 @@ pub unsafe fn sig_combine_backprop(
     if count == 0 || layout.len_with(scalar_term) == 0 {
         return Ok(());
     }
-    let m = module(at.device, product_spec(dtype, layout))?;
+    let m = module(at.device, Spec::new(dtype, layout, false))?;
     let (row, skip) = (layout.len_with(scalar_term), usize::from(scalar_term));
     let (mut grad, mut a, mut b, mut da, mut db, mut count_arg) =
         (grad, a, b, da, db, count as i64);
@@ -645,7 +620,7 @@ pub unsafe fn transform_path(
     if total == 0 {
         return Ok(());
     }
-    let m = module(at.device, product_spec(dtype, Layout::new(width, 1)?))?;
+    let m = module(at.device, Spec::new(dtype, Layout::new(width, 1)?, false))?;
     let mut path = PathParam::new(dtype, Some(paths), transform, paths.length);
     let (mut batch, mut out) = (paths.batch as i64, out);
     let mut params = [path.as_param(), param(&mut batch), param(&mut out)];
@@ -684,7 +659,7 @@ pub unsafe fn transform_path_backprop(
     }
     let m = module(
         at.device,
-        product_spec(dtype, Layout::new(transform.dim(dim), 1)?),
+        Spec::new(dtype, Layout::new(transform.dim(dim), 1)?, false),
     )?;
     let (mut grad, mut length, mut dim_arg) = (grad, length as i32, dim as i32);
     let (mut time_aug, mut lead_lag) =

@@ -153,6 +153,18 @@ fn transform(time_aug: bool, lead_lag: bool, end_time: f64) -> PathTransform {
     }
 }
 
+/// The path argument of a signature function: the array, its paths and the signatures' layout.
+fn signature_args(
+    path: &Bound<'_, PyAny>,
+    transform: &PathTransform,
+    degree: usize,
+) -> PyResult<(CudaArray, DevicePaths, Layout)> {
+    let array = CudaArray::extract(path, "path")?;
+    let paths = array.paths()?;
+    let layout = Layout::new(transform.dim(paths.dim), degree).map_err(super::errors::to_py_err)?;
+    Ok((array, paths, layout))
+}
+
 /// Signatures on the GPU; see `cpu::sig`. Returns true: finiteness is not checked, which would
 /// mean waiting for the GPU.
 #[pyfunction]
@@ -173,9 +185,7 @@ pub(crate) fn cuda_sig(
 ) -> PyResult<bool> {
     let _ = n_jobs;
     let transform = transform(time_aug, lead_lag, end_time);
-    let path = CudaArray::extract(path, "path")?;
-    let paths = path.paths()?;
-    let layout = Layout::new(transform.dim(paths.dim), degree).map_err(super::errors::to_py_err)?;
+    let (path, paths, layout) = signature_args(path, &transform, degree)?;
     let out = CudaArray::extract(out, "out")?
         .rows(path.dtype, paths.batch * layout.len_with(scalar_term))?;
     let at = Stream { device, stream };
@@ -210,9 +220,7 @@ pub(crate) fn cuda_sig_backprop(
 ) -> PyResult<()> {
     let _ = n_jobs;
     let transform = transform(time_aug, lead_lag, end_time);
-    let path = CudaArray::extract(path, "path")?;
-    let paths = path.paths()?;
-    let layout = Layout::new(transform.dim(paths.dim), degree).map_err(super::errors::to_py_err)?;
+    let (path, paths, layout) = signature_args(path, &transform, degree)?;
     let rows = paths.batch * layout.len_with(scalar_term);
     let sig = CudaArray::extract(sig, "sig")?.rows(path.dtype, rows)?;
     let derivs = CudaArray::extract(sig_derivs, "sig_derivs")?.rows(path.dtype, rows)?;
@@ -258,8 +266,7 @@ pub(crate) fn cuda_sig_backprop_jvp(
 ) -> PyResult<()> {
     let _ = n_jobs;
     let transform = transform(time_aug, lead_lag, end_time);
-    let path = CudaArray::extract(path, "path")?;
-    let paths = path.paths()?;
+    let (path, paths, layout) = signature_args(path, &transform, degree)?;
     let directions = CudaArray::extract(directions, "directions")?;
     if directions.shape != path.shape || directions.dtype != path.dtype {
         return Err(PyValueError::new_err(
@@ -267,7 +274,6 @@ pub(crate) fn cuda_sig_backprop_jvp(
         ));
     }
     let directions = directions.paths()?;
-    let layout = Layout::new(transform.dim(paths.dim), degree).map_err(super::errors::to_py_err)?;
     let rows = paths.batch * layout.len_with(scalar_term);
     let derivs = CudaArray::extract(sig_derivs, "sig_derivs")?.rows(path.dtype, rows)?;
     let jvp = CudaArray::extract(jvp_out, "jvp_out")?.rows(path.dtype, rows)?;
