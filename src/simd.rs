@@ -284,25 +284,54 @@ mod x86 {
     // on AMD's Zen 4 a 512-bit store takes two cycles (no gain over two 256-bit ones), Intel
     // lowers its clock for 512-bit work, and AVX2's own masked stores are slow everywhere.
 
+    /// The operations the AVX-512 level shares with AVX2 (same 256-bit vectors): forwarded.
+    macro_rules! avx2_operations {
+        ($t:ty, $v:ty) => {
+            #[inline(always)]
+            fn splat(x: $t) -> $v {
+                <$t as Vectorize<Avx2>>::splat(x)
+            }
+            #[inline(always)]
+            unsafe fn load(src: *const $t) -> $v {
+                // SAFETY: forwarded to the caller.
+                unsafe { <$t as Vectorize<Avx2>>::load(src) }
+            }
+            #[inline(always)]
+            unsafe fn store(dst: *mut $t, v: $v) {
+                // SAFETY: forwarded to the caller.
+                unsafe { <$t as Vectorize<Avx2>>::store(dst, v) }
+            }
+            #[inline(always)]
+            fn mul_add(a: $v, b: $v, c: $v) -> $v {
+                <$t as Vectorize<Avx2>>::mul_add(a, b, c)
+            }
+            #[inline(always)]
+            fn add(a: $v, b: $v) -> $v {
+                <$t as Vectorize<Avx2>>::add(a, b)
+            }
+            #[inline(always)]
+            fn sub(a: $v, b: $v) -> $v {
+                <$t as Vectorize<Avx2>>::sub(a, b)
+            }
+            #[inline(always)]
+            fn mul(a: $v, b: $v) -> $v {
+                <$t as Vectorize<Avx2>>::mul(a, b)
+            }
+            #[inline(always)]
+            fn sum(v: $v) -> $t {
+                <$t as Vectorize<Avx2>>::sum(v)
+            }
+        };
+    }
+
     impl Vectorize<Avx512> for f64 {
         type V = __m256d;
         type Mask = __mmask8;
         const LANES: usize = 4;
-        #[inline(always)]
-        fn splat(x: f64) -> __m256d {
-            unsafe { _mm256_set1_pd(x) }
-        }
+        avx2_operations!(f64, __m256d);
         #[inline(always)]
         fn mask(n: usize) -> __mmask8 {
             ((1u32 << n) - 1) as __mmask8
-        }
-        #[inline(always)]
-        unsafe fn load(src: *const f64) -> __m256d {
-            unsafe { _mm256_loadu_pd(src) }
-        }
-        #[inline(always)]
-        unsafe fn store(dst: *mut f64, v: __m256d) {
-            unsafe { _mm256_storeu_pd(dst, v) }
         }
         #[inline(always)]
         unsafe fn load_masked(src: *const f64, mask: __mmask8) -> __m256d {
@@ -312,47 +341,16 @@ mod x86 {
         unsafe fn store_masked(dst: *mut f64, v: __m256d, mask: __mmask8) {
             unsafe { _mm256_mask_storeu_pd(dst, mask, v) }
         }
-        #[inline(always)]
-        fn mul_add(a: __m256d, b: __m256d, c: __m256d) -> __m256d {
-            unsafe { _mm256_fmadd_pd(a, b, c) }
-        }
-        #[inline(always)]
-        fn add(a: __m256d, b: __m256d) -> __m256d {
-            unsafe { _mm256_add_pd(a, b) }
-        }
-        #[inline(always)]
-        fn sub(a: __m256d, b: __m256d) -> __m256d {
-            unsafe { _mm256_sub_pd(a, b) }
-        }
-        #[inline(always)]
-        fn mul(a: __m256d, b: __m256d) -> __m256d {
-            unsafe { _mm256_mul_pd(a, b) }
-        }
-        #[inline(always)]
-        fn sum(v: __m256d) -> f64 {
-            <f64 as Vectorize<Avx2>>::sum(v)
-        }
     }
 
     impl Vectorize<Avx512> for f32 {
         type V = __m256;
         type Mask = __mmask8;
         const LANES: usize = 8;
-        #[inline(always)]
-        fn splat(x: f32) -> __m256 {
-            unsafe { _mm256_set1_ps(x) }
-        }
+        avx2_operations!(f32, __m256);
         #[inline(always)]
         fn mask(n: usize) -> __mmask8 {
             ((1u32 << n) - 1) as __mmask8
-        }
-        #[inline(always)]
-        unsafe fn load(src: *const f32) -> __m256 {
-            unsafe { _mm256_loadu_ps(src) }
-        }
-        #[inline(always)]
-        unsafe fn store(dst: *mut f32, v: __m256) {
-            unsafe { _mm256_storeu_ps(dst, v) }
         }
         #[inline(always)]
         unsafe fn load_masked(src: *const f32, mask: __mmask8) -> __m256 {
@@ -361,26 +359,6 @@ mod x86 {
         #[inline(always)]
         unsafe fn store_masked(dst: *mut f32, v: __m256, mask: __mmask8) {
             unsafe { _mm256_mask_storeu_ps(dst, mask, v) }
-        }
-        #[inline(always)]
-        fn mul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
-            unsafe { _mm256_fmadd_ps(a, b, c) }
-        }
-        #[inline(always)]
-        fn add(a: __m256, b: __m256) -> __m256 {
-            unsafe { _mm256_add_ps(a, b) }
-        }
-        #[inline(always)]
-        fn sub(a: __m256, b: __m256) -> __m256 {
-            unsafe { _mm256_sub_ps(a, b) }
-        }
-        #[inline(always)]
-        fn mul(a: __m256, b: __m256) -> __m256 {
-            unsafe { _mm256_mul_ps(a, b) }
-        }
-        #[inline(always)]
-        fn sum(v: __m256) -> f32 {
-            <f32 as Vectorize<Avx2>>::sum(v)
         }
     }
 }

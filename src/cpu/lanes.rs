@@ -67,16 +67,7 @@ pub(super) fn sig<T: Scalar>(
             signatures(layout, transform, &jobs[range], outs, ws)
         });
     }
-    let mut piece_sigs = try_zeroed::<T>("signatures of path pieces", jobs.len() * layout.len())?;
-    let mut rows: Vec<&mut [T]> = piece_sigs.chunks_exact_mut(layout.len()).collect();
-    run_groups(
-        threads,
-        layout,
-        &jobs,
-        &mut rows,
-        lanes,
-        |ws, range, outs| signatures(layout, transform, &jobs[range], outs, ws),
-    )?;
+    let piece_sigs = piece_signatures(layout, transform, threads, &jobs, lanes)?;
     let mut joined = try_zeroed::<T>("signatures of path pieces", layout.len())?;
     for (tail, pieces) in tails
         .iter_mut()
@@ -89,6 +80,27 @@ pub(super) fn sig<T: Scalar>(
         }
     }
     Ok(())
+}
+
+/// The signatures of `jobs` (pieces of paths), one row of `layout.len()` each.
+fn piece_signatures<T: Scalar>(
+    layout: Layout,
+    transform: &PathTransform,
+    threads: Threads,
+    jobs: &[Job<'_, T>],
+    lanes: usize,
+) -> Result<Vec<T>> {
+    let mut piece_sigs = try_zeroed::<T>("signatures of path pieces", jobs.len() * layout.len())?;
+    let mut rows: Vec<&mut [T]> = piece_sigs.chunks_exact_mut(layout.len()).collect();
+    run_groups(
+        threads,
+        layout,
+        jobs,
+        &mut rows,
+        lanes,
+        |ws, range, outs| signatures(layout, transform, &jobs[range], outs, ws),
+    )?;
+    Ok(piece_sigs)
 }
 
 /// [`crate::sig_backprop`] for layouts that [`suits`]: writes into `d_paths[b]` the gradient of
@@ -117,16 +129,7 @@ pub(super) fn sig_backprop<T: Scalar>(
     }
     // Pieces: their signatures, then each piece's share of the gradient through the joins.
     let len = layout.len();
-    let mut piece_sigs = try_zeroed::<T>("signatures of path pieces", jobs.len() * len)?;
-    let mut rows: Vec<&mut [T]> = piece_sigs.chunks_exact_mut(len).collect();
-    run_groups(
-        threads,
-        layout,
-        &jobs,
-        &mut rows,
-        lanes,
-        |ws, range, outs| signatures(layout, transform, &jobs[range], outs, ws),
-    )?;
+    let piece_sigs = piece_signatures(layout, transform, threads, &jobs, lanes)?;
     let mut piece_grads = try_zeroed::<T>("gradients of path pieces", jobs.len() * len)?;
     let mut scratch = try_zeroed::<T>("gradients of path pieces", 5 * len)?;
     for ((sig_pieces, grad_pieces), grad) in piece_sigs

@@ -146,39 +146,14 @@ fn gather<S: Simd, C: Coefficient<S>>(
 /// points use it, the dual-number ones run with 0.
 macro_rules! with_const_dim {
     ($dim:expr, $D:ident => $body:expr) => {
+        with_const_dim!(@arms $dim, $D, $body, 1 2 3 4 5 6 7 8)
+    };
+    (@arms $dim:expr, $D:ident, $body:expr, $($n:literal)*) => {
         match $dim {
-            1 => {
-                const $D: usize = 1;
+            $($n => {
+                const $D: usize = $n;
                 $body
-            }
-            2 => {
-                const $D: usize = 2;
-                $body
-            }
-            3 => {
-                const $D: usize = 3;
-                $body
-            }
-            4 => {
-                const $D: usize = 4;
-                $body
-            }
-            5 => {
-                const $D: usize = 5;
-                $body
-            }
-            6 => {
-                const $D: usize = 6;
-                $body
-            }
-            7 => {
-                const $D: usize = 7;
-                $body
-            }
-            8 => {
-                const $D: usize = 8;
-                $body
-            }
+            })*
             _ => {
                 const $D: usize = 0;
                 $body
