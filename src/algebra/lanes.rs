@@ -336,7 +336,8 @@ unsafe fn combine<S: Simd, C: Coefficient<S>>(
 pub(crate) struct LaneScratch<T> {
     /// `z / m` for `m = 1..=N`: `N·d` coefficients.
     scaled: Vec<T>,
-    /// The chain `s_1 … s_{N-1}` (backward: all levels at their offsets; forward: ping-pong).
+    /// The chain `s_1 … s_{N-1}` (backward: all levels at their offsets; forward: a ping-pong
+    /// pair of level-`N-1` slots, then one more per fused step for the top level's chains).
     chain: Vec<T>,
     /// Gradients of two consecutive chain levels.
     grad_a: Vec<T>,
@@ -354,7 +355,7 @@ impl<T: Scalar> LaneScratch<T> {
             0
         };
         let chain = if degree >= 1 {
-            levels.offset(degree).max(2 * top)
+            levels.offset(degree).max((2 + FUSED_LANE_STEPS) * top)
         } else {
             0
         };
@@ -368,66 +369,129 @@ impl<T: Scalar> LaneScratch<T> {
     }
 }
 
-/// `a ← exp(z) ⊗ a` for every lane: `a` interleaved levels `1..=N`, `z` `d` interleaved
-/// coefficients, `reciprocals[m-1] = 1/m`. `D` is `dim` when the caller specialised on it (the
-/// loops over letters then unroll), else 0.
+/// Steps [`exp_mul_steps_lanes`] folds at once.
+pub(crate) const FUSED_LANE_STEPS: usize = 4;
+
+/// `a ← exp(z_F) ⊗ … ⊗ exp(z_1) ⊗ a` for every lane, `F =` [`FUSED_LANE_STEPS`]: `a` interleaved
+/// levels `1..=N`, `steps` the `F` increments (`d` interleaved coefficients each, `z_1` first),
+/// `reciprocals[m-1] = 1/m`. `D` is `dim` when the caller specialised on it (the loops over
+/// letters then unroll), else 0.
+///
+/// No chain reads the top level, so its updates `A_N += z_t ⊗ s_(N-1)^(t)` wait until every
+/// step's chain is known and then go in as one pass: each top coefficient is loaded and stored
+/// once per `F` steps instead of once per step (with one store per multiply-add, the stores
+/// bound the whole computation).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn exp_mul_lanes<S: Simd, C: Coefficient<S>, const D: usize>(
+pub(crate) fn exp_mul_steps_lanes<S: Simd, C: Coefficient<S>, const D: usize>(
     lv: &Levels,
     dim: usize,
     degree: usize,
     reciprocals: &[C::T],
-    z: &[C::T],
+    steps: &[C::T],
     a: &mut [C::T],
     ws: &mut LaneScratch<C::T>,
 ) {
+    const F: usize = FUSED_LANE_STEPS;
     let w = C::WIDTH;
     assert!(D == 0 || D == dim);
     let (d, n) = (if D > 0 { D } else { dim }, degree);
     if n == 0 {
         return;
     }
-    assert!(z.len() >= d * w && a.len() >= lv.offset(n + 1) * w && w <= MAX_WIDTH);
-    scale::<S, C>(reciprocals, z, d, n, &mut ws.scaled);
+    assert!(steps.len() >= F * d * w && a.len() >= lv.offset(n + 1) * w && w <= MAX_WIDTH);
     let top = lv.len(n - 1);
-    let (ping, pong) = ws.chain.split_at_mut(top * MAX_WIDTH);
     let state = Interleaved {
         ptr: a.as_mut_ptr(),
         width: w,
     };
-    let scaled = ws.scaled.as_ptr();
-    let scaled_z = |m: usize| scaled.wrapping_add((m - 1) * d * w);
+    let (ping, rest) = ws.chain.split_at_mut(top * MAX_WIDTH);
+    let (pong, block) = rest.split_at_mut(top * MAX_WIDTH);
+    assert!(block.len() >= F * top * w);
     // SAFETY: levels lie at their offsets inside `a` (asserted above), chain levels `< N` fit in
-    // `ping`/`pong` (`d^(N-1)` coefficients each), `z`/`scaled` hold `d` / `N·d` coefficients.
+    // `ping`/`pong` (`d^(N-1)` coefficients each) and `block` holds `F` of them, `steps` and
+    // `scaled` hold `F·d` / `N·d` coefficients.
     unsafe {
-        for k in (2..=n).rev() {
-            let (mut cur, mut next) = (ping.as_mut_ptr(), pong.as_mut_ptr());
-            // s_1 = A_1 + z/k
-            combine::<S, C>(cur, state.at(0), scaled_z(k), d, true);
-            for j in 1..k - 1 {
-                // s_{j+1} = A_{j+1} + z/(k-j) ⊗ s_j
-                outer::<S, C, D>(
-                    next,
-                    state.at(lv.offset(j + 1)),
-                    scaled_z(k - j),
-                    d,
-                    cur,
-                    lv.len(j),
-                );
-                std::mem::swap(&mut cur, &mut next);
+        for (t, z) in steps.chunks_exact(d * w).take(F).enumerate() {
+            scale::<S, C>(reciprocals, z, d, n, &mut ws.scaled);
+            let scaled = ws.scaled.as_ptr();
+            let scaled_z = |m: usize| scaled.add((m - 1) * d * w);
+            // The top level's chain goes to this step's slot of the block.
+            let slot = block.as_mut_ptr().add(t * top * w);
+            for k in (2..=n).rev() {
+                let last = |j: usize| k == n && j + 1 == k - 1;
+                // s_1 = A_1 + z/k
+                let mut cur = if last(0) { slot } else { ping.as_mut_ptr() };
+                let mut next = pong.as_mut_ptr();
+                combine::<S, C>(cur, state.at(0), scaled_z(k), d, true);
+                for j in 1..k - 1 {
+                    // s_{j+1} = A_{j+1} + z/(k-j) ⊗ s_j
+                    let out = if last(j) { slot } else { next };
+                    outer::<S, C, D>(
+                        out,
+                        state.at(lv.offset(j + 1)),
+                        scaled_z(k - j),
+                        d,
+                        cur,
+                        lv.len(j),
+                    );
+                    (cur, next) = (out, cur);
+                }
+                if k < n {
+                    // A_k += z ⊗ s_{k-1}
+                    let level = state.at(lv.offset(k));
+                    outer::<S, C, D>(level, level, z.as_ptr(), d, cur, lv.len(k - 1));
+                }
             }
-            // A_k += z ⊗ s_{k-1}
-            let top = state.at(lv.offset(k));
-            outer::<S, C, D>(top, top, z.as_ptr(), d, cur, lv.len(k - 1));
+            combine::<S, C>(state.at(0), state.at(0), z.as_ptr(), d, true);
         }
-        combine::<S, C>(state.at(0), state.at(0), z.as_ptr(), d, true);
+        if n >= 2 {
+            outer_steps::<S, C, D, F>(
+                state.at(lv.offset(n)),
+                steps.as_ptr(),
+                d,
+                block.as_ptr(),
+                top,
+            );
+        }
     }
 }
 
-/// The backward pass of [`exp_mul_lanes`], in place, for every lane: `a` holds `exp(z) ⊗ A` and
+/// `out[a·m + i] += Σ_t lefts[t·d + a] · rights[t·m + i]` over `F` outer products, on
+/// interleaved coefficients, `a < d`, `i < m`: each output coefficient is loaded and stored once.
+///
+/// # Safety
+/// `out` must hold `d·m` coefficients, `lefts` `F·d` and `rights` `F·m`, none overlapping `out`.
+#[inline(always)]
+unsafe fn outer_steps<S: Simd, C: Coefficient<S>, const D: usize, const F: usize>(
+    out: *mut C::T,
+    lefts: *const C::T,
+    d: usize,
+    rights: *const C::T,
+    m: usize,
+) {
+    let w = C::WIDTH;
+    let d = if D > 0 { D } else { d };
+    // SAFETY: offsets stay below d·m, F·d and F·m coefficients respectively.
+    unsafe {
+        for a in 0..d {
+            let za: [C::E; F] = std::array::from_fn(|t| c!(load)(lefts.add((t * d + a) * w)));
+            let o = out.add(a * m * w);
+            for i in 0..m {
+                let mut acc = c!(load)(o.add(i * w));
+                for (t, &za) in za.iter().enumerate() {
+                    acc = c!(mul_add)(za, c!(load)(rights.add((t * m + i) * w)), acc);
+                }
+                c!(store)(o.add(i * w), acc);
+            }
+        }
+    }
+}
+
+/// The backward pass of one step of [`exp_mul_steps_lanes`], in place, for every lane: `a` holds `exp(z) ⊗ A` and
 /// `grad` its gradient on entry; on return `a` holds `A` (all but the top level, which nothing
 /// reads, unless `recover_top`), `grad` the gradient with respect to `A`, and `z`'s gradient has
-/// been added to `d_z`. `D` as for [`exp_mul_lanes`].
+/// been added to `d_z`. `D` as for [`exp_mul_steps_lanes`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>, const D: usize>(
@@ -468,7 +532,7 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>, const D: usize>
     let scaled_z = |m: usize| scaled.wrapping_add((m - 1) * d * w);
     let (zp, dzp) = (z.as_ptr(), d_z.as_mut_ptr());
     let spare = ws.spare_z.as_mut_ptr();
-    // SAFETY: as in `exp_mul_lanes`; the chain buffer holds levels `1..N-1` at their offsets,
+    // SAFETY: as in `exp_mul_steps_lanes`; the chain buffer holds levels `1..N-1` at their offsets,
     // `grad_a`/`grad_b` `d^(N-1)` coefficients each, `spare_z` `d`.
     unsafe {
         // Level 1: A_1 += z.

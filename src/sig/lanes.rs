@@ -15,7 +15,8 @@ use std::ops::Range;
 use super::paths::PathRef;
 use super::transform::PathTransform;
 use crate::algebra::lanes::{
-    Coefficient, Dual, LaneScratch, MAX_WIDTH, Real, exp_mul_backward_lanes, exp_mul_lanes,
+    Coefficient, Dual, FUSED_LANE_STEPS, LaneScratch, MAX_WIDTH, Real, exp_mul_backward_lanes,
+    exp_mul_steps_lanes,
 };
 use crate::algebra::{Layout, Levels, reverse_words};
 use crate::error::{Result, try_zeroed};
@@ -33,6 +34,7 @@ pub(crate) struct Job<'p, T> {
 /// a time and read back as vectors, which the store buffer cannot forward: by the time a block's
 /// first step reads them, the writes have long reached the cache.
 const GATHER_STEPS: usize = 16;
+const _: () = assert!(GATHER_STEPS.is_multiple_of(FUSED_LANE_STEPS));
 
 /// Per-thread scratch for lane-batched signatures of one layout.
 #[derive(Debug, Clone)]
@@ -162,7 +164,7 @@ macro_rules! with_const_dim {
     };
 }
 
-/// Folds every job's increments into `ws.state`, from zero. `D` as for [`exp_mul_lanes`].
+/// Folds every job's increments into `ws.state`, from zero. `D` as for [`exp_mul_steps_lanes`].
 #[inline(always)]
 fn fold<S: Simd, C: Coefficient<S>, const D: usize>(
     layout: Layout,
@@ -175,7 +177,13 @@ fn fold<S: Simd, C: Coefficient<S>, const D: usize>(
     assert!(jobs.len() <= <C::T as Vectorize<S>>::LANES);
     ws.state[..layout.len() * w].fill(C::T::ZERO);
     ws.z.fill(C::T::ZERO);
-    let steps = jobs.iter().map(|j| j.steps.len()).max().unwrap_or(0);
+    // Whole blocks of fused steps: the padding increments are zero, and exp(0) = 1.
+    let steps = jobs
+        .iter()
+        .map(|j| j.steps.len())
+        .max()
+        .unwrap_or(0)
+        .next_multiple_of(FUSED_LANE_STEPS);
     for block in (0..steps).step_by(GATHER_STEPS) {
         let end = steps.min(block + GATHER_STEPS);
         gather::<S, C>(transform, jobs, directions, block..end, ws);
@@ -187,8 +195,11 @@ fn fold<S: Simd, C: Coefficient<S>, const D: usize>(
             scratch,
             ..
         } = &mut *ws;
-        for z in z.chunks_exact(d * w).take(end - block) {
-            exp_mul_lanes::<S, C, D>(levels, d, n, reciprocals, z, state, scratch);
+        for z in z
+            .chunks_exact(FUSED_LANE_STEPS * d * w)
+            .take((end - block) / FUSED_LANE_STEPS)
+        {
+            exp_mul_steps_lanes::<S, C, D>(levels, d, n, reciprocals, z, state, scratch);
         }
     }
 }
@@ -210,7 +221,7 @@ fn extract<S: Simd, C: Coefficient<S>>(
 
 /// Walks every job back from its end state, calling `emit(lane, step, dz)` with each live step's
 /// increment gradient (interleaved coefficients, `d` of them, in `ws.d_z`). `D` as for
-/// [`exp_mul_lanes`].
+/// [`exp_mul_steps_lanes`].
 #[inline(always)]
 fn unfold<S: Simd, C: Coefficient<S>, const D: usize>(
     layout: Layout,
