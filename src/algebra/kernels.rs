@@ -166,43 +166,79 @@ pub(crate) fn outer_acc_steps<S: Simd, T: Scalar + Vectorize<S>>(
     assert_eq!(lefts.len(), K * n);
     assert_eq!(out.len(), n * m);
     assert!(stride >= m && rights.len() >= (K - 1) * stride + m);
-    let lanes = <T as Vectorize<S>>::LANES;
     let (o, l, r) = (out.as_mut_ptr(), lefts.as_ptr(), rights.as_ptr());
     let mut start = 0;
     while start < m {
         let end = m.min(start + BLOCK);
-        let full = end - (end - start) % lanes;
-        for w in 0..n {
-            // SAFETY: row `w < n` of `out` (stride `m`), columns `start..end ≤ m`; `rights` row
-            // `t < K` at `t·stride + i` with `i < m`; `lefts` at `t·n + w`: all inside the
-            // slices checked above.
-            unsafe {
-                let coef: [T; K] = std::array::from_fn(|t| *l.add(t * n + w));
-                let lv: [_; K] = std::array::from_fn(|t| v!(splat)(coef[t]));
-                let row = o.add(w * m);
-                let mut i = start;
-                while i < full {
-                    // Two independent chains halve the latency of the K dependent FMAs.
-                    let mut even = v!(load)(row.add(i));
-                    let mut odd = v!(splat)(T::ZERO);
-                    for t in (0..K).step_by(2) {
-                        even = v!(mul_add)(lv[t], v!(load)(r.add(t * stride + i)), even);
-                        odd = v!(mul_add)(lv[t + 1], v!(load)(r.add((t + 1) * stride + i)), odd);
-                    }
-                    v!(store)(row.add(i), v!(add)(even, odd));
-                    i += lanes;
-                }
-                while i < end {
-                    let mut acc = *row.add(i);
-                    for (t, &c) in coef.iter().enumerate() {
-                        acc += c * *r.add(t * stride + i);
-                    }
-                    *row.add(i) = acc;
-                    i += 1;
-                }
-            }
+        // Rows in groups: each loaded vector of `rights` serves several rows' multiply-adds.
+        let mut w = 0;
+        while w + ROW_GROUP <= n {
+            // SAFETY: rows `w..w + ROW_GROUP ≤ n` of `out`, columns `start..end ≤ m`; `lefts`
+            // at `t·n + w` and `rights` at `t·stride + i`, `t < K`, `i < m`: inside the slices
+            // checked above.
+            unsafe { rows_acc_steps::<S, T, ROW_GROUP>(o, l, r, n, m, stride, w, start..end) };
+            w += ROW_GROUP;
+        }
+        for w in w..n {
+            // SAFETY: as above, one row at a time.
+            unsafe { rows_acc_steps::<S, T, 1>(o, l, r, n, m, stride, w, start..end) };
         }
         start = end;
+    }
+}
+
+/// Rows [`outer_acc_steps`] updates together.
+const ROW_GROUP: usize = 2;
+
+/// Columns `columns` of rows `w..w + R` of [`outer_acc_steps`]'s `out` (`n` rows of `m`).
+///
+/// # Safety
+/// As checked by [`outer_acc_steps`]: `w + R ≤ n`, `columns.end ≤ m`, `lefts` holds
+/// `FUSED_STEPS·n` values and `rights` `FUSED_STEPS` rows `stride` apart.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn rows_acc_steps<S: Simd, T: Scalar + Vectorize<S>, const R: usize>(
+    out: *mut T,
+    lefts: *const T,
+    rights: *const T,
+    n: usize,
+    m: usize,
+    stride: usize,
+    w: usize,
+    columns: std::ops::Range<usize>,
+) {
+    const K: usize = FUSED_STEPS;
+    let lanes = <T as Vectorize<S>>::LANES;
+    let full = columns.end - columns.len() % lanes;
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        let coef: [[T; K]; R] =
+            std::array::from_fn(|row| std::array::from_fn(|t| *lefts.add(t * n + w + row)));
+        let splats: [[_; K]; R] = coef.map(|c| c.map(|c| v!(splat)(c)));
+        let rows: [*mut T; R] = std::array::from_fn(|row| out.add((w + row) * m));
+        let mut i = columns.start;
+        while i < full {
+            let mut acc: [_; R] = rows.map(|row| v!(load)(row.add(i)));
+            for t in 0..K {
+                let rv = v!(load)(rights.add(t * stride + i));
+                for (acc, splat) in acc.iter_mut().zip(&splats) {
+                    *acc = v!(mul_add)(splat[t], rv, *acc);
+                }
+            }
+            for (row, acc) in rows.iter().zip(acc) {
+                v!(store)(row.add(i), acc);
+            }
+            i += lanes;
+        }
+        for (row, coef) in rows.iter().zip(&coef) {
+            for i in i..columns.end {
+                let mut acc = *row.add(i);
+                for (t, &c) in coef.iter().enumerate() {
+                    acc += c * *rights.add(t * stride + i);
+                }
+                *row.add(i) = acc;
+            }
+        }
     }
 }
 
