@@ -251,8 +251,9 @@ unsafe fn outer<S: Simd, C: Coefficient<S>, const D: usize>(
 }
 
 /// The adjoint of [`outer`]: `d_left[a] += Σ_i grad[a·m + i] · right[i]`,
-/// `d_right[i] += Σ_a left[a] · grad[a·m + i]`, per lane. `D` and the loop order as for
-/// [`outer`].
+/// `d_right[i] += Σ_a left[a] · grad[a·m + i]`, per lane. With `D > 0` the letters unroll
+/// whatever the row length: `grad`'s rows are only read, so walking them side by side costs
+/// none of the stalls it costs [`outer`], and `d_right` is then loaded and stored once.
 ///
 /// # Safety
 /// As for [`outer`]; `d_left` and `d_right` do not overlap the inputs or each other.
@@ -269,7 +270,7 @@ unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>, const D: usize>(
     let w = C::WIDTH;
     // SAFETY: as for `outer`.
     unsafe {
-        if D > 0 && m < REGISTER_ROWS {
+        if D > 0 {
             debug_assert_eq!(left_len, D);
             let za: [C::E; D] = std::array::from_fn(|a| c!(load)(left.add(a * w)));
             let mut dots: [C::E; D] = [c!(zero)(); D];
