@@ -257,39 +257,90 @@ pub(crate) fn outer_adjoint<S: Simd, T: Scalar + Vectorize<S>>(
     assert_eq!(grad.len(), left.len() * m);
     assert_eq!(d_left.len(), left.len());
     assert_eq!(d_right.len(), m);
-    let lanes = <T as Vectorize<S>>::LANES;
+    let n = left.len();
     let mut start = 0;
     while start < m {
-        let len = BLOCK.min(m - start);
-        let full = len - len % lanes;
-        let mask = v!(mask)(len - full);
-        // SAFETY: every access is to row `w < left.len()` of `grad` (stride `m`) or to `right` /
-        // `d_right`, at offsets `start + i` with `i < len ≤ m - start`.
-        unsafe {
-            let r = right.as_ptr().add(start);
-            let dr = d_right.as_mut_ptr().add(start);
-            for (w, (&l, dl)) in left.iter().zip(d_left.iter_mut()).enumerate() {
-                let g = grad.as_ptr().add(w * m + start);
-                let lv = v!(splat)(l);
-                // One vector of partial dot products, summed once at the end.
-                let mut partial = v!(splat)(T::ZERO);
-                let mut i = 0;
-                while i < full {
-                    let gv = v!(load)(g.add(i));
-                    partial = v!(mul_add)(gv, v!(load)(r.add(i)), partial);
-                    v!(store)(dr.add(i), v!(mul_add)(lv, gv, v!(load)(dr.add(i))));
-                    i += lanes;
-                }
-                if full < len {
-                    let gv = v!(load_masked)(g.add(full), mask);
-                    partial = v!(mul_add)(gv, v!(load_masked)(r.add(full), mask), partial);
-                    let updated = v!(mul_add)(lv, gv, v!(load_masked)(dr.add(full), mask));
-                    v!(store_masked)(dr.add(full), updated, mask);
-                }
-                *dl += v!(sum)(partial);
-            }
+        let columns = start..m.min(start + BLOCK);
+        // Rows in groups: each loaded vector of `right` and `d_right` serves several rows.
+        let mut w = 0;
+        while w + ROW_GROUP <= n {
+            // SAFETY: rows `w..w + ROW_GROUP ≤ n` of `grad` (stride `m`), columns `< m`.
+            unsafe {
+                rows_adjoint::<S, T, ROW_GROUP>(
+                    grad,
+                    left,
+                    right,
+                    d_left,
+                    d_right,
+                    w,
+                    columns.clone(),
+                )
+            };
+            w += ROW_GROUP;
         }
-        start += BLOCK;
+        for w in w..n {
+            // SAFETY: as above, one row at a time.
+            unsafe {
+                rows_adjoint::<S, T, 1>(grad, left, right, d_left, d_right, w, columns.clone())
+            };
+        }
+        start = columns.end;
+    }
+}
+
+/// Columns `columns` of rows `w..w + R` of [`outer_adjoint`].
+///
+/// # Safety
+/// The slices are as [`outer_adjoint`] checks them, `w + R ≤ left.len()` and
+/// `columns.end ≤ right.len()`.
+#[inline(always)]
+unsafe fn rows_adjoint<S: Simd, T: Scalar + Vectorize<S>, const R: usize>(
+    grad: &[T],
+    left: &[T],
+    right: &[T],
+    d_left: &mut [T],
+    d_right: &mut [T],
+    w: usize,
+    columns: std::ops::Range<usize>,
+) {
+    let (m, lanes) = (right.len(), <T as Vectorize<S>>::LANES);
+    let (len, start) = (columns.len(), columns.start);
+    let full = len - len % lanes;
+    let mask = v!(mask)(len - full);
+    // SAFETY: rows `w + row < left.len()` of `grad` (stride `m`), `right` and `d_right` at
+    // `start + i` with `i < len`, `start + len ≤ m`: forwarded to the caller.
+    unsafe {
+        let r = right.as_ptr().add(start);
+        let dr = d_right.as_mut_ptr().add(start);
+        let g: [*const T; R] = std::array::from_fn(|row| grad.as_ptr().add((w + row) * m + start));
+        let lv: [_; R] = std::array::from_fn(|row| v!(splat)(*left.get_unchecked(w + row)));
+        // Vectors of partial dot products, summed once at the end.
+        let mut partial = [v!(splat)(T::ZERO); R];
+        let mut i = 0;
+        while i < full {
+            let rv = v!(load)(r.add(i));
+            let mut drv = v!(load)(dr.add(i));
+            for row in 0..R {
+                let gv = v!(load)(g[row].add(i));
+                partial[row] = v!(mul_add)(gv, rv, partial[row]);
+                drv = v!(mul_add)(lv[row], gv, drv);
+            }
+            v!(store)(dr.add(i), drv);
+            i += lanes;
+        }
+        if full < len {
+            let rv = v!(load_masked)(r.add(full), mask);
+            let mut drv = v!(load_masked)(dr.add(full), mask);
+            for row in 0..R {
+                let gv = v!(load_masked)(g[row].add(full), mask);
+                partial[row] = v!(mul_add)(gv, rv, partial[row]);
+                drv = v!(mul_add)(lv[row], gv, drv);
+            }
+            v!(store_masked)(dr.add(full), drv, mask);
+        }
+        for (row, partial) in partial.into_iter().enumerate() {
+            *d_left.get_unchecked_mut(w + row) += v!(sum)(partial);
+        }
     }
 }
 
