@@ -19,13 +19,18 @@ from conftest import CONTAINERS, DTYPES, FLAGS, assert_close, kind_of, make, to_
 
 pysiglib = pytest.importorskip("pysiglib")
 
-# (batch shape, length, dimension, degrees): small signatures at high degree, wide ones at low.
+# (batch shape, length, dimension, degrees): small signatures at high degree, wide ones at low,
+# and signatures of over 2048 coefficients, which the engine computes one path at a time instead
+# of one path per SIMD lane (3 letters at degree 7, 5 at degree 5, 8 at degree 4).
 GRID = [
     ((), 7, 2, range(0, 8)),
     ((5,), 20, 3, range(1, 6)),
     ((2, 3), 9, 4, range(1, 5)),
     ((2, 1, 2), 6, 2, range(2, 7)),
     ((3,), 40, 6, range(1, 4)),
+    ((2,), 11, 3, range(7, 8)),
+    ((3,), 9, 5, range(5, 6)),
+    ((), 6, 8, range(4, 5)),
 ]
 
 

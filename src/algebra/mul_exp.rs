@@ -147,7 +147,15 @@ pub fn exp_mul_backward<T: Scalar>(
         where
             T: Vectorize<S>,
         {
-            exp_mul_backward_with::<S, T>(self.layout, self.z, self.a, self.grad, self.d_z, self.ws)
+            exp_mul_backward_with::<S, T>(
+                self.layout,
+                self.z,
+                self.a,
+                self.grad,
+                self.d_z,
+                true,
+                self.ws,
+            )
         }
     }
     dispatch(Task {
@@ -317,7 +325,9 @@ fn chain_into<'z, S: Simd, T: Scalar + Vectorize<S>>(
     }
 }
 
-/// [`exp_mul_backward`] at a given [`Simd`] level.
+/// [`exp_mul_backward`] at a given [`Simd`] level. Unless `recover_top`, the top level of `a`
+/// is left as it was: no chain reads it, so a walk back through many steps never needs it, and
+/// recovering it would cost as much as the forward step's largest update.
 #[inline(always)]
 pub(crate) fn exp_mul_backward_with<S: Simd, T: Scalar + Vectorize<S>>(
     layout: Layout,
@@ -325,6 +335,7 @@ pub(crate) fn exp_mul_backward_with<S: Simd, T: Scalar + Vectorize<S>>(
     a: &mut [T],
     grad: &mut [T],
     d_z: &mut [T],
+    recover_top: bool,
     ws: &mut MulExpWorkspace<T>,
 ) {
     let (d, n) = (layout.dim(), layout.degree());
@@ -373,16 +384,18 @@ pub(crate) fn exp_mul_backward_with<S: Simd, T: Scalar + Vectorize<S>>(
                 q.min(lv.len(j)),
             );
         }
-        // Recover the old A_k = A_k - z ⊗ s_{k-1}.
-        for (g, &v) in grad_z.iter_mut().zip(z) {
-            *g = -v;
+        if k < n || recover_top {
+            // Recover the old A_k = A_k - z ⊗ s_{k-1}.
+            for (g, &v) in grad_z.iter_mut().zip(z) {
+                *g = -v;
+            }
+            outer_acc::<S, T>(
+                &mut upper[..lv.len(k)],
+                grad_z,
+                &chain[s(k - 1)],
+                q.min(lv.len(k - 1)),
+            );
         }
-        outer_acc::<S, T>(
-            &mut upper[..lv.len(k)],
-            grad_z,
-            &chain[s(k - 1)],
-            q.min(lv.len(k - 1)),
-        );
 
         // Adjoint of A_k += z ⊗ s_{k-1}.
         let (grad_lower, grad_upper) = grad.split_at_mut(lv.offset(k));

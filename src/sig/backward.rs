@@ -86,6 +86,7 @@ pub fn signature_backward_of_path<T: Scalar>(
                     &mut ws.state,
                     &mut ws.grad,
                     &mut ws.grad_increment,
+                    false,
                     &mut ws.mul_exp,
                 );
                 transform.scatter_increment_grad(&ws.grad_increment, step, d_path);
