@@ -48,8 +48,12 @@ pub(crate) struct LaneWorkspace<T> {
     /// Interleaved increments of a block of steps, and one step's increment gradients.
     z: Vec<T>,
     d_z: Vec<T>,
-    /// One lane's increment, gradient or signature, de-interleaved.
+    /// One lane's increment gradient, de-interleaved.
     row: Vec<T>,
+    /// Word reversal as a permutation: coefficient `e` of a reversed tensor is coefficient
+    /// `reversal[e]` of the tensor (computed once: reversing word by word costs more than
+    /// copying).
+    reversal: Vec<usize>,
     scratch: LaneScratch<T>,
 }
 
@@ -66,7 +70,12 @@ impl<T: Scalar> LaneWorkspace<T> {
             grad: try_zeroed(what, layout.len() * MAX_WIDTH)?,
             z: try_zeroed(what, GATHER_STEPS * d * MAX_WIDTH)?,
             d_z: try_zeroed(what, d * MAX_WIDTH)?,
-            row: try_zeroed(what, layout.len().max(d))?,
+            row: try_zeroed(what, d)?,
+            reversal: {
+                let mut identity: Vec<usize> = (0..layout.len()).collect();
+                reverse_words(layout, &mut identity);
+                identity
+            },
             scratch: LaneScratch::new(&levels, d, n)?,
             levels,
         })
@@ -210,16 +219,14 @@ fn fold<S: Simd, C: Coefficient<S>, const D: usize>(
 /// Writes part `part` of lane `lane` of `ws.state` into `out`, in the natural word order.
 #[inline(always)]
 fn extract<S: Simd, C: Coefficient<S>>(
-    layout: Layout,
     ws: &LaneWorkspace<C::T>,
     lane: usize,
     part: usize,
     out: &mut [C::T],
 ) {
-    for (e, o) in out.iter_mut().enumerate() {
+    for (o, &e) in out.iter_mut().zip(&ws.reversal) {
         *o = ws.state[slot::<S, C>(e, part, lane)];
     }
-    reverse_words(layout, out);
 }
 
 /// Walks every job back from its end state, calling `emit(lane, step, dz)` with each live step's
@@ -278,22 +285,18 @@ fn unfold<S: Simd, C: Coefficient<S>, const D: usize>(
 }
 
 /// Copies the word-reversed `source` (natural order, levels `1..=N`) into part `part` of lane
-/// `lane` of `target` (interleaved).
+/// `lane` of `target` (interleaved). Reversal permutes coordinates, so gradients reverse the
+/// same way as tensors.
 #[inline(always)]
 fn interleave<S: Simd, C: Coefficient<S>>(
-    layout: Layout,
+    reversal: &[usize],
     source: &[C::T],
     target: &mut [C::T],
-    row: &mut [C::T],
     lane: usize,
     part: usize,
 ) {
-    let row = &mut row[..layout.len()];
-    row.copy_from_slice(&source[..layout.len()]);
-    // Reversal permutes coordinates, so gradients reverse the same way as tensors.
-    reverse_words(layout, row);
-    for (e, &v) in row.iter().enumerate() {
-        target[slot::<S, C>(e, part, lane)] = v;
+    for (e, &from) in reversal.iter().enumerate() {
+        target[slot::<S, C>(e, part, lane)] = source[from];
     }
 }
 
@@ -329,7 +332,7 @@ pub(crate) fn signatures<T: Scalar>(
             } = self;
             with_const_dim!(layout.dim(), D => fold::<S, Real<T>, D>(layout, transform, jobs, &[], ws));
             for (lane, out) in outs.iter_mut().enumerate() {
-                extract::<S, Real<T>>(layout, ws, lane, 0, out);
+                extract::<S, Real<T>>(ws, lane, 0, out);
             }
         }
     }
@@ -383,8 +386,8 @@ pub(crate) fn signature_jvps<T: Scalar>(
             assert_eq!(directions.len(), jobs.len());
             fold::<S, Dual<T>, 0>(layout, transform, jobs, directions, ws);
             for (lane, (out, tangent)) in outs.iter_mut().zip(tangents.iter_mut()).enumerate() {
-                extract::<S, Dual<T>>(layout, ws, lane, 0, out);
-                extract::<S, Dual<T>>(layout, ws, lane, 1, tangent);
+                extract::<S, Dual<T>>(ws, lane, 0, out);
+                extract::<S, Dual<T>>(ws, lane, 1, tangent);
             }
         }
     }
@@ -445,13 +448,16 @@ pub(crate) fn signature_backwards<T: Scalar>(
             );
             let (len, d) = (layout.len(), layout.dim());
             let LaneWorkspace {
-                state, grad, row, ..
+                state,
+                grad,
+                reversal,
+                ..
             } = &mut *ws;
             state[..len * MAX_WIDTH].fill(T::ZERO);
             grad[..len * MAX_WIDTH].fill(T::ZERO);
             for (lane, (&end, &g)) in ends.iter().zip(grads).enumerate() {
-                interleave::<S, C<T>>(layout, end, state, row, lane, 0);
-                interleave::<S, C<T>>(layout, g, grad, row, lane, 0);
+                interleave::<S, C<T>>(reversal, end, state, lane, 0);
+                interleave::<S, C<T>>(reversal, g, grad, lane, 0);
             }
             let emit = |lane: usize, step, d_z: &[T], row: &mut [T]| {
                 let dz = &mut row[..d];
@@ -531,14 +537,17 @@ pub(crate) fn signature_hvps<'b, 'c, T: Scalar>(
             assert!(grads.len() == count && d_paths.len() == count && hvps.len() == count);
             let (len, d) = (layout.len(), layout.dim());
             let LaneWorkspace {
-                state, grad, row, ..
+                state,
+                grad,
+                reversal,
+                ..
             } = &mut *ws;
             state[..len * MAX_WIDTH].fill(T::ZERO);
             grad[..len * MAX_WIDTH].fill(T::ZERO); // the gradient's tangent is zero
             for lane in 0..count {
-                interleave::<S, C<T>>(layout, ends[lane], state, row, lane, 0);
-                interleave::<S, C<T>>(layout, end_tangents[lane], state, row, lane, 1);
-                interleave::<S, C<T>>(layout, grads[lane], grad, row, lane, 0);
+                interleave::<S, C<T>>(reversal, ends[lane], state, lane, 0);
+                interleave::<S, C<T>>(reversal, end_tangents[lane], state, lane, 1);
+                interleave::<S, C<T>>(reversal, grads[lane], grad, lane, 0);
             }
             unfold::<S, C<T>, 0>(
                 layout,
