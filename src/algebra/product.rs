@@ -3,7 +3,7 @@
 //! `(A ⊗ B)_k = A_k + B_k + Σ_{l=1}^{k-1} A_l ⊗ B_{k-l}`: for signatures, the signature of the
 //! concatenation of two paths (Chen's identity).
 
-use super::kernels::{add_assign, outer_acc, outer_adjoint};
+use super::kernels::{add_into, outer_acc, outer_adjoint};
 use super::layout::Layout;
 use crate::scalar::Scalar;
 use crate::simd::{Kernel, Simd, Vectorize, dispatch};
@@ -90,11 +90,11 @@ fn product_with<S: Simd, T: Scalar + Vectorize<S>>(
     debug_assert_eq!(a.len(), layout.len());
     debug_assert_eq!(b.len(), layout.len());
     debug_assert_eq!(out.len(), layout.len());
-    for k in 1..=layout.degree() {
-        let range = layout.level_range(k);
-        let out_k = &mut out[range.clone()];
-        out_k.copy_from_slice(&a[range.clone()]);
-        add_assign(out_k, &b[range]);
+    // Every level's `a_k + b_k` in one pass: the inputs stream in once, then stay in cache for
+    // the outer products.
+    add_into(out, a, b);
+    for k in 2..=layout.degree() {
+        let out_k = &mut out[layout.level_range(k)];
         for l in 1..k {
             let right = &b[layout.level_range(k - l)];
             outer_acc::<S, T>(out_k, &a[layout.level_range(l)], right, right.len());
