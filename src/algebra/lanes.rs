@@ -420,24 +420,13 @@ pub(crate) fn exp_mul_steps_lanes<S: Simd, C: Coefficient<S>, const D: usize>(
             // The top level's chain goes to this step's slot of the block.
             let slot = block.as_mut_ptr().add(t * top * w);
             for k in (2..=n).rev() {
-                let last = |j: usize| k == n && j + 1 == k - 1;
-                // s_1 = A_1 + z/k
-                let mut cur = if last(0) { slot } else { ping.as_mut_ptr() };
-                let mut next = pong.as_mut_ptr();
-                combine::<S, C>(cur, state.at(0), scaled_z(k), d, true);
-                for j in 1..k - 1 {
-                    // s_{j+1} = A_{j+1} + z/(k-j) ⊗ s_j
-                    let out = if last(j) { slot } else { next };
-                    outer::<S, C, D>(
-                        out,
-                        state.at(lv.offset(j + 1)),
-                        scaled_z(k - j),
-                        d,
-                        cur,
-                        lv.len(j),
-                    );
-                    (cur, next) = (out, cur);
-                }
+                // Consecutive chain levels alternate between `ping` and `pong`.
+                let place = |j: usize| match (k == n && j == k - 1, j % 2) {
+                    (true, _) => slot,
+                    (false, 1) => ping.as_mut_ptr(),
+                    (false, _) => pong.as_mut_ptr(),
+                };
+                let cur = chain::<S, C, D>(lv, &state, scaled_z, d, k, place);
                 if k < n {
                     // A_k += z ⊗ s_{k-1}
                     let level = state.at(lv.offset(k));
@@ -455,6 +444,42 @@ pub(crate) fn exp_mul_steps_lanes<S: Simd, C: Coefficient<S>, const D: usize>(
                 top,
             );
         }
+    }
+}
+
+/// Writes level `k`'s Horner chain `s_1 = A_1 + z/k`, `s_(j+1) = A_(j+1) + z/(k-j) ⊗ s_j` for
+/// `j < k - 1`, each `s_j` to `place(j)`, and returns where `s_(k-1)` went. `scaled_z(m)` is
+/// `z/m`.
+///
+/// # Safety
+/// `state` holds levels `1..k` at their offsets; `place(j)` has room for level `j` and differs
+/// from `place(j - 1)`; `scaled_z(m)` holds `d` coefficients for `m ≤ k`.
+#[inline(always)]
+unsafe fn chain<S: Simd, C: Coefficient<S>, const D: usize>(
+    lv: &Levels,
+    state: &Interleaved<C::T>,
+    scaled_z: impl Fn(usize) -> *const C::T,
+    d: usize,
+    k: usize,
+    mut place: impl FnMut(usize) -> *mut C::T,
+) -> *mut C::T {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        let mut cur = place(1);
+        combine::<S, C>(cur, state.at(0), scaled_z(k), d, true);
+        for j in 1..k - 1 {
+            let next = place(j + 1);
+            outer::<S, C, D>(
+                next,
+                state.at(lv.offset(j + 1)),
+                scaled_z(k - j),
+                d,
+                cur,
+                lv.len(j),
+            );
+            cur = next;
+        }
+        cur
     }
 }
 
@@ -525,7 +550,7 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>, const D: usize>
         ptr: grad.as_mut_ptr(),
         width: w,
     };
-    let chain = Interleaved {
+    let chains = Interleaved {
         ptr: ws.chain.as_mut_ptr(),
         width: w,
     };
@@ -541,19 +566,7 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>, const D: usize>
         combine::<S, C>(dzp, dzp, grads.at(0), d, true);
         for k in 2..=n {
             // Recompute the chain s_1..s_{k-1} from the (already recovered) old levels.
-            combine::<S, C>(chain.at(0), state.at(0), scaled_z(k), d, true);
-            for j in 1..k - 1 {
-                let (src, dst) = (chain.at(lv.offset(j)), chain.at(lv.offset(j + 1)));
-                outer::<S, C, D>(
-                    dst,
-                    state.at(lv.offset(j + 1)),
-                    scaled_z(k - j),
-                    d,
-                    src,
-                    lv.len(j),
-                );
-            }
-            let last = chain.at(lv.offset(k - 1));
+            let last = chain::<S, C, D>(lv, &state, scaled_z, d, k, |j| chains.at(lv.offset(j)));
             if k < n || recover_top {
                 // Recover the old A_k = A_k - z ⊗ s_{k-1}.
                 std::ptr::write_bytes(spare, 0, d * w);
@@ -577,7 +590,7 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>, const D: usize>
                     let (prev, m) = (lv.len(j - 1), k - j + 1);
                     std::ptr::write_bytes(ds_next, 0, prev * w);
                     std::ptr::write_bytes(spare, 0, d * w);
-                    let s_prev = chain.at(lv.offset(j - 1));
+                    let s_prev = chains.at(lv.offset(j - 1));
                     outer_adjoint::<S, C, D>(ds, scaled_z(m), d, s_prev, prev, spare, ds_next);
                     (m, spare)
                 };
