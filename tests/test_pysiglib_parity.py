@@ -20,8 +20,9 @@ from conftest import CONTAINERS, DTYPES, FLAGS, assert_close, kind_of, make, to_
 pysiglib = pytest.importorskip("pysiglib")
 
 # (batch shape, length, dimension, degrees): small signatures at high degree, wide ones at low,
-# and signatures of over 2048 coefficients, which the engine computes one path at a time instead
-# of one path per SIMD lane (3 letters at degree 7, 5 at degree 5, 8 at degree 4).
+# and large ones around the sizes where the engine stops interleaving one path per SIMD lane and
+# takes one path at a time (3 letters at degree 7, 5 at degree 5, 8 at degree 4: 3279 to 4680
+# coefficients; lead-lag doubles the letters and takes all of them past it).
 GRID = [
     ((), 7, 2, range(0, 8)),
     ((5,), 20, 3, range(1, 6)),

@@ -18,18 +18,35 @@ use crate::sig::{PathTransform, Paths};
 
 /// Below this many increments per piece, cutting a path costs more in joins than it saves.
 const MIN_STEPS_PER_PIECE: usize = 64;
-/// Largest lane-interleaved signature state, in bytes, the lane strategy is used for: about two
-/// L1 caches. Beyond it the rows of one tensor are long enough to vectorise well on their own,
-/// and one tensor at a time stays in cache better (measured on Zen 4: lanes win 2x at d=5, N=4
-/// and lose 10-50% from d=6, N=4 up).
-const MAX_STATE_BYTES: usize = 64 << 10;
+/// Largest lane-interleaved signature state, in bytes, that signatures are computed
+/// lanes-at-a-time for. Beyond it the rows of one tensor are long enough to vectorise well on
+/// their own (measured on Zen 4: lanes win up to d=3, N=7 and d=5, N=5, states of 105-125 KiB
+/// in either precision, by 1.1-2x; one tensor at a time wins from d=8, N=4, 150 KiB, up).
+const MAX_FORWARD_STATE_BYTES: usize = 128 << 10;
+/// The same for gradients, whose lane kernels store nothing per coefficient of the top level:
+/// lanes win by 1.2-2.3x up to d=8, N=4 and d=4, N=6 (175 KiB) and break even at d=8, N=5
+/// (1.2 MiB).
+const MAX_BACKWARD_STATE_BYTES: usize = 256 << 10;
 
-/// Whether signatures of `layout` are computed lanes-at-a-time.
-pub(super) fn suits<T: Scalar>(layout: Layout) -> bool {
+/// Which way a computation runs through the path.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Pass {
+    /// Signatures.
+    Forward,
+    /// Their gradients.
+    Backward,
+}
+
+/// Whether `pass` over signatures of `layout` runs lanes-at-a-time.
+pub(super) fn suits<T: Scalar>(layout: Layout, pass: Pass) -> bool {
+    let limit = match pass {
+        Pass::Forward => MAX_FORWARD_STATE_BYTES,
+        Pass::Backward => MAX_BACKWARD_STATE_BYTES,
+    };
     layout
         .len()
         .saturating_mul(lane_count::<T>() * std::mem::size_of::<T>())
-        <= MAX_STATE_BYTES
+        <= limit
 }
 
 /// How many pieces each path is cut into so that the jobs fill every lane of every thread.
