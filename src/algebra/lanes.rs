@@ -9,8 +9,8 @@
 //! dominate; independent paths (or pieces of one path) fill the lanes.
 //!
 //! The recurrences are written once against [`Coefficient`]: [`Real`] coefficients are one
-//! vector, [`Dual`] ones a vector of values and a vector of tangents (`a + εȧ`, `ε² = 0`), whose
-//! arithmetic is the product rule. Running the same code over dual numbers gives exact
+//! vector, [`Wide`] ones two vectors of real lanes, [`Dual`] ones a vector of values and a
+//! vector of tangents (`a + εȧ`, `ε² = 0`), whose arithmetic is the product rule. Running the same code over dual numbers gives exact
 //! directional derivatives of the signature (forward mode) and of its backward pass
 //! (forward-over-reverse: Hessian-vector products, hence second derivatives).
 
@@ -20,10 +20,9 @@ use super::layout::Levels;
 use crate::scalar::Scalar;
 use crate::simd::{Simd, Vectorize};
 
-/// The widest lane count of any level (`f32` in 256-bit vectors).
-pub(crate) const MAX_LANES: usize = 8;
-/// The most scalars one coefficient of every lane takes (a dual `f32` coefficient).
-pub(crate) const MAX_WIDTH: usize = 2 * MAX_LANES;
+/// The most scalars one coefficient of every lane takes: two 256-bit vectors of `f32` (a dual or
+/// wide coefficient).
+pub(crate) const MAX_WIDTH: usize = 16;
 
 /// One coefficient of every lane: how it is stored and combined.
 pub(crate) trait Coefficient<S: Simd>: Copy {
@@ -33,6 +32,8 @@ pub(crate) trait Coefficient<S: Simd>: Copy {
     type E: Copy;
     /// Scalars one coefficient takes in memory.
     const WIDTH: usize;
+    /// Independent tensors one coefficient holds.
+    const LANES: usize;
     /// Loads a coefficient.
     ///
     /// # Safety
@@ -67,6 +68,7 @@ impl<S: Simd, T: Scalar + Vectorize<S>> Coefficient<S> for Real<T> {
     type T = T;
     type E = <T as Vectorize<S>>::V;
     const WIDTH: usize = <T as Vectorize<S>>::LANES;
+    const LANES: usize = <T as Vectorize<S>>::LANES;
     #[inline(always)]
     unsafe fn load(src: *const T) -> <T as Vectorize<S>>::V {
         // SAFETY: forwarded to the caller.
@@ -107,6 +109,7 @@ impl<S: Simd, T: Scalar + Vectorize<S>> Coefficient<S> for Dual<T> {
     type T = T;
     type E = (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V);
     const WIDTH: usize = 2 * <T as Vectorize<S>>::LANES;
+    const LANES: usize = <T as Vectorize<S>>::LANES;
     #[inline(always)]
     unsafe fn load(src: *const T) -> (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V) {
         // SAFETY: forwarded to the caller (values, then tangents, `LANES` each).
@@ -163,6 +166,49 @@ impl<S: Simd, T: Scalar + Vectorize<S>> Coefficient<S> for Dual<T> {
         let s = <T as Vectorize<S>>::splat(s);
         let mul = <T as Vectorize<S>>::mul;
         (mul(a.0, s), mul(a.1, s))
+    }
+}
+
+/// Real coefficients two vectors wide: twice the tensors per pass, and half the loop and
+/// address arithmetic per multiply-add.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Wide<T>(PhantomData<T>);
+
+impl<S: Simd, T: Scalar + Vectorize<S>> Coefficient<S> for Wide<T> {
+    type T = T;
+    type E = (<T as Vectorize<S>>::V, <T as Vectorize<S>>::V);
+    const WIDTH: usize = 2 * <T as Vectorize<S>>::LANES;
+    const LANES: usize = 2 * <T as Vectorize<S>>::LANES;
+    #[inline(always)]
+    unsafe fn load(src: *const T) -> Self::E {
+        // SAFETY: forwarded to the caller.
+        unsafe { <Dual<T> as Coefficient<S>>::load(src) }
+    }
+    #[inline(always)]
+    unsafe fn store(dst: *mut T, e: Self::E) {
+        // SAFETY: forwarded to the caller.
+        unsafe { <Dual<T> as Coefficient<S>>::store(dst, e) }
+    }
+    #[inline(always)]
+    fn zero() -> Self::E {
+        <Dual<T> as Coefficient<S>>::zero()
+    }
+    #[inline(always)]
+    fn mul_add(a: Self::E, b: Self::E, c: Self::E) -> Self::E {
+        let fma = <T as Vectorize<S>>::mul_add;
+        (fma(a.0, b.0, c.0), fma(a.1, b.1, c.1))
+    }
+    #[inline(always)]
+    fn add(a: Self::E, b: Self::E) -> Self::E {
+        <Dual<T> as Coefficient<S>>::add(a, b)
+    }
+    #[inline(always)]
+    fn sub(a: Self::E, b: Self::E) -> Self::E {
+        <Dual<T> as Coefficient<S>>::sub(a, b)
+    }
+    #[inline(always)]
+    fn scale(a: Self::E, s: T) -> Self::E {
+        <Dual<T> as Coefficient<S>>::scale(a, s)
     }
 }
 

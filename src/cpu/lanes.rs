@@ -1,6 +1,7 @@
 //! Batched signatures and gradients for small signatures: jobs fill the SIMD lanes.
 //!
-//! Paths are dealt into groups of one vector's worth (4 `f64` / 8 `f32` with 256-bit vectors);
+//! Paths are dealt into groups of one vector's worth (4 `f64` / 8 `f32` with 256-bit vectors;
+//! twice that for signatures of one or two letters);
 //! when there are too few paths to fill the lanes (and the threads), each path is cut in time
 //! into pieces, the pieces' signatures joined with Chen products and, going backwards, the
 //! gradient split among the pieces with the products' adjoints.
@@ -12,7 +13,8 @@ use crate::algebra::{Layout, product, product_backward};
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
 use crate::sig::lanes::{
-    Job, LaneWorkspace, lane_count, signature_backwards, signature_hvps, signature_jvps, signatures,
+    Job, LaneWorkspace, forward_lane_count, lane_count, signature_backwards, signature_hvps,
+    signature_jvps, signatures,
 };
 use crate::sig::{PathTransform, Paths};
 
@@ -39,13 +41,16 @@ pub(super) enum Pass {
 
 /// Whether `pass` over signatures of `layout` runs lanes-at-a-time.
 pub(super) fn suits<T: Scalar>(layout: Layout, pass: Pass) -> bool {
-    let limit = match pass {
-        Pass::Forward => MAX_FORWARD_STATE_BYTES,
-        Pass::Backward => MAX_BACKWARD_STATE_BYTES,
+    let (limit, lanes) = match pass {
+        Pass::Forward => (
+            MAX_FORWARD_STATE_BYTES,
+            forward_lane_count::<T>(layout.dim()),
+        ),
+        Pass::Backward => (MAX_BACKWARD_STATE_BYTES, lane_count::<T>()),
     };
     layout
         .len()
-        .saturating_mul(lane_count::<T>() * std::mem::size_of::<T>())
+        .saturating_mul(lanes * std::mem::size_of::<T>())
         <= limit
 }
 
@@ -76,7 +81,8 @@ pub(super) fn sig<T: Scalar>(
     threads: Threads,
     tails: &mut [&mut [T]],
 ) -> Result<()> {
-    let (lanes, steps) = (lane_count::<T>(), transform.increments(paths.len()));
+    let lanes = forward_lane_count::<T>(layout.dim());
+    let steps = transform.increments(paths.len());
     let pieces = pieces_per_path(paths.batch(), steps, lanes, threads);
     let jobs = jobs(paths, steps, pieces);
     if pieces == 1 {
