@@ -6,7 +6,7 @@
 //! product of the exponentials of its increments, `exp(z_1) ⊗ … ⊗ exp(z_{L-1})`.
 //!
 //! The crate computes, for batches of paths in `f32` or `f64`:
-//! - [`sig`]: signatures, optionally of the time-augmented and/or lead-lag transformed path
+//! - [`sig()`]: signatures, optionally of the time-augmented and/or lead-lag transformed path
 //!   ([`PathTransform`]), folding each increment in with a fused multiply-exponentiate;
 //! - [`sig_backprop`]: their gradients with respect to the path, by reversibility (memory
 //!   independent of the path's length);

@@ -146,7 +146,7 @@ pub(crate) fn outer_add<S: Simd, T: Scalar + Vectorize<S>>(
     unsafe { outer::<S, T>(out, addend.as_ptr(), left, right, segment) }
 }
 
-/// Steps whose top-level updates [`outer_acc_steps`] fuses into one pass (even).
+/// Steps whose top-level updates [`outer_acc_steps`] fuses into one pass.
 pub(crate) const FUSED_STEPS: usize = 4;
 
 /// `out[w·m + i] += Σ_t lefts[t·n + w] · rights[t·stride + i]` over the [`FUSED_STEPS`] outer

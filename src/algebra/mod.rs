@@ -1,6 +1,6 @@
 //! The truncated tensor algebra on flat slices: layout, Chen product, fused multiply-exponentiate
 //! and their backward passes, word reversal. Everything here works on one tensor at a time;
-//! batching and threads live in [`crate::cpu`].
+//! batching and threads are the batched functions' business ([`crate::sig()`] and the rest).
 
 pub(crate) mod kernels;
 pub(crate) mod lanes;

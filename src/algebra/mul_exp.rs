@@ -13,7 +13,7 @@
 //! the update happens in place. Multiplying by `exp(z)` on the *left* puts the long operand on the
 //! right of every outer product (`z ⊗ s`: `d` contiguous rows of `len(s)`), which is what the
 //! kernels vectorise. Right multiplication, `A ⊗ exp(z)`, is the same computation on
-//! word-reversed tensors (see [`reverse_words`](super::reverse_words)); signatures use it that way.
+//! word-reversed tensors (see [`super::reverse_words`]); signatures use it that way.
 //!
 //! The backward pass runs the recurrence from the bottom up: knowing the old levels `1..k-1`, it
 //! recomputes `s_1..s_{k-1}`, recovers the old `A_k = A_k - z ⊗ s_{k-1}` (this *is*

@@ -72,7 +72,7 @@ fn jobs<'p, T: Copy>(paths: &Paths<'p, T>, steps: usize, pieces: usize) -> Vec<J
         .collect()
 }
 
-/// [`crate::sig`] for layouts that [`suits`]: writes levels `1..=N` of every path's signature
+/// [`crate::sig()`] for layouts that [`suits`]: writes levels `1..=N` of every path's signature
 /// into `tails[b]` (the caller has set any scalar term).
 pub(super) fn sig<T: Scalar>(
     paths: &Paths<'_, T>,

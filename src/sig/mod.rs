@@ -1,6 +1,6 @@
 //! Paths and their signatures, one path at a time: strided path views, the time-augmentation and
 //! lead-lag transforms applied to increments on the fly, and the signature's forward and backward
-//! passes. Batches and threads live in [`crate::cpu`].
+//! passes. Batches and threads are the batched functions' business ([`crate::sig()`] and the rest).
 
 mod backward;
 mod forward;
