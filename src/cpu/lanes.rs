@@ -13,7 +13,7 @@ use crate::algebra::{Layout, product, product_backward};
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
 use crate::sig::lanes::{
-    Job, LaneWorkspace, forward_lane_count, lane_count, signature_backwards, signature_hvps,
+    Job, LaneWorkspace, jobs_per_pass, lane_count, signature_backwards, signature_hvps,
     signature_jvps, signatures,
 };
 use crate::sig::{PathTransform, Paths};
@@ -39,15 +39,13 @@ pub(super) enum Pass {
     Backward,
 }
 
-/// Whether `pass` over signatures of `layout` runs lanes-at-a-time.
-pub(super) fn suits<T: Scalar>(layout: Layout, pass: Pass) -> bool {
-    let (limit, lanes) = match pass {
-        Pass::Forward => (
-            MAX_FORWARD_STATE_BYTES,
-            forward_lane_count::<T>(layout.dim()),
-        ),
-        Pass::Backward => (MAX_BACKWARD_STATE_BYTES, lane_count::<T>()),
+/// Whether `pass` over the signatures of `batch` paths of `layout` runs lanes-at-a-time.
+pub(super) fn suits<T: Scalar>(layout: Layout, batch: usize, pass: Pass) -> bool {
+    let limit = match pass {
+        Pass::Forward => MAX_FORWARD_STATE_BYTES,
+        Pass::Backward => MAX_BACKWARD_STATE_BYTES,
     };
+    let lanes = jobs_per_pass::<T>(layout.dim(), batch);
     layout
         .len()
         .saturating_mul(lanes * std::mem::size_of::<T>())
@@ -81,7 +79,7 @@ pub(super) fn sig<T: Scalar>(
     threads: Threads,
     tails: &mut [&mut [T]],
 ) -> Result<()> {
-    let lanes = forward_lane_count::<T>(layout.dim());
+    let lanes = jobs_per_pass::<T>(layout.dim(), paths.batch());
     let steps = transform.increments(paths.len());
     let pieces = pieces_per_path(paths.batch(), steps, lanes, threads);
     let jobs = jobs(paths, steps, pieces);
@@ -137,7 +135,8 @@ pub(super) fn sig_backprop<T: Scalar>(
     grads: &[&[T]],
     d_paths: &mut [&mut [T]],
 ) -> Result<()> {
-    let (lanes, steps) = (lane_count::<T>(), transform.increments(paths.len()));
+    let lanes = jobs_per_pass::<T>(layout.dim(), paths.batch());
+    let steps = transform.increments(paths.len());
     let pieces = pieces_per_path(paths.batch(), steps, lanes, threads);
     let jobs = jobs(paths, steps, pieces);
     for d_path in d_paths.iter_mut() {
