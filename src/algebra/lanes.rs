@@ -381,7 +381,7 @@ unsafe fn combine<S: Simd, C: Coefficient<S>>(
 /// coefficients.
 #[derive(Debug, Clone)]
 pub(crate) struct LaneScratch<T> {
-    /// `z / m` for `m = 1..=N`: `N·d` coefficients.
+    /// `z / m` at row `m - 1` for `m = 2..=N` (row 0 unused): `N·d` coefficients.
     scaled: Vec<T>,
     /// The chain `s_1 … s_{N-1}` (backward: all levels at their offsets; forward: a ping-pong
     /// pair of level-`N-1` slots, then one more per fused step for the top level's chains).
@@ -656,7 +656,7 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>, const D: usize>
     }
 }
 
-/// `scaled[m-1] = z / m` for `m = 1..=n`, interleaved.
+/// `scaled[m-1] = z / m` for `m = 2..=n`, interleaved (`z / 1` is `z`: row 0 is left alone).
 #[inline(always)]
 fn scale<S: Simd, C: Coefficient<S>>(
     reciprocals: &[C::T],
@@ -667,7 +667,7 @@ fn scale<S: Simd, C: Coefficient<S>>(
 ) {
     let w = C::WIDTH;
     assert!(scaled.len() >= n * d * w && z.len() >= d * w && reciprocals.len() >= n);
-    for (m, &inv) in reciprocals[..n].iter().enumerate() {
+    for (m, &inv) in reciprocals[..n].iter().enumerate().skip(1) {
         for c in 0..d {
             // SAFETY: indices checked by the assertion above.
             unsafe {
