@@ -70,6 +70,34 @@ fn jobs<'p, T: Copy>(paths: &Paths<'p, T>, steps: usize, pieces: usize) -> Vec<J
         .collect()
 }
 
+/// How a batch goes onto the lanes of the signature and gradient passes.
+struct Plan<'p, T> {
+    /// Jobs per pass.
+    lanes: usize,
+    /// Pieces each path is cut into.
+    pieces: usize,
+    /// Every path's pieces, path by path.
+    jobs: Vec<Job<'p, T>>,
+}
+
+/// The [`Plan`] for `paths`: as many jobs per pass as fill the lanes, and paths cut so that
+/// the jobs fill every lane of every thread.
+fn plan<'p, T: Scalar>(
+    paths: &Paths<'p, T>,
+    layout: Layout,
+    transform: &PathTransform,
+    threads: Threads,
+) -> Plan<'p, T> {
+    let lanes = jobs_per_pass::<T>(layout.dim(), paths.batch());
+    let steps = transform.increments(paths.len());
+    let pieces = pieces_per_path(paths.batch(), steps, lanes, threads);
+    Plan {
+        lanes,
+        pieces,
+        jobs: jobs(paths, steps, pieces),
+    }
+}
+
 /// [`crate::sig()`] for layouts that [`suits`]: writes levels `1..=N` of every path's signature
 /// into `tails[b]` (the caller has set any scalar term).
 pub(super) fn sig<T: Scalar>(
@@ -79,10 +107,11 @@ pub(super) fn sig<T: Scalar>(
     threads: Threads,
     tails: &mut [&mut [T]],
 ) -> Result<()> {
-    let lanes = jobs_per_pass::<T>(layout.dim(), paths.batch());
-    let steps = transform.increments(paths.len());
-    let pieces = pieces_per_path(paths.batch(), steps, lanes, threads);
-    let jobs = jobs(paths, steps, pieces);
+    let Plan {
+        lanes,
+        pieces,
+        jobs,
+    } = plan(paths, layout, transform, threads);
     if pieces == 1 {
         return run_groups(threads, layout, &jobs, tails, lanes, |ws, range, outs| {
             signatures(layout, transform, &jobs[range], outs, ws)
@@ -135,10 +164,11 @@ pub(super) fn sig_backprop<T: Scalar>(
     grads: &[&[T]],
     d_paths: &mut [&mut [T]],
 ) -> Result<()> {
-    let lanes = jobs_per_pass::<T>(layout.dim(), paths.batch());
-    let steps = transform.increments(paths.len());
-    let pieces = pieces_per_path(paths.batch(), steps, lanes, threads);
-    let jobs = jobs(paths, steps, pieces);
+    let Plan {
+        lanes,
+        pieces,
+        jobs,
+    } = plan(paths, layout, transform, threads);
     for d_path in d_paths.iter_mut() {
         d_path.fill(T::ZERO);
     }

@@ -196,6 +196,21 @@ macro_rules! with_const_dim {
     };
 }
 
+/// Calls `$f::<$S, C, D>($args)` for `$jobs` jobs of `$dim` letters at level `$S`, with `C`
+/// the real coefficients that suit them — [`Wide`] when they overflow one vector and have at
+/// most [`WIDE_MAX_DIM`] letters, else [`Real`] — and `D` as in `with_const_dim!`.
+macro_rules! with_real_coefficients {
+    ($S:ident, $T:ident, $dim:expr, $jobs:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match ($dim, $jobs > <$T as Vectorize<$S>>::LANES) {
+            (1, true) => $f::<$S, Wide<$T>, 1>($($arg),*),
+            (2, true) => $f::<$S, Wide<$T>, 2>($($arg),*),
+            (d, _) => with_const_dim!(d, D => $f::<$S, Real<$T>, D>($($arg),*)),
+        }
+    };
+}
+// The wide arms above are the dimensions up to `WIDE_MAX_DIM`.
+const _: () = assert!(WIDE_MAX_DIM == 2);
+
 /// Folds every job's increments into `ws.state`, from zero. `D` as for [`exp_mul_steps_lanes`].
 #[inline(always)]
 fn fold<S: Simd, C: Coefficient<S>, const D: usize>(
@@ -365,14 +380,13 @@ pub(crate) fn signatures<T: Scalar>(
                 outs,
                 ws,
             } = self;
-            let wide = jobs.len() > <T as Vectorize<S>>::LANES;
-            match (layout.dim(), wide) {
-                (1, true) => sign::<S, Wide<T>, 1>(layout, transform, jobs, outs, ws),
-                (2, true) => sign::<S, Wide<T>, 2>(layout, transform, jobs, outs, ws),
-                (d, _) => {
-                    with_const_dim!(d, D => sign::<S, Real<T>, D>(layout, transform, jobs, outs, ws))
-                }
-            }
+            with_real_coefficients!(
+                S,
+                T,
+                layout.dim(),
+                jobs.len(),
+                sign(layout, transform, jobs, outs, ws)
+            )
         }
     }
     dispatch(Task {
@@ -479,18 +493,13 @@ pub(crate) fn signature_backwards<T: Scalar>(
                 d_paths,
                 ws,
             } = self;
-            let wide = jobs.len() > <T as Vectorize<S>>::LANES;
-            match (layout.dim(), wide) {
-                (1, true) => {
-                    walk_back::<S, Wide<T>, 1>(layout, transform, jobs, ends, grads, d_paths, ws)
-                }
-                (2, true) => {
-                    walk_back::<S, Wide<T>, 2>(layout, transform, jobs, ends, grads, d_paths, ws)
-                }
-                (d, _) => with_const_dim!(d, D => walk_back::<S, Real<T>, D>(
-                    layout, transform, jobs, ends, grads, d_paths, ws
-                )),
-            }
+            with_real_coefficients!(
+                S,
+                T,
+                layout.dim(),
+                jobs.len(),
+                walk_back(layout, transform, jobs, ends, grads, d_paths, ws)
+            )
         }
     }
     dispatch(Task {
