@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod algebra;
+mod buffer;
 mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;

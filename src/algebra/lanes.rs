@@ -17,6 +17,7 @@
 use std::marker::PhantomData;
 
 use super::layout::Levels;
+use crate::buffer::AlignedBuf;
 use crate::scalar::Scalar;
 use crate::simd::{Simd, Vectorize};
 
@@ -382,20 +383,20 @@ unsafe fn combine<S: Simd, C: Coefficient<S>>(
 #[derive(Debug, Clone)]
 pub(crate) struct LaneScratch<T> {
     /// `z / m` at row `m - 1` for `m = 2..=N` (row 0 unused): `N·d` coefficients.
-    scaled: Vec<T>,
+    scaled: AlignedBuf<T>,
     /// The chain `s_1 … s_{N-1}` (backward: all levels at their offsets; forward: a ping-pong
     /// pair of level-`N-1` slots, then one more per fused step for the top level's chains).
-    chain: Vec<T>,
+    chain: AlignedBuf<T>,
     /// Gradients of two consecutive chain levels.
-    grad_a: Vec<T>,
-    grad_b: Vec<T>,
+    grad_a: AlignedBuf<T>,
+    grad_b: AlignedBuf<T>,
     /// `-z`, or the gradient of one scaled copy of `z`.
-    spare_z: Vec<T>,
+    spare_z: AlignedBuf<T>,
 }
 
 impl<T: Scalar> LaneScratch<T> {
     pub(crate) fn new(levels: &Levels, dim: usize, degree: usize) -> crate::Result<Self> {
-        let zeroed = |n: usize| crate::error::try_zeroed::<T>("a lane workspace", n * MAX_WIDTH);
+        let zeroed = |n: usize| AlignedBuf::<T>::zeroed("a lane workspace", n * MAX_WIDTH);
         let top = if degree >= 1 {
             levels.len(degree - 1)
         } else {

@@ -19,6 +19,7 @@ use crate::algebra::lanes::{
     exp_mul_backward_lanes, exp_mul_steps_lanes,
 };
 use crate::algebra::{Layout, Levels, reverse_words};
+use crate::buffer::AlignedBuf;
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
 use crate::simd::{Kernel, Simd, Vectorize, dispatch};
@@ -43,11 +44,11 @@ pub(crate) struct LaneWorkspace<T> {
     levels: Levels,
     reciprocals: Vec<T>,
     /// Interleaved tensors: the running signatures, and their gradients when going backwards.
-    state: Vec<T>,
-    grad: Vec<T>,
+    state: AlignedBuf<T>,
+    grad: AlignedBuf<T>,
     /// Interleaved increments of a block of steps, and one step's increment gradients.
-    z: Vec<T>,
-    d_z: Vec<T>,
+    z: AlignedBuf<T>,
+    d_z: AlignedBuf<T>,
     /// One lane's increment gradient, de-interleaved.
     row: Vec<T>,
     /// Word reversal as a permutation: coefficient `e` of a reversed tensor is coefficient
@@ -66,10 +67,10 @@ impl<T: Scalar> LaneWorkspace<T> {
         Ok(LaneWorkspace {
             dim: d,
             reciprocals: (1..=n).map(|m| T::from_f64(1.0 / m as f64)).collect(),
-            state: try_zeroed(what, layout.len() * MAX_WIDTH)?,
-            grad: try_zeroed(what, layout.len() * MAX_WIDTH)?,
-            z: try_zeroed(what, GATHER_STEPS * d * MAX_WIDTH)?,
-            d_z: try_zeroed(what, d * MAX_WIDTH)?,
+            state: AlignedBuf::zeroed(what, layout.len() * MAX_WIDTH)?,
+            grad: AlignedBuf::zeroed(what, layout.len() * MAX_WIDTH)?,
+            z: AlignedBuf::zeroed(what, GATHER_STEPS * d * MAX_WIDTH)?,
+            d_z: AlignedBuf::zeroed(what, d * MAX_WIDTH)?,
             row: try_zeroed(what, d)?,
             reversal: {
                 let mut identity: Vec<usize> = (0..layout.len()).collect();
