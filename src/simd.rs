@@ -90,6 +90,20 @@ pub trait Vectorize<S: Simd>: Copy {
     fn mul(a: Self::V, b: Self::V) -> Self::V;
     /// The sum of the lanes.
     fn sum(v: Self::V) -> Self;
+    /// `LANES` consecutive differences `rows[l][at + i + ahead] - rows[l][at + i]`, `i < LANES`, of
+    /// each of the `LANES` rows `l`, transposed: vector `i`, stored at `dst + i·stride`, holds
+    /// difference `i` of every row. This is how path increments reach the lane layout.
+    ///
+    /// # Safety
+    /// `rows.len() == LANES`; every row must be valid for reading `at + ahead + LANES` elements and
+    /// `dst` for writing `LANES` elements at each of `dst + i·stride`.
+    unsafe fn transposed_differences(
+        rows: &[*const Self],
+        at: usize,
+        ahead: usize,
+        dst: *mut Self,
+        stride: usize,
+    );
 }
 
 macro_rules! portable_vectors {
@@ -148,6 +162,24 @@ macro_rules! portable_vectors {
             #[inline(always)]
             fn sum(v: [$t; 4]) -> $t {
                 (v[0] + v[2]) + (v[1] + v[3])
+            }
+            #[inline(always)]
+            unsafe fn transposed_differences(
+                rows: &[*const $t],
+                at: usize,
+                ahead: usize,
+                dst: *mut $t,
+                stride: usize,
+            ) {
+                // SAFETY: the caller guarantees the rows' and `dst`'s extents.
+                unsafe {
+                    for (l, &row) in rows.iter().enumerate().take(4) {
+                        for i in 0..4 {
+                            let (here, next) = (row.add(at + i), row.add(at + i + ahead));
+                            *dst.add(i * stride + l) = *next - *here;
+                        }
+                    }
+                }
             }
         }
     )*};
@@ -219,6 +251,34 @@ mod x86 {
                 _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)))
             }
         }
+        #[inline(always)]
+        unsafe fn transposed_differences(
+            rows: &[*const f64],
+            at: usize,
+            ahead: usize,
+            dst: *mut f64,
+            stride: usize,
+        ) {
+            unsafe {
+                let row = |l: usize| {
+                    let p: *const f64 = rows[l].add(at);
+                    _mm256_sub_pd(_mm256_loadu_pd(p.add(ahead)), _mm256_loadu_pd(p))
+                };
+                let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+                // Pairs of rows interleaved within 128-bit halves, then the halves swapped.
+                let (even01, odd01) = (_mm256_unpacklo_pd(r0, r1), _mm256_unpackhi_pd(r0, r1));
+                let (even23, odd23) = (_mm256_unpacklo_pd(r2, r3), _mm256_unpackhi_pd(r2, r3));
+                let columns = [
+                    _mm256_permute2f128_pd(even01, even23, 0x20),
+                    _mm256_permute2f128_pd(odd01, odd23, 0x20),
+                    _mm256_permute2f128_pd(even01, even23, 0x31),
+                    _mm256_permute2f128_pd(odd01, odd23, 0x31),
+                ];
+                for (i, c) in columns.into_iter().enumerate() {
+                    _mm256_storeu_pd(dst.add(i * stride), c);
+                }
+            }
+        }
     }
 
     impl Vectorize<Avx2> for f32 {
@@ -278,6 +338,50 @@ mod x86 {
                 _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)))
             }
         }
+        #[inline(always)]
+        unsafe fn transposed_differences(
+            rows: &[*const f32],
+            at: usize,
+            ahead: usize,
+            dst: *mut f32,
+            stride: usize,
+        ) {
+            unsafe {
+                let row = |l: usize| {
+                    let p: *const f32 = rows[l].add(at);
+                    _mm256_sub_ps(_mm256_loadu_ps(p.add(ahead)), _mm256_loadu_ps(p))
+                };
+                // (No `array::from_fn`: it escapes inlining, and with it the intrinsics.)
+                let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+                let (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7));
+                // Pairs of rows interleaved, then quadruples, within 128-bit halves; then the
+                // halves swapped: element `i` of every row ends in column `i`.
+                let (lo01, hi01) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+                let (lo23, hi23) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+                let (lo45, hi45) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+                let (lo67, hi67) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+                // quads[q] (rows 0-3) and quads[4 + q] (rows 4-7): elements q and q + 4.
+                let quads = [
+                    _mm256_shuffle_ps::<0x44>(lo01, lo23),
+                    _mm256_shuffle_ps::<0xEE>(lo01, lo23),
+                    _mm256_shuffle_ps::<0x44>(hi01, hi23),
+                    _mm256_shuffle_ps::<0xEE>(hi01, hi23),
+                    _mm256_shuffle_ps::<0x44>(lo45, lo67),
+                    _mm256_shuffle_ps::<0xEE>(lo45, lo67),
+                    _mm256_shuffle_ps::<0x44>(hi45, hi67),
+                    _mm256_shuffle_ps::<0xEE>(hi45, hi67),
+                ];
+                for i in 0..8 {
+                    let (lo, hi) = (quads[i % 4], quads[4 + i % 4]);
+                    let c = if i < 4 {
+                        _mm256_permute2f128_ps::<0x20>(lo, hi)
+                    } else {
+                        _mm256_permute2f128_ps::<0x31>(lo, hi)
+                    };
+                    _mm256_storeu_ps(dst.add(i * stride), c);
+                }
+            }
+        }
     }
 
     // The AVX-512 level keeps 256-bit vectors and adds AVX-512VL's mask registers for the tails:
@@ -320,6 +424,19 @@ mod x86 {
             #[inline(always)]
             fn sum(v: $v) -> $t {
                 <$t as Vectorize<Avx2>>::sum(v)
+            }
+            #[inline(always)]
+            unsafe fn transposed_differences(
+                rows: &[*const $t],
+                at: usize,
+                ahead: usize,
+                dst: *mut $t,
+                stride: usize,
+            ) {
+                // SAFETY: forwarded to the caller.
+                unsafe {
+                    <$t as Vectorize<Avx2>>::transposed_differences(rows, at, ahead, dst, stride)
+                }
             }
         };
     }

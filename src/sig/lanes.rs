@@ -139,6 +139,9 @@ fn gather<S: Simd, C: Coefficient<S>>(
 ) {
     let (d, w) = (ws.dim, C::WIDTH);
     let z = &mut ws.z[..steps.len() * d * w];
+    if directions.is_empty() && gather_transposed::<S, C>(transform, jobs, &steps, d, z) {
+        return;
+    }
     // Lane by lane, so that each path is read front to back.
     for (lane, job) in jobs.iter().enumerate() {
         assert!(job.steps.end <= transform.increments(job.path.len()));
@@ -173,6 +176,55 @@ fn gather<S: Simd, C: Coefficient<S>>(
             }
         }
     }
+}
+
+/// The common case of [`gather`], vectorised: untransformed, C-ordered paths, every lane's
+/// job live for all of `steps`. A block of increments of one path is the difference of its
+/// row-major points and the same points one row on, so whole vectors of it are differenced and
+/// transposed into the lanes. Returns whether it applied (else nothing was written).
+#[inline(always)]
+fn gather_transposed<S: Simd, C: Coefficient<S>>(
+    transform: &PathTransform,
+    jobs: &[Job<'_, C::T>],
+    steps: &Range<usize>,
+    d: usize,
+    z: &mut [C::T],
+) -> bool {
+    let lanes = <C::T as Vectorize<S>>::LANES;
+    let values = steps.len() * d;
+    if transform.time_aug
+        || transform.lead_lag
+        || jobs.len() != C::LANES
+        || !values.is_multiple_of(lanes)
+        || jobs.iter().any(|j| j.steps.len() < steps.end)
+    {
+        return false;
+    }
+    // Each row: the job's points from the block's first step through one past its last.
+    let mut rows = [std::ptr::null::<C::T>(); MAX_WIDTH];
+    for (row, job) in rows.iter_mut().zip(jobs) {
+        match job.path.row_major_from(job.steps.start + steps.start) {
+            Some(points) if points.len() >= values + d => *row = points.as_ptr(),
+            _ => return false,
+        }
+    }
+    assert!(z.len() >= values * C::WIDTH);
+    for (group, rows) in rows[..C::LANES].chunks_exact(lanes).enumerate() {
+        for at in (0..values).step_by(lanes) {
+            // SAFETY: each row holds `values + d` points' values (checked above) and the
+            // stores land at coefficients `at..at + lanes` of `z`, `group`'s vector of lanes.
+            unsafe {
+                <C::T as Vectorize<S>>::transposed_differences(
+                    rows,
+                    at,
+                    d,
+                    z.as_mut_ptr().add(at * C::WIDTH + group * lanes),
+                    C::WIDTH,
+                )
+            };
+        }
+    }
+    true
 }
 
 /// Calls `$body` with the constant `$D` equal to `$dim` for small dimensions, for which the

@@ -120,6 +120,15 @@ impl<T: Copy> PathRef<'_, T> {
     /// # Safety
     /// `t + 1 < self.len()`: [`Paths::strided`] checked that every element of every point
     /// lies inside `data`.
+    /// The points `t..` as one row-major slice (`dim` values per point), if the path is stored
+    /// that way (C-ordered).
+    #[inline(always)]
+    pub(crate) fn row_major_from(&self, t: usize) -> Option<&[T]> {
+        (self.strides == [self.dim, 1] && t <= self.len)
+            .then(|| self.data.get(t * self.dim..self.len * self.dim))
+            .flatten()
+    }
+
     #[inline(always)]
     pub(crate) unsafe fn for_each_difference(&self, t: usize, mut put: impl FnMut(usize, T))
     where
