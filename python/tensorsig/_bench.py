@@ -57,15 +57,16 @@ def _progress(done: int, total: int, label: str) -> None:
 
 
 def measure(workloads: list[Workload], repeats: int = 5, budget_s: float = 2.0) -> None:
-    """Fills each workload's ``times`` with the minimum over interleaved repeats (stopping early
-    once a workload has used ``budget_s`` seconds, after at least two rounds)."""
+    """Fills each workload's ``times`` with the minimum over interleaved rounds: rounds go on
+    until a workload has used ``budget_s`` seconds (at least two rounds) or run ``10 * repeats``
+    of them. Short workloads thus get many samples, whose minimum a busy moment cannot skew."""
     for i, w in enumerate(workloads):
         _progress(i, len(workloads), w.name)
         for f in w.runs.values():
             f()  # warm-up: pools, caches, page faults
         best = dict.fromkeys(w.runs, float("inf"))
         spent = 0.0
-        for r in range(repeats):
+        for r in range(10 * repeats):
             for lib, f in w.runs.items():
                 start = time.perf_counter()
                 f()
