@@ -12,6 +12,11 @@ use crate::error::try_zeroed;
 /// Bytes of the alignment: one cache line, one 512-bit vector.
 const ALIGN: usize = 64;
 
+/// Whether `ptr` lies on a 64-byte boundary.
+pub(crate) fn is_aligned<T>(ptr: *const T) -> bool {
+    (ptr as usize).is_multiple_of(ALIGN)
+}
+
 /// `len` zeroed elements starting on a 64-byte boundary.
 #[derive(Debug)]
 pub(crate) struct AlignedBuf<T> {

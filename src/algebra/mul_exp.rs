@@ -25,7 +25,8 @@ use super::kernels::{
 };
 use super::layout::{Layout, Levels};
 use super::reverse::reverse_words;
-use crate::error::{Result, try_zeroed};
+use crate::buffer::AlignedBuf;
+use crate::error::Result;
 use crate::scalar::Scalar;
 use crate::simd::{Kernel, Simd, Vectorize, dispatch};
 
@@ -42,19 +43,19 @@ pub struct MulExpWorkspace<T> {
     /// `1 / m` for `m = 1..=N`, at `m - 1` (divisions are slow; every step needs them).
     reciprocals: Vec<T>,
     /// `z / m` for `m = 1..=N`, row `m - 1`.
-    scaled: Vec<T>,
+    scaled: AlignedBuf<T>,
     /// The chain `s_1 … s_{N-1}`, level `j` at `layout.level_offset(j)` (the backward pass needs
     /// them all; the forward pass uses two level-`N-1` slots as a ping-pong pair).
-    chain: Vec<T>,
+    chain: AlignedBuf<T>,
     /// Gradients of two consecutive chain levels.
-    grad_a: Vec<T>,
-    grad_b: Vec<T>,
+    grad_a: AlignedBuf<T>,
+    grad_b: AlignedBuf<T>,
     /// Gradient of one scaled copy of `z`, or `-z`.
-    grad_z: Vec<T>,
+    grad_z: AlignedBuf<T>,
     /// The increments of a block of fused steps, row-major `FUSED_STEPS × d`.
-    block_z: Vec<T>,
+    block_z: AlignedBuf<T>,
     /// Each fused step's last top-level chain vector `s_{N-1}`, row-major `FUSED_STEPS × d^(N-1)`.
-    block_chain: Vec<T>,
+    block_chain: AlignedBuf<T>,
 }
 
 impl<T: Scalar> MulExpWorkspace<T> {
@@ -71,13 +72,13 @@ impl<T: Scalar> MulExpWorkspace<T> {
         Ok(MulExpWorkspace {
             levels: Levels::new(layout),
             reciprocals: (1..=n).map(|m| T::from_f64(1.0 / m as f64)).collect(),
-            scaled: try_zeroed(what, d * n)?,
-            chain: try_zeroed(what, chain_len)?,
-            grad_a: try_zeroed(what, top)?,
-            grad_b: try_zeroed(what, top)?,
-            grad_z: try_zeroed(what, d)?,
-            block_z: try_zeroed(what, FUSED_STEPS * d)?,
-            block_chain: try_zeroed(what, FUSED_STEPS * (top + PAD))?,
+            scaled: AlignedBuf::zeroed(what, d * n)?,
+            chain: AlignedBuf::zeroed(what, chain_len)?,
+            grad_a: AlignedBuf::zeroed(what, top)?,
+            grad_b: AlignedBuf::zeroed(what, top)?,
+            grad_z: AlignedBuf::zeroed(what, d)?,
+            block_z: AlignedBuf::zeroed(what, FUSED_STEPS * d)?,
+            block_chain: AlignedBuf::zeroed(what, FUSED_STEPS * (top + PAD))?,
         })
     }
 

@@ -5,6 +5,7 @@
 use super::paths::PathRef;
 use super::transform::PathTransform;
 use crate::algebra::{Layout, MulExpWorkspace, exp_mul_backward_with, reverse_words};
+use crate::buffer::AlignedBuf;
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
 use crate::simd::{Kernel, Simd, Vectorize, dispatch};
@@ -12,8 +13,8 @@ use crate::simd::{Kernel, Simd, Vectorize, dispatch};
 /// Per-thread scratch for [`signature_backward_of_path`].
 #[derive(Debug, Clone)]
 pub struct SigBackwardWorkspace<T> {
-    state: Vec<T>,
-    grad: Vec<T>,
+    state: AlignedBuf<T>,
+    grad: AlignedBuf<T>,
     increment: Vec<T>,
     grad_increment: Vec<T>,
     mul_exp: MulExpWorkspace<T>,
@@ -24,8 +25,8 @@ impl<T: Scalar> SigBackwardWorkspace<T> {
     pub fn new(layout: Layout) -> Result<Self> {
         let what = "a signature backward workspace";
         Ok(SigBackwardWorkspace {
-            state: try_zeroed(what, layout.len())?,
-            grad: try_zeroed(what, layout.len())?,
+            state: AlignedBuf::zeroed(what, layout.len())?,
+            grad: AlignedBuf::zeroed(what, layout.len())?,
             increment: try_zeroed(what, layout.dim())?,
             grad_increment: try_zeroed(what, layout.dim())?,
             mul_exp: MulExpWorkspace::new(layout)?,
