@@ -21,7 +21,8 @@ pysiglib = pytest.importorskip("pysiglib")
 
 # (batch shape, length, dimension, degrees): small signatures at high degree, wide ones at low;
 # 19 paths of two letters (two vectors of lanes and part of a third) and paths of one; 9 paths
-# long enough that whole blocks of every lane's increments are gathered at once; large
+# long enough that whole blocks of every lane's increments are gathered at once; 3 long paths of
+# two letters, which signatures cut into pieces to fill (wide) lanes; large
 # signatures around the sizes where the engine stops interleaving one path per SIMD lane and
 # takes one path at a time (3 letters at degree 7, 5 at degree 5, 8 at degree 4: 3279 to 4680
 # coefficients; lead-lag doubles the letters and takes all of them past it).
@@ -33,6 +34,7 @@ GRID = [
     ((3,), 40, 6, range(1, 4)),
     ((19,), 21, 2, range(6, 7)),
     ((9,), 30, 3, range(4, 5)),
+    ((3,), 300, 2, range(5, 6)),
     ((3,), 10, 1, range(2, 4)),
     ((2,), 11, 3, range(7, 8)),
     ((3,), 9, 5, range(5, 6)),

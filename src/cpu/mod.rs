@@ -66,7 +66,7 @@ pub fn sig<T: Scalar>(
     if row == 0 || paths.batch() == 0 {
         return Ok(());
     }
-    if lanes::suits::<T>(layout, paths.batch(), Pass::Forward) {
+    if lanes::suits(paths, layout, transform, Pass::Forward) {
         let mut tails: Vec<&mut [T]> = out
             .chunks_exact_mut(row)
             .map(|r| split_scalar(r, scalar_term))
@@ -162,7 +162,7 @@ pub fn sig_backprop<T: Scalar>(
     if path_len == 0 || paths.batch() == 0 {
         return Ok(());
     }
-    if lanes::suits::<T>(layout, paths.batch(), Pass::Backward) {
+    if lanes::suits(paths, layout, transform, Pass::Backward) {
         let sig_tails: Vec<&[T]> = sigs.chunks_exact(row).map(|r| &r[skip..]).collect();
         let grad_tails: Vec<&[T]> = grads.chunks_exact(row).map(|r| &r[skip..]).collect();
         let mut d_paths: Vec<&mut [T]> = out.chunks_exact_mut(path_len).collect();
