@@ -19,7 +19,10 @@ use crate::scalar::Scalar;
 // them as supertraits (sealing it) while no other crate can reach them.
 
 /// An instruction-set level the kernels are compiled for.
-pub trait Simd: Copy + Send + Sync + 'static {}
+pub trait Simd: Copy + Send + Sync + 'static {
+    /// Vector registers the level has: how many values a kernel can keep at hand.
+    const REGISTERS: usize;
+}
 
 /// Any CPU: short arrays that LLVM maps to whatever vectors the target has (SSE2, NEON).
 #[derive(Clone, Copy, Debug)]
@@ -35,11 +38,18 @@ pub struct Avx2;
 #[derive(Clone, Copy, Debug)]
 pub struct Avx512;
 
-impl Simd for Portable {}
+impl Simd for Portable {
+    const REGISTERS: usize = 16;
+}
 #[cfg(target_arch = "x86_64")]
-impl Simd for Avx2 {}
+impl Simd for Avx2 {
+    const REGISTERS: usize = 16;
+}
 #[cfg(target_arch = "x86_64")]
-impl Simd for Avx512 {}
+impl Simd for Avx512 {
+    // AVX-512VL encodes 256-bit operations on all 32 registers.
+    const REGISTERS: usize = 32;
+}
 
 /// Vectors of `Self` at level `S`.
 ///

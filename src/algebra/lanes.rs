@@ -545,8 +545,34 @@ unsafe fn outer_steps<S: Simd, C: Coefficient<S>, const D: usize, const F: usize
 ) {
     let w = C::WIDTH;
     let d = if D > 0 { D } else { d };
+    let vectors = w / <C::T as Vectorize<S>>::LANES;
     // SAFETY: offsets stay below d·m, F·d and F·m coefficients respectively.
     unsafe {
+        if D > 0 && (D * F + D + F) * vectors <= S::REGISTERS {
+            // Every left coefficient in registers: each loaded column of `rights` serves all
+            // `D` rows, so there are 0.75 loads and stores per multiply-add instead of 1.5.
+            let mut za = [[c!(zero)(); F]; D];
+            for (a, za) in za.iter_mut().enumerate() {
+                for (t, za) in za.iter_mut().enumerate() {
+                    *za = c!(load)(lefts.add((t * d + a) * w));
+                }
+            }
+            for i in 0..m {
+                let mut column = [c!(zero)(); F];
+                for (t, r) in column.iter_mut().enumerate() {
+                    *r = c!(load)(rights.add((t * m + i) * w));
+                }
+                for (a, za) in za.iter().enumerate() {
+                    let o = out.add((a * m + i) * w);
+                    let mut acc = c!(load)(o);
+                    for (&za, &r) in za.iter().zip(&column) {
+                        acc = c!(mul_add)(za, r, acc);
+                    }
+                    c!(store)(o, acc);
+                }
+            }
+            return;
+        }
         for a in 0..d {
             let za: [C::E; F] = std::array::from_fn(|t| c!(load)(lefts.add((t * d + a) * w)));
             let o = out.add(a * m * w);
