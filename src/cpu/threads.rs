@@ -25,9 +25,13 @@ impl Threads {
             .ok_or_else(|| Error::invalid("n_jobs", "the number of threads must be at least 1"))
     }
 
-    /// As many threads as the machine offers.
+    /// As many threads as the machine offers (asked once per process: the answer reads cgroup
+    /// files, ~30 µs that every call with any `n_jobs` paid).
     pub fn all() -> Self {
-        Threads(std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN))
+        static ALL: std::sync::OnceLock<NonZeroUsize> = std::sync::OnceLock::new();
+        Threads(
+            *ALL.get_or_init(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)),
+        )
     }
 
     /// pysiglib's `n_jobs`: `1` serial, `n > 1` that many threads, `-1` all threads, and below
