@@ -297,10 +297,11 @@ unsafe fn outer<S: Simd, C: Coefficient<S>, const D: usize>(
     }
 }
 
-/// The adjoint of [`outer`]: `d_left[a] += Σ_i grad[a·m + i] · right[i]`,
-/// `d_right[i] += Σ_a left[a] · grad[a·m + i]`, per lane. With `D > 0` the letters unroll
-/// whatever the row length: `grad`'s rows are only read, so walking them side by side costs
-/// none of the stalls it costs [`outer`], and `d_right` is then loaded and stored once.
+/// The adjoint of [`outer`]: `d_left[a] += Σ_i grad[a·m + i] · right[i]` and
+/// `d_right[i] = Σ_a left[a] · grad[a·m + i]` (overwritten: every caller's `d_right` is the
+/// gradient of a fresh chain level, so it is neither cleared nor read), per lane. With `D > 0`
+/// the letters unroll whatever the row length: `grad`'s rows are only read, so walking them side
+/// by side costs none of the stalls it costs [`outer`], and `d_right` is stored once.
 ///
 /// # Safety
 /// As for [`outer`]; `d_left` and `d_right` do not overlap the inputs or each other.
@@ -322,7 +323,7 @@ unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>, const D: usize>(
             let za: [C::E; D] = std::array::from_fn(|a| c!(load)(left.add(a * w)));
             let mut dots: [C::E; D] = [c!(zero)(); D];
             for i in 0..m {
-                let (r, mut dr) = (c!(load)(right.add(i * w)), c!(load)(d_right.add(i * w)));
+                let (r, mut dr) = (c!(load)(right.add(i * w)), c!(zero)());
                 for a in 0..D {
                     let g = c!(load)(grad.add((a * m + i) * w));
                     dots[a] = c!(mul_add)(g, r, dots[a]);
@@ -343,10 +344,12 @@ unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>, const D: usize>(
                 let at = i * w;
                 let gv = c!(load)(g.add(at));
                 dot = c!(mul_add)(gv, c!(load)(right.add(at)), dot);
-                c!(store)(
-                    d_right.add(at),
-                    c!(mul_add)(za, gv, c!(load)(d_right.add(at))),
-                );
+                let sum = if a == 0 {
+                    c!(zero)()
+                } else {
+                    c!(load)(d_right.add(at))
+                };
+                c!(store)(d_right.add(at), c!(mul_add)(za, gv, sum));
             }
             c!(store)(d_left.add(a * w), c!(add)(dot, c!(load)(d_left.add(a * w))));
         }
@@ -649,7 +652,6 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>, const D: usize>
             }
             // Adjoint of A_k += z ⊗ s_{k-1}.
             let (mut ds, mut ds_next) = (ws.grad_a.as_mut_ptr(), ws.grad_b.as_mut_ptr());
-            std::ptr::write_bytes(ds, 0, lv.len(k - 1) * w);
             outer_adjoint::<S, C, D>(grads.at(lv.offset(k)), zp, d, last, lv.len(k - 1), dzp, ds);
             for j in (1..k).rev() {
                 // s_j = A_j + h_j: the gradient reaches A_j and h_j alike.
@@ -661,7 +663,6 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>, const D: usize>
                 } else {
                     // h_j = z/m ⊗ s_{j-1}, m = k-j+1
                     let (prev, m) = (lv.len(j - 1), k - j + 1);
-                    std::ptr::write_bytes(ds_next, 0, prev * w);
                     std::ptr::write_bytes(spare, 0, d * w);
                     let s_prev = chains.at(lv.offset(j - 1));
                     outer_adjoint::<S, C, D>(ds, scaled_z(m), d, s_prev, prev, spare, ds_next);
