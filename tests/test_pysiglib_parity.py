@@ -23,9 +23,10 @@ pysiglib = pytest.importorskip("pysiglib")
 # 19 paths of two letters (two vectors of lanes and part of a third) and paths of one; 9 paths
 # long enough that whole blocks of every lane's increments are gathered at once; 3 long paths of
 # two letters, which signatures cut into pieces to fill (wide) lanes; large
-# signatures around the sizes where the engine stops interleaving one path per SIMD lane and
-# takes one path at a time (3 letters at degree 7, 5 at degree 5, 8 at degree 4: 3279 to 4680
-# coefficients; lead-lag doubles the letters and takes all of them past it).
+# signatures (3 letters at degree 7, 5 at degree 5, 8 at degree 4: 3279 to 4680 coefficients)
+# around the sizes where the engine stops interleaving one path per SIMD lane and takes one path
+# at a time (8 letters at degree 4 in float64; lead-lag doubles the letters and takes all of
+# them past it).
 GRID = [
     ((), 7, 2, range(0, 8)),
     ((5,), 20, 3, range(1, 6)),

@@ -22,13 +22,19 @@ use crate::sig::{PathTransform, Paths};
 const MIN_STEPS_PER_PIECE: usize = 64;
 /// Largest lane-interleaved signature state, in bytes, that signatures are computed
 /// lanes-at-a-time for. Beyond it the rows of one tensor are long enough to vectorise well on
-/// their own (measured on Zen 4: lanes win up to d=3, N=7 and d=5, N=5, states of 105-125 KiB
-/// in either precision, by 1.1-2x; one tensor at a time wins from d=8, N=4, 150 KiB, up).
+/// their own (measured on Zen 4: one tensor at a time wins from d=8, N=4, 150 KiB, up in `f64`).
 const MAX_FORWARD_STATE_BYTES: usize = 128 << 10;
+/// The same for paths of at most [`SHORT_ROWS_MAX_DIM`] letters, whose rows stay too short to
+/// vectorise well alone: at d=3, N=8 (315 KiB in `f64`) lanes win by 1.3-2x in either
+/// precision. (At d=4-6 the `f32` runs favoured lanes up to 320 KiB too, the `f64` ones were
+/// mixed: not taken.)
+const MAX_FORWARD_SHORT_ROWS_STATE_BYTES: usize = 320 << 10;
+/// See [`MAX_FORWARD_SHORT_ROWS_STATE_BYTES`].
+const SHORT_ROWS_MAX_DIM: usize = 3;
 /// The same for gradients, whose lane kernels store nothing per coefficient of the top level:
-/// lanes win by 1.2-2.3x up to d=8, N=4 and d=4, N=6 (175 KiB) and break even at d=8, N=5
-/// (1.2 MiB).
-const MAX_BACKWARD_STATE_BYTES: usize = 256 << 10;
+/// lanes win by 1.2-2x up to d=8, N=4, d=6, N=5 and d=3, N=8 (150-315 KiB; at d=6, N=5 in
+/// `f32` only, `f64` breaks even) and lose from d=5, N=6 (625 KiB) in `f64`.
+const MAX_BACKWARD_STATE_BYTES: usize = 512 << 10;
 
 /// Which way a computation runs through the path.
 #[derive(Clone, Copy, Debug)]
@@ -48,6 +54,7 @@ pub(super) fn suits<T: Scalar>(
     pass: Pass,
 ) -> bool {
     let limit = match pass {
+        Pass::Forward if layout.dim() <= SHORT_ROWS_MAX_DIM => MAX_FORWARD_SHORT_ROWS_STATE_BYTES,
         Pass::Forward => MAX_FORWARD_STATE_BYTES,
         Pass::Backward => MAX_BACKWARD_STATE_BYTES,
     };
