@@ -67,8 +67,9 @@ pub(super) fn suits<T: Scalar>(
 
 /// Jobs per pass of `pass` over `paths`. Signatures count every piece their paths could be cut
 /// into, since pieces cost only their joins (a Chen product each): one-letter and two-letter
-/// paths too few to fill wide lanes are cut to fill them (4x2000x2 N=7: 1.15-1.2x faster). Gradients
-/// count whole paths: their pieces would cost a whole extra pass for the pieces' signatures.
+/// paths too few to fill wide lanes are cut to fill them (4x2000x2 N=7: 1.15-1.2x faster).
+/// Gradients count whole paths: their pieces would cost a whole extra pass for the pieces'
+/// signatures.
 fn lanes_for<T: Scalar>(
     paths: &Paths<'_, T>,
     layout: Layout,
