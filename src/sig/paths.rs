@@ -114,12 +114,6 @@ impl<T: Copy> PathRef<'_, T> {
         self.data[t * self.strides[0] + i * self.strides[1]]
     }
 
-    /// The differences `x[t + 1][i] - x[t][i]` for every channel `i`, passed to `put(i, ·)`;
-    /// the hot loop of every signature, without bounds checks.
-    ///
-    /// # Safety
-    /// `t + 1 < self.len()`: [`Paths::strided`] checked that every element of every point
-    /// lies inside `data`.
     /// The points `t..` as one row-major slice (`dim` values per point), if the path is stored
     /// that way (C-ordered).
     #[inline(always)]
@@ -129,6 +123,12 @@ impl<T: Copy> PathRef<'_, T> {
             .flatten()
     }
 
+    /// The differences `x[t + 1][i] - x[t][i]` for every channel `i`, passed to `put(i, ·)`;
+    /// the hot loop of every signature, without bounds checks.
+    ///
+    /// # Safety
+    /// `t + 1 < self.len()`: [`Paths::strided`] checked that every element of every point
+    /// lies inside `data`.
     #[inline(always)]
     pub(crate) unsafe fn for_each_difference(&self, t: usize, mut put: impl FnMut(usize, T))
     where
