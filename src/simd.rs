@@ -100,13 +100,14 @@ pub trait Vectorize<S: Simd>: Copy {
     fn mul(a: Self::V, b: Self::V) -> Self::V;
     /// The sum of the lanes.
     fn sum(v: Self::V) -> Self;
-    /// `LANES` consecutive differences `rows[l][at + i + ahead] - rows[l][at + i]`, `i < LANES`, of
-    /// each of the `LANES` rows `l`, transposed: vector `i`, stored at `dst + i·stride`, holds
-    /// difference `i` of every row. This is how path increments reach the lane layout.
+    /// `LANES` consecutive differences `rows[l][at + i + ahead] - rows[l][at + i]`,
+    /// `i < LANES`, of each of the `LANES` rows `l`, transposed: vector `i`, stored at
+    /// `dst + i·stride`, holds difference `i` of every row. This is how path increments reach
+    /// the lane layout.
     ///
     /// # Safety
-    /// `rows.len() == LANES`; every row must be valid for reading `at + ahead + LANES` elements and
-    /// `dst` for writing `LANES` elements at each of `dst + i·stride`.
+    /// `rows.len() == LANES`; every row must be valid for reading `at + ahead + LANES` elements
+    /// and `dst` for writing `LANES` elements at each of `dst + i·stride`.
     unsafe fn transposed_differences(
         rows: &[*const Self],
         at: usize,

@@ -187,9 +187,10 @@ pub(crate) fn outer_acc_steps<S: Simd, T: Scalar + Vectorize<S>>(
     }
 }
 
-/// Rows [`outer_acc_steps`] and [`outer_adjoint`] update together: four halve the loads of
-/// two (measured on Zen 4 at d=8, N=5, at AVX2 and AVX-512 alike: signatures 12-16% and
-/// gradients 15-18% faster; six or eight run out of registers).
+/// Rows [`outer_acc_steps`] and [`outer_adjoint`] update together per loaded vector of the
+/// shared operand: four load it half as often as two (measured on Zen 4 at d=8, N=5, at AVX2
+/// and AVX-512 alike: signatures 12-16% and gradients 15-18% faster; six or eight rows run out
+/// of registers).
 const ROW_GROUP: usize = 4;
 
 /// Columns `columns` of rows `w..w + R` of [`outer_acc_steps`]'s `out` (`n` rows of `m`).
