@@ -585,8 +585,8 @@ fn walk_back<S: Simd, C: Coefficient<S>, const D: usize>(
         reversal,
         ..
     } = &mut *ws;
-    state[..len * MAX_WIDTH].fill(C::T::ZERO);
-    grad[..len * MAX_WIDTH].fill(C::T::ZERO);
+    state[..len * C::WIDTH].fill(C::T::ZERO);
+    grad[..len * C::WIDTH].fill(C::T::ZERO);
     for (lane, (&end, &g)) in ends.iter().zip(grads).enumerate() {
         interleave::<S, C>(reversal, end, state, lane, 0);
         interleave::<S, C>(reversal, g, grad, lane, 0);
@@ -663,8 +663,8 @@ pub(crate) fn signature_hvps<'b, 'c, T: Scalar>(
                 reversal,
                 ..
             } = &mut *ws;
-            state[..len * MAX_WIDTH].fill(T::ZERO);
-            grad[..len * MAX_WIDTH].fill(T::ZERO); // the gradient's tangent is zero
+            state[..len * <C<T> as Coefficient<S>>::WIDTH].fill(T::ZERO);
+            grad[..len * <C<T> as Coefficient<S>>::WIDTH].fill(T::ZERO); // the gradient's tangent is zero
             for lane in 0..count {
                 interleave::<S, C<T>>(reversal, ends[lane], state, lane, 0);
                 interleave::<S, C<T>>(reversal, end_tangents[lane], state, lane, 1);
