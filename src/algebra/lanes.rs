@@ -10,9 +10,10 @@
 //!
 //! The recurrences are written once against [`Coefficient`]: [`Real`] coefficients are one
 //! vector, [`Wide`] ones two vectors of real lanes, [`Dual`] ones a vector of values and a
-//! vector of tangents (`a + εȧ`, `ε² = 0`), whose arithmetic is the product rule. Running the same code over dual numbers gives exact
-//! directional derivatives of the signature (forward mode) and of its backward pass
-//! (forward-over-reverse: Hessian-vector products, hence second derivatives).
+//! vector of tangents (`a + εȧ`, `ε² = 0`), whose arithmetic is the product rule. Running the
+//! same code over dual numbers gives exact directional derivatives of the signature (forward
+//! mode) and of its backward pass (forward-over-reverse: Hessian-vector products, hence second
+//! derivatives).
 
 use std::marker::PhantomData;
 
