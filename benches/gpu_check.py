@@ -86,11 +86,16 @@ class Parity:
         except Exception:  # reported as a failed row; the run goes on
             traceback.print_exc()
             self.rows.append((name, label, math.nan, False))
+        print(self.format(*self.rows[-1]), flush=True)  # progress, in case the run is cut short
+
+    @staticmethod
+    def format(name: str, label: str, error: float, ok: bool) -> str:
+        return f"{name:<64} {label:<5} {error:>11.2e}  {'yes' if ok else 'NO'}"
 
     def print(self) -> bool:
         print(f"\n{'parity: GPU vs CPU':<64} {'dtype':<5} {'max rel err':>11}  ok")
-        for name, label, error, ok in self.rows:
-            print(f"{name:<64} {label:<5} {error:>11.2e}  {'yes' if ok else 'NO'}")
+        for row in self.rows:
+            print(self.format(*row))
         failed = sum(not ok for *_, ok in self.rows)
         print(f"{len(self.rows) - failed}/{len(self.rows)} parity checks passed")
         return failed == 0
@@ -193,6 +198,7 @@ CASES = [
     Case((), 20, 4, 3, False, True, True),
     Case((2,), 5000, 4, 4),  # few long paths: pieces joined by Chen products
     Case((3,), 3000, 3, 3, True, True, False, True),
+    Case((16,), 200, 5, 3, True, False, True),  # four pieces a path
     Case((8,), 64, 8, 3, scalar_term=True),
     Case((4,), 40, 16, 3, strided=True),
     Case((2,), 30, 12, 4),  # the state does not fit in shared memory
@@ -279,6 +285,7 @@ def timing_table(quick: bool, shrink: int = 1) -> list[str]:
             t_ours = timed(ours, repeats, budget)
         except Exception as error:
             lines.append(f"{name:<48} failed: {error}"[:160])
+            print(lines[-1], flush=True)
             return
         t_theirs = math.nan
         if theirs is not None:
@@ -291,6 +298,7 @@ def timing_table(quick: bool, shrink: int = 1) -> list[str]:
         lines.append(
             f"{name:<48} {t_ours * 1e3:>8.2f}ms {t_theirs * 1e3:>8.2f}ms {ratio:>6.2f}x {rate:>8.1f}"
         )
+        print(lines[-1], flush=True)  # progress; the whole table is printed again at the end
 
     workloads = [
         ((256, 10_000, 8), 3, torch.float32),

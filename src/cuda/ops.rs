@@ -1,8 +1,10 @@
 //! The GPU versions of the crate's functions, on raw device pointers and the caller's stream.
 //!
-//! Work split: one thread block per path for the backward passes; for signatures, one block per
-//! piece of a path, where few long paths are cut into enough pieces to fill the GPU, their
-//! signatures joined by Chen products; one thread per coefficient for products and transforms.
+//! Work split: one thread block per piece of a path, for signatures and their gradients alike.
+//! Where there are too few paths to keep every multiprocessor busy, each is cut in time into a
+//! power of two of pieces, whose signatures are joined pairwise by Chen products (a tree of
+//! `log2(pieces)` launches); gradients run back down that tree through the products' adjoint,
+//! then through every piece at once. One thread per coefficient for products and transforms.
 
 use std::ffi::c_void;
 
@@ -160,13 +162,40 @@ impl SharedPlan {
     }
 }
 
+/// Steps whose increments the signature kernels stage in shared memory at once (`CHUNK` in
+/// kernels/signature.cu).
+const CHUNK: usize = 32;
+
 fn forward_plan(layout: Layout) -> SharedPlan {
     let (d, n) = (layout.dim(), layout.degree());
     let top = if n >= 1 { layout.level_len(n - 1) } else { 1 };
     SharedPlan {
-        fixed: d + n * d + 2 * top,
+        fixed: CHUNK * d + 2 * top,
         state: layout.len(),
     }
+}
+
+/// Scratch memory the pieces of one call may take (piece signatures, the join tree and, for
+/// gradients, its adjoint).
+const PIECES_MEMORY: usize = 512 << 20;
+
+/// Pieces to cut each path into: a power of two that gives about two waves of blocks of `block`
+/// threads (a multiprocessor holds at most 2048 threads in at most 32 blocks), pieces of at
+/// least 32 increments, and at most `PIECES_MEMORY` for `copies` piece-sized rows of `row_bytes`.
+fn pieces_for(
+    m: &Module,
+    batch: usize,
+    steps: usize,
+    block: u32,
+    row_bytes: usize,
+    copies: usize,
+) -> usize {
+    let resident = (2048 / block as usize).clamp(1, 32) * m.processors;
+    let wanted = (2 * resident).div_ceil(batch.max(1)).next_power_of_two();
+    let floor_pow2 = |n: usize| if n == 0 { 1 } else { 1 << n.ilog2() };
+    let by_length = floor_pow2(steps / 32);
+    let by_memory = floor_pow2(PIECES_MEMORY / (copies * batch.max(1) * row_bytes.max(1)));
+    wanted.min(by_length).min(by_memory).max(1)
 }
 
 fn backward_plan(layout: Layout, block: u32) -> SharedPlan {
@@ -175,7 +204,7 @@ fn backward_plan(layout: Layout, block: u32) -> SharedPlan {
     let chain = if n >= 1 { layout.level_offset(n) } else { 0 };
     let warps = block.div_ceil(32) as usize;
     SharedPlan {
-        fixed: d + n * d + chain + 2 * top + warps * d + d,
+        fixed: CHUNK * d + chain + 2 * top + warps * d + d,
         state: 2 * layout.len(),
     }
 }
@@ -250,8 +279,34 @@ unsafe fn forward(
     }
 }
 
-/// Launches the Chen-product kernel: `out = a ⊗ b` on `count` rows of `row` (`skip` scalar
-/// terms), written as rows of `out_row` (`out_skip`).
+/// How the product kernels find pair `p`'s rows of their operands: rows come in groups of
+/// `group` rows, groups `stride` values apart (`row_start` in kernels/product.cu).
+#[derive(Clone, Copy)]
+struct Groups {
+    group: usize,
+    stride: usize,
+}
+
+impl Groups {
+    /// Plain arrays of rows.
+    fn plain(count: usize) -> Self {
+        Groups {
+            group: count.max(1),
+            stride: 0,
+        }
+    }
+
+    /// The even and odd groups of `batch` rows of `len` values: pairs of neighbouring pieces.
+    fn pairs(batch: usize, len: usize) -> Self {
+        Groups {
+            group: batch,
+            stride: 2 * batch * len,
+        }
+    }
+}
+
+/// Launches the Chen-product kernel: `out = a ⊗ b` on `count` pairs of rows of `row` (`skip`
+/// scalar terms) found by `groups`, written as plain rows of `out_row` (`out_skip`).
 #[allow(clippy::too_many_arguments)]
 unsafe fn product(
     at: Stream,
@@ -264,10 +319,12 @@ unsafe fn product(
     skip: usize,
     out_row: usize,
     out_skip: usize,
+    groups: Groups,
 ) -> Result<()> {
     let (mut a, mut b, mut out, mut count_arg) = (a, b, out, count as i64);
     let (mut row, mut skip, mut out_row_arg, mut out_skip) =
         (row as i32, skip as i32, out_row as i32, out_skip as i32);
+    let (mut group, mut stride) = (groups.group as i64, groups.stride as i64);
     let mut params = [
         param(&mut a),
         param(&mut b),
@@ -277,10 +334,66 @@ unsafe fn product(
         param(&mut skip),
         param(&mut out_row_arg),
         param(&mut out_skip),
+        param(&mut group),
+        param(&mut stride),
     ];
     let grid = (count * out_row).div_ceil(256) as u32;
     // SAFETY: parameters match `product`; pointers are the caller's contract.
     unsafe { launch(m.function("product"), grid, 256, 0, at.stream, &mut params) }
+}
+
+/// Chen products of neighbouring pieces, level by level: `levels[0]` holds the signatures of
+/// `pieces · batch` pieces (a power of two of pieces per path, piece-major rows of `len`), each
+/// next level the products of pairs of the one before. With `root`, the last product (one row
+/// per path) is written there, as rows of `row` after `skip` scalar terms; without, the levels
+/// stop at two pieces per path. Returns the levels.
+#[allow(clippy::too_many_arguments)]
+fn join_pieces(
+    at: Stream,
+    m: &Module,
+    batch: usize,
+    len: usize,
+    size: usize,
+    pieces: usize,
+    level0: Scratch,
+    root: Option<(u64, usize, usize)>,
+) -> Result<Vec<Scratch>> {
+    let group_bytes = (batch * len * size) as u64;
+    let mut levels = vec![level0];
+    let mut count = pieces;
+    while count > 1 {
+        let pairs = count / 2;
+        let below = levels.last().map_or(0, Scratch::addr);
+        let (a, b) = (below, below + group_bytes);
+        let groups = Groups::pairs(batch, len);
+        if pairs == 1 {
+            if let Some((out, row, skip)) = root {
+                // SAFETY: every row read and written lies in the levels or the caller's `out`.
+                unsafe { product(at, m, batch, a, b, out, len, 0, row, skip, groups)? };
+            }
+            break;
+        }
+        let next = Scratch::new(pairs * batch * len * size, at.stream)?;
+        // SAFETY: `next` holds `pairs · batch` rows; the pairs lie in the level below.
+        unsafe {
+            product(
+                at,
+                m,
+                pairs * batch,
+                a,
+                b,
+                next.addr(),
+                len,
+                0,
+                len,
+                0,
+                groups,
+            )?
+        };
+        levels.push(next);
+        count = pairs;
+    }
+    Ok(levels)
 }
 
 /// Signatures of `paths` on the GPU, into `out` (rows of `layout.len_with(scalar_term)`).
@@ -304,13 +417,10 @@ pub unsafe fn sig(
     let spec = Spec::new(dtype, layout, false);
     let m = module(at.device, spec)?;
     let (row, skip) = (layout.len_with(scalar_term), usize::from(scalar_term));
-    // Enough jobs for a few blocks per multiprocessor; pieces of at least 32 increments.
+    let (len, size) = (layout.len(), dtype.size());
     let steps = transform.increments(paths.length);
-    let pieces = (4 * m.processors)
-        .div_ceil(paths.batch)
-        .min(steps / 32)
-        .max(1);
-    if pieces == 1 || layout.len() == 0 {
+    let pieces = pieces_for(&m, paths.batch, steps, block_size(layout), len * size, 2);
+    if pieces == 1 || len == 0 {
         // SAFETY: forwarded to the caller.
         return unsafe {
             forward(
@@ -318,12 +428,7 @@ pub unsafe fn sig(
             )
         };
     }
-    let (len, size) = (layout.len(), dtype.size());
     let piece_sigs = Scratch::new(pieces * paths.batch * len * size, at.stream)?;
-    let joined = [
-        Scratch::new(paths.batch * len * size, at.stream)?,
-        Scratch::new(paths.batch * len * size, at.stream)?,
-    ];
     // SAFETY: scratch sized for every row written; the caller vouches for the rest.
     unsafe {
         forward(
@@ -339,19 +444,9 @@ pub unsafe fn sig(
             len,
             0,
         )?;
-        let piece = |p: usize| piece_sigs.addr() + (p * paths.batch * len * size) as u64;
-        let mut acc = piece(0);
-        for p in 1..pieces {
-            if p + 1 == pieces {
-                product(at, &m, paths.batch, acc, piece(p), out, len, 0, row, skip)?;
-            } else {
-                let target = joined[p % 2].addr();
-                product(at, &m, paths.batch, acc, piece(p), target, len, 0, len, 0)?;
-                acc = target;
-            }
-        }
     }
-    Ok(())
+    let root = Some((out, row, skip));
+    join_pieces(at, &m, paths.batch, len, size, pieces, piece_sigs, root).map(drop)
 }
 
 /// Launches the backward kernel (real or dual by `spec`).
@@ -363,6 +458,7 @@ unsafe fn backward(
     paths: &DevicePaths,
     directions: Option<&DevicePaths>,
     transform: &PathTransform,
+    pieces: usize,
     ends: (u64, u64, usize, usize),
     grads: (u64, usize, usize),
     d_path: u64,
@@ -371,9 +467,10 @@ unsafe fn backward(
     let m = module(at.device, spec)?;
     let block = block_size(layout);
     let (shared, global) = backward_plan(layout, block).resolve(&spec, &m)?;
+    let jobs = pieces * paths.batch;
     let state = Scratch::new(
         if global {
-            paths.batch * 2 * layout.len() * spec.num_size()
+            jobs * 2 * layout.len() * spec.num_size()
         } else {
             0
         },
@@ -381,7 +478,7 @@ unsafe fn backward(
     )?;
     let mut path = PathParam::new(spec.dtype, Some(paths), transform, paths.length);
     let mut dir = PathParam::new(spec.dtype, directions, transform, paths.length);
-    let mut steps = transform.increments(paths.length) as i64;
+    let (mut pieces, mut steps) = (pieces as i32, transform.increments(paths.length) as i64);
     let (mut end, mut end_tangent, mut end_row, mut end_skip) =
         (ends.0, ends.1, ends.2 as i32, ends.3 as i32);
     let (mut grad, mut grad_row, mut grad_skip) = (grads.0, grads.1 as i32, grads.2 as i32);
@@ -390,6 +487,7 @@ unsafe fn backward(
     let mut params = [
         path.as_param(),
         dir.as_param(),
+        param(&mut pieces),
         param(&mut steps),
         param(&mut end),
         param(&mut end_tangent),
@@ -407,7 +505,7 @@ unsafe fn backward(
     unsafe {
         launch(
             m.function("signature_backward"),
-            paths.batch as u32,
+            jobs as u32,
             block,
             shared,
             at.stream,
@@ -444,8 +542,77 @@ pub unsafe fn sig_backprop(
         return Ok(());
     }
     let spec = Spec::new(dtype, layout, false);
+    let m = module(at.device, spec)?;
     let (row, skip) = (layout.len_with(scalar_term), usize::from(scalar_term));
-    // SAFETY: forwarded to the caller.
+    let (len, size, batch) = (layout.len(), dtype.size(), paths.batch);
+    let steps = transform.increments(paths.length);
+    let pieces = pieces_for(&m, batch, steps, block_size(layout), len * size, 4);
+    if pieces == 1 {
+        // SAFETY: forwarded to the caller.
+        return unsafe {
+            backward(
+                at,
+                spec,
+                layout,
+                paths,
+                None,
+                transform,
+                1,
+                (sigs, 0, row, skip),
+                (grads, row, skip),
+                out,
+                0,
+            )
+        };
+    }
+    // The pieces' own signatures (each walk back ends at the identity) and the join tree above
+    // them; `sigs` is not needed.
+    let piece_sigs = Scratch::new(pieces * batch * len * size, at.stream)?;
+    // SAFETY: scratch sized for every row written; the caller vouches for the rest.
+    unsafe {
+        forward(
+            at,
+            spec,
+            layout,
+            paths,
+            None,
+            transform,
+            pieces,
+            piece_sigs.addr(),
+            0,
+            len,
+            0,
+        )?;
+    }
+    let levels = join_pieces(at, &m, batch, len, size, pieces, piece_sigs, None)?;
+    // Down the tree: the gradient of each product's rows reaches both of its factors.
+    let group_bytes = (batch * len * size) as u64;
+    let mut adjoints = Vec::with_capacity(levels.len());
+    let mut grad = (grads, row, skip);
+    for (l, level) in levels.iter().enumerate().rev() {
+        // Level l holds pieces >> l rows per path, in pairs.
+        let count = (pieces >> l) / 2 * batch;
+        let adjoint = Scratch::new(2 * count * len * size, at.stream)?;
+        let (a, da) = (level.addr(), adjoint.addr());
+        // SAFETY: both factors' rows lie in `level`, their gradients' in `adjoint`.
+        unsafe {
+            product_adjoint(
+                at,
+                &m,
+                count,
+                grad,
+                (a, a + group_bytes),
+                (da, da + group_bytes),
+                len,
+                0,
+                Groups::pairs(batch, len),
+            )?;
+        }
+        grad = (adjoint.addr(), len, 0);
+        adjoints.push(adjoint);
+    }
+    // SAFETY: the pieces' signatures and gradients are rows of `len`; the caller vouches for
+    // the rest.
     unsafe {
         backward(
             at,
@@ -454,8 +621,9 @@ pub unsafe fn sig_backprop(
             paths,
             None,
             transform,
-            (sigs, 0, row, skip),
-            (grads, row, skip),
+            pieces,
+            (levels[0].addr(), 0, len, 0),
+            grad,
             out,
             0,
         )
@@ -522,6 +690,7 @@ pub unsafe fn sig_backprop_jvp(
             paths,
             Some(directions),
             transform,
+            1,
             (sigs.addr(), jvp, row, skip),
             (grads, row, skip),
             gradients.addr(),
@@ -552,7 +721,21 @@ pub unsafe fn sig_combine(
     let m = module(at.device, Spec::new(dtype, layout, false))?;
     let (row, skip) = (layout.len_with(scalar_term), usize::from(scalar_term));
     // SAFETY: forwarded to the caller.
-    unsafe { product(at, &m, count, a, b, out, row, skip, row, skip) }
+    unsafe {
+        product(
+            at,
+            &m,
+            count,
+            a,
+            b,
+            out,
+            row,
+            skip,
+            row,
+            skip,
+            Groups::plain(count),
+        )
+    }
 }
 
 /// The adjoint of [`sig_combine`]: `da`, `db` get the gradients given `grad`.
@@ -577,11 +760,43 @@ pub unsafe fn sig_combine_backprop(
     }
     let m = module(at.device, Spec::new(dtype, layout, false))?;
     let (row, skip) = (layout.len_with(scalar_term), usize::from(scalar_term));
-    let (mut grad, mut a, mut b, mut da, mut db, mut count_arg) =
-        (grad, a, b, da, db, count as i64);
-    let (mut row_arg, mut skip) = (row as i32, skip as i32);
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        product_adjoint(
+            at,
+            &m,
+            count,
+            (grad, row, skip),
+            (a, b),
+            (da, db),
+            row,
+            skip,
+            Groups::plain(count),
+        )
+    }
+}
+
+/// Launches the Chen products' adjoint: given `grad` (plain rows of `grad.1` values after
+/// `grad.2` scalar terms) of `count` products of pairs `factors` (rows of `row` after `skip`,
+/// found by `groups`), writes the factors' gradients into `d_factors`, grouped alike.
+#[allow(clippy::too_many_arguments)]
+unsafe fn product_adjoint(
+    at: Stream,
+    m: &Module,
+    count: usize,
+    grad: (u64, usize, usize),
+    factors: (u64, u64),
+    d_factors: (u64, u64),
+    row: usize,
+    skip: usize,
+    groups: Groups,
+) -> Result<()> {
+    let (mut g, mut g_row, mut g_skip) = (grad.0, grad.1 as i32, grad.2 as i32);
+    let ((mut a, mut b), (mut da, mut db)) = (factors, d_factors);
+    let (mut count_arg, mut row_arg, mut skip) = (count as i64, row as i32, skip as i32);
+    let (mut group, mut stride) = (groups.group as i64, groups.stride as i64);
     let mut params = [
-        param(&mut grad),
+        param(&mut g),
         param(&mut a),
         param(&mut b),
         param(&mut da),
@@ -589,6 +804,10 @@ pub unsafe fn sig_combine_backprop(
         param(&mut count_arg),
         param(&mut row_arg),
         param(&mut skip),
+        param(&mut g_row),
+        param(&mut g_skip),
+        param(&mut group),
+        param(&mut stride),
     ];
     let grid = (2 * count * row).div_ceil(256) as u32;
     // SAFETY: parameters match `product_backward`; pointers are the caller's contract.

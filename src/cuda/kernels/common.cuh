@@ -78,7 +78,7 @@ __device__ __forceinline__ real increment(const Path &p, const real *base, long 
 }
 
 // Adds the gradient g of channel c of increment `step` to the original path's gradient
-// (contiguous, length x dim); the time channel does not depend on the path.
+// (contiguous, length x dim), atomically; the time channel does not depend on the path.
 __device__ __forceinline__ void scatter(const Path &p, real *grad, long long step, int c, real g) {
     const int d = p.dim;
     if (p.time_aug && c == D - 1) return;
@@ -90,8 +90,8 @@ __device__ __forceinline__ void scatter(const Path &p, real *grad, long long ste
         if ((c < d) == lead_moves) return; // this half did not move in this step
         channel = c < d ? c : c - d;
     }
-    grad[t * d + channel] -= g;
-    grad[(t + 1) * d + channel] += g;
+    atomicAdd(&grad[t * d + channel], -g);
+    atomicAdd(&grad[(t + 1) * d + channel], g);
 }
 
 // The index of the reversed word of index i (k letters).

@@ -11,28 +11,40 @@
 // exp(-z) while pushing the gradient through it (reversibility: no stored states). With TS_DUAL
 // it yields the Hessian-vector product as well.
 
-// Shared memory of the forward pass: increment, scaled increments, two chain levels, and the
-// state when it fits (else `global_state`).
-__device__ __forceinline__ long long forward_scratch() { return D + NDEG * D + 2 * TOP; }
+// Increments are staged in shared memory a chunk of steps at a time: one barrier and one global
+// memory latency per chunk instead of per step.
+#define CHUNK 32
 
-// One step of the forward pass: A <- exp(z) (x) A on the reversed tensor.
-__device__ __forceinline__ void horner_step(num *A, const num *z, const num *zs, num *ping, num *pong) {
+// Shared memory of the forward pass: a chunk of increments, two chain levels, and the state
+// when it fits (else `global_state`).
+__device__ __forceinline__ long long forward_scratch() { return CHUNK * D + 2 * TOP; }
+
+// One step of the forward pass: A <- exp(z) (x) A on the reversed tensor, by Horner's scheme
+// per level k: s_1 = A_1 + z/k, s_{j+1} = A_{j+1} + z/(k-j) (x) s_j, A_k += z (x) s_{k-1}.
+// Each level's first chain link is read straight from A_1 (no barrier of its own), and level 1
+// moves in the same phase as level 2, by the threads that read it there: 1 + sum(k-2) barriers
+// per level above 1.
+__device__ __forceinline__ void horner_step(num *A, const num *z, num *ping, num *pong) {
     const int tid = threadIdx.x, nt = blockDim.x;
 #pragma unroll
-    for (int k = NDEG; k >= 2; --k) {
+    for (int k = NDEG; k >= 3; --k) {
         num *cur = ping, *next = pong;
-        // s_1 = A_1 + z/k
-        for (int c = tid; c < D; c += nt) cur[c] = A[c] + zs[(k - 1) * D + c];
+        // s_2[a*D + i] = A_2[a*D + i] + z_a/(k-1) * (A_1[i] + z_i/k)
+        for (int i = tid; i < D; i += nt) {
+            const num s1 = A[i] + z[i] * ((real)1 / (real)k);
+#pragma unroll
+            for (int a = 0; a < D; ++a) cur[a * D + i] = A[D + a * D + i] + z[a] * ((real)1 / (real)(k - 1)) * s1;
+        }
         SYNC();
 #pragma unroll
-        for (int j = 1; j <= k - 2; ++j) {
+        for (int j = 2; j <= k - 2; ++j) {
             // s_{j+1}[a*m + i] = A_{j+1}[a*m + i] + z_a/(k-j) * s_j[i]
             const long long m = ipow(D, j);
             const num *Aj = A + offset(j + 1);
+            for (long long i = tid; i < m; i += nt) {
+                const num si = cur[i];
 #pragma unroll
-            for (int a = 0; a < D; ++a) {
-                const num za = zs[(k - j - 1) * D + a];
-                for (long long i = tid; i < m; i += nt) next[a * m + i] = Aj[a * m + i] + za * cur[i];
+                for (int a = 0; a < D; ++a) next[a * m + i] = Aj[a * m + i] + z[a] * ((real)1 / (real)(k - j)) * si;
             }
             SYNC();
             num *t = cur;
@@ -42,34 +54,53 @@ __device__ __forceinline__ void horner_step(num *A, const num *z, const num *zs,
         // A_k[a*m + i] += z_a * s_{k-1}[i]
         const long long m = ipow(D, k - 1);
         num *Ak = A + offset(k);
+        for (long long i = tid; i < m; i += nt) {
+            const num si = cur[i];
 #pragma unroll
-        for (int a = 0; a < D; ++a) {
-            const num za = z[a];
-            for (long long i = tid; i < m; i += nt) Ak[a * m + i] += za * cur[i];
+            for (int a = 0; a < D; ++a) Ak[a * m + i] += z[a] * si;
         }
         SYNC();
     }
-    for (int c = tid; c < D; c += nt) A[c] += z[c];
-    SYNC();
-}
-
-// Writes z (increment `step`, with the direction's as tangent) and zs[m-1] = z/m into shared
-// memory.
-__device__ __forceinline__ void load_increment(const Path &p, const real *base, const Path &dir, const real *dir_base,
-                                               long long step, num *z, num *zs) {
-    const int tid = threadIdx.x, nt = blockDim.x;
-    for (int c = tid; c < D; c += nt) {
-        const real t = dir_base ? increment(dir, dir_base, step, c, 0) : (real)0;
-        z[c] = make_num(increment(p, base, step, c, 1), t);
+    // Levels 2 and 1: A_2[a*D + i] += z_a * (A_1[i] + z_i/2), then A_1[i] += z_i by the same
+    // thread, the only one that reads A_1[i] in this phase.
+    for (int i = tid; i < D; i += nt) {
+        const num a1 = A[i];
+        if (NDEG >= 2) {
+            const num s1 = a1 + z[i] * (real)0.5;
+#pragma unroll
+            for (int a = 0; a < D; ++a) A[D + a * D + i] += z[a] * s1;
+        }
+        A[i] = a1 + z[i];
     }
     SYNC();
-    for (int e = tid; e < NDEG * D; e += nt) zs[e] = z[e % D] * ((real)1 / (real)(e / D + 1));
+}
+
+// Writes the increments of steps [first, first + count) (count <= CHUNK, with the direction's as
+// tangents) into z, one row of D per step.
+__device__ __forceinline__ void load_chunk(const Path &p, const real *base, const Path &dir, const real *dir_base,
+                                           long long first, int count, num *z) {
+    const int tid = threadIdx.x, nt = blockDim.x;
+    for (int e = tid; e < count * D; e += nt) {
+        const long long step = first + e / D;
+        const int c = e % D;
+        const real t = dir_base ? increment(dir, dir_base, step, c, 0) : (real)0;
+        z[e] = make_num(increment(p, base, step, c, 1), t);
+    }
     SYNC();
 }
 
-// Signatures of `jobs = pieces * batch` runs of increments: job j is piece j / batch (of `steps`
-// increments in all) of path j % batch, so that each piece's signatures are contiguous rows.
-// Writes levels 1..N of each into row j of `out` (`out_row` values, after `out_skip` scalar
+// The steps of job `job` of `jobs = pieces * batch`: piece job / batch of path job % batch, so
+// that each piece's rows are contiguous.
+__device__ __forceinline__ void piece_of(long long job, long long jobs, int pieces, long long steps, long long &b,
+                                         long long &first, long long &last) {
+    const long long batch = jobs / pieces, piece = job / batch;
+    b = job % batch;
+    first = steps * piece / pieces;
+    last = steps * (piece + 1) / pieces;
+}
+
+// Signatures of `jobs = pieces * batch` runs of increments (see piece_of; `steps` increments in
+// all). Writes levels 1..N of each into row j of `out` (`out_row` values, after `out_skip` scalar
 // terms, set to 1), in the natural word order, and, for dual numbers, dS[v] into out_tangent.
 extern "C" __global__ void signature_forward(Path path, Path dir, int pieces, long long steps, real *out,
                                              real *out_tangent, int out_row, int out_skip, num *global_state,
@@ -77,19 +108,20 @@ extern "C" __global__ void signature_forward(Path path, Path dir, int pieces, lo
     extern __shared__ __align__(16) unsigned char smem_bytes[];
     num *smem = reinterpret_cast<num *>(smem_bytes);
     const int tid = threadIdx.x, nt = blockDim.x;
-    const long long job = blockIdx.x, batch = gridDim.x / pieces;
-    const long long b = job % batch, piece = job / batch;
-    const long long first = steps * piece / pieces, last = steps * (piece + 1) / pieces;
-    num *z = smem, *zs = z + D, *ping = zs + NDEG * D, *pong = ping + TOP;
+    const long long job = blockIdx.x;
+    long long b, first, last;
+    piece_of(job, gridDim.x, pieces, steps, b, first, last);
+    num *z = smem, *ping = z + CHUNK * D, *pong = ping + TOP;
     num *A = use_global ? global_state + job * LEN : pong + TOP;
     const real *base = path.data + b * path.stride_batch;
     const real *dir_base = dir.data ? dir.data + b * dir.stride_batch : nullptr;
     for (long long e = tid; e < LEN; e += nt) A[e] = NUM_ZERO;
-    SYNC();
-    for (long long s = first; s < last; ++s) {
-        load_increment(path, base, dir, dir_base, s, z, zs);
-        horner_step(A, z, zs, ping, pong);
+    for (long long s0 = first; NDEG >= 1 && s0 < last; s0 += CHUNK) {
+        const int count = (int)min((long long)CHUNK, last - s0);
+        load_chunk(path, base, dir, dir_base, s0, count, z);
+        for (int s = 0; s < count; ++s) horner_step(A, z + s * D, ping, pong);
     }
+    SYNC();
     // Back to the natural word order: reversal is an involution, so read from the reversed index.
     real *o = out + job * out_row + out_skip;
     real *ot = out_tangent ? out_tangent + job * out_row + out_skip : nullptr;
@@ -135,24 +167,27 @@ __device__ __forceinline__ void block_sum(num (&acc)[D], num *red, num *out) {
 }
 
 // Shared memory of the backward pass.
-__device__ __forceinline__ long long backward_scratch(int warps) { return D + NDEG * D + offset(NDEG) + 2 * TOP + warps * D + D; }
+__device__ __forceinline__ long long backward_scratch(int warps) { return CHUNK * D + offset(NDEG) + 2 * TOP + warps * D + D; }
 
-// Gradients with respect to the paths (batch of them, one block each) of <G_b, S_b>, walking back
-// from the end signatures `ends` (rows of `end_row` values, the first `end_skip` of them a scalar
-// term; `grads` likewise with `grad_row`, `grad_skip`).
-// d_path (zeroed, contiguous batch x length x dim) receives the gradients; with dual numbers,
-// `end_tangents` = dS[v] and the direction `dir` give d_path_tangent = H v.
-extern "C" __global__ void signature_backward(Path path, Path dir, long long steps, const real *ends,
+// Gradients with respect to the paths of <G_j, S_j> summed over the `jobs = pieces * batch` runs of
+// increments (see piece_of), one block each, walking back from the end signatures `ends` (rows of
+// `end_row` values, the first `end_skip` of them a scalar term; `grads` likewise with
+// `grad_row`, `grad_skip`). d_path (zeroed, contiguous batch x length x dim) receives the
+// gradients, atomically: neighbouring pieces share a point. With dual numbers, `end_tangents` =
+// dS[v] and the direction `dir` give d_path_tangent = H v.
+extern "C" __global__ void signature_backward(Path path, Path dir, int pieces, long long steps, const real *ends,
                                               const real *end_tangents, int end_row, int end_skip,
                                               const real *grads, int grad_row, int grad_skip, real *d_path,
                                               real *d_path_tangent, num *global_state, int use_global) {
     extern __shared__ __align__(16) unsigned char smem_bytes[];
     num *smem = reinterpret_cast<num *>(smem_bytes);
     const int tid = threadIdx.x, nt = blockDim.x, warps = (nt + 31) / 32;
-    const long long b = blockIdx.x;
-    num *z = smem, *zs = z + D, *chain = zs + NDEG * D, *ds_a = chain + offset(NDEG), *ds_b = ds_a + TOP;
+    const long long job = blockIdx.x;
+    long long b, first, last;
+    piece_of(job, gridDim.x, pieces, steps, b, first, last);
+    num *zbuf = smem, *chain = zbuf + CHUNK * D, *ds_a = chain + offset(NDEG), *ds_b = ds_a + TOP;
     num *red = ds_b + TOP, *dz = red + warps * D;
-    num *A = use_global ? global_state + b * 2 * LEN : dz + D;
+    num *A = use_global ? global_state + job * 2 * LEN : dz + D;
     num *G = A + LEN;
     const real *base = path.data + b * path.stride_batch;
     const real *dir_base = dir.data ? dir.data + b * dir.stride_batch : nullptr;
@@ -165,7 +200,7 @@ extern "C" __global__ void signature_backward(Path path, Path dir, long long ste
         const long long m = ipow(D, k), off = offset(k);
         for (long long i = tid; i < m; i += nt) {
             const long long word = off + reversed(i, k);
-            const long long end = b * end_row + end_skip + word, grad = b * grad_row + grad_skip + word;
+            const long long end = job * end_row + end_skip + word, grad = job * grad_row + grad_skip + word;
             A[off + i] = make_num(ends[end], end_tangents ? end_tangents[end] : (real)0);
             G[off + i] = make_num(grads[grad], 0);
         }
@@ -176,94 +211,98 @@ extern "C" __global__ void signature_backward(Path path, Path dir, long long ste
 #pragma unroll
     for (int a = 0; a < D; ++a) acc[a] = NUM_ZERO;
 
-    for (long long s = steps - 1; s >= 0; --s) {
-        load_increment(path, base, dir, dir_base, s, z, zs);
-        // Level 1: A_1 += z.
-        for (int c = tid; c < D; c += nt) A[c] -= z[c];
-        if (tid == 0) {
+    for (long long hi = last; hi > first; hi -= CHUNK) {
+        const long long lo = max(first, hi - CHUNK);
+        load_chunk(path, base, dir, dir_base, lo, (int)(hi - lo), zbuf);
+        for (long long s = hi - 1; s >= lo; --s) {
+            const num *z = zbuf + (s - lo) * D;
+            // Level 1: A_1 += z.
+            for (int c = tid; c < D; c += nt) A[c] -= z[c];
+            if (tid == 0) {
 #pragma unroll
-            for (int a = 0; a < D; ++a) acc[a] += G[a];
-        }
-        SYNC();
-#pragma unroll
-        for (int k = 2; k <= NDEG; ++k) {
-            // Recompute the chain s_1..s_{k-1} from the (already recovered) old levels.
-            for (int c = tid; c < D; c += nt) chain[c] = A[c] + zs[(k - 1) * D + c];
+                for (int a = 0; a < D; ++a) acc[a] += G[a];
+            }
             SYNC();
 #pragma unroll
-            for (int j = 1; j <= k - 2; ++j) {
-                const long long m = ipow(D, j);
-                const num *Aj = A + offset(j + 1), *sj = chain + offset(j);
-                num *next = chain + offset(j + 1);
+            for (int k = 2; k <= NDEG; ++k) {
+                // Recompute the chain s_1..s_{k-1} from the (already recovered) old levels.
+                for (int c = tid; c < D; c += nt) chain[c] = A[c] + z[c] * ((real)1 / (real)k);
+                SYNC();
 #pragma unroll
-                for (int a = 0; a < D; ++a) {
-                    const num za = zs[(k - j - 1) * D + a];
-                    for (long long i = tid; i < m; i += nt) next[a * m + i] = Aj[a * m + i] + za * sj[i];
+                for (int j = 1; j <= k - 2; ++j) {
+                    const long long m = ipow(D, j);
+                    const num *Aj = A + offset(j + 1), *sj = chain + offset(j);
+                    num *next = chain + offset(j + 1);
+#pragma unroll
+                    for (int a = 0; a < D; ++a) {
+                        const num za = z[a] * ((real)1 / (real)(k - j));
+                        for (long long i = tid; i < m; i += nt) next[a * m + i] = Aj[a * m + i] + za * sj[i];
+                    }
+                    SYNC();
+                }
+                const long long m = ipow(D, k - 1);
+                const num *tail = chain + offset(k - 1);
+                num *Ak = A + offset(k);
+                const num *Gk = G + offset(k);
+                // Recover the old A_k (the top level is never read again, so it is left alone), and
+                // push G_k through A_k += z (x) s_{k-1}: ds_{k-1}[i] = sum_a z_a G_k[a*m + i],
+                // dz_a += sum_i G_k[a*m + i] s_{k-1}[i].
+                for (long long i = tid; i < m; i += nt) {
+                    const num si = tail[i];
+                    num d = NUM_ZERO;
+#pragma unroll
+                    for (int a = 0; a < D; ++a) {
+                        const num g = Gk[a * m + i];
+                        d += z[a] * g;
+                        acc[a] += g * si;
+                        if (k < NDEG) Ak[a * m + i] -= z[a] * si;
+                    }
+                    ds_a[i] = d;
                 }
                 SYNC();
-            }
-            const long long m = ipow(D, k - 1);
-            const num *last = chain + offset(k - 1);
-            num *Ak = A + offset(k);
-            const num *Gk = G + offset(k);
-            // Recover the old A_k (the top level is never read again, so it is left alone), and
-            // push G_k through A_k += z (x) s_{k-1}: ds_{k-1}[i] = sum_a z_a G_k[a*m + i],
-            // dz_a += sum_i G_k[a*m + i] s_{k-1}[i].
-            for (long long i = tid; i < m; i += nt) {
-                const num si = last[i];
-                num d = NUM_ZERO;
+                num *ds = ds_a, *ds_next = ds_b;
 #pragma unroll
-                for (int a = 0; a < D; ++a) {
-                    const num g = Gk[a * m + i];
-                    d += z[a] * g;
-                    acc[a] += g * si;
-                    if (k < NDEG) Ak[a * m + i] -= z[a] * si;
-                }
-                ds_a[i] = d;
-            }
-            SYNC();
-            num *ds = ds_a, *ds_next = ds_b;
+                for (int j = k - 1; j >= 1; --j) {
+                    // s_j = A_j + h_j: the gradient reaches A_j and h_j alike.
+                    const long long len = ipow(D, j);
+                    num *Gj = G + offset(j);
+                    for (long long i = tid; i < len; i += nt) Gj[i] += ds[i];
+                    if (j == 1) {
+                        // h_1 = z/k
+                        if (tid == 0) {
 #pragma unroll
-            for (int j = k - 1; j >= 1; --j) {
-                // s_j = A_j + h_j: the gradient reaches A_j and h_j alike.
-                const long long len = ipow(D, j);
-                num *Gj = G + offset(j);
-                for (long long i = tid; i < len; i += nt) Gj[i] += ds[i];
-                if (j == 1) {
-                    // h_1 = z/k
-                    if (tid == 0) {
-#pragma unroll
-                        for (int a = 0; a < D; ++a) acc[a] += ds[a] * ((real)1 / (real)k);
-                    }
-                } else {
-                    // h_j = z/mm (x) s_{j-1}, mm = k-j+1
-                    const long long prev = ipow(D, j - 1);
-                    const int mm = k - j + 1;
-                    const num *sp = chain + offset(j - 1);
-                    for (long long i = tid; i < prev; i += nt) {
-                        const num si = sp[i];
-                        num d = NUM_ZERO;
-#pragma unroll
-                        for (int a = 0; a < D; ++a) {
-                            const num g = ds[a * prev + i];
-                            d += zs[(mm - 1) * D + a] * g;
-                            acc[a] += g * si * ((real)1 / (real)mm);
+                            for (int a = 0; a < D; ++a) acc[a] += ds[a] * ((real)1 / (real)k);
                         }
-                        ds_next[i] = d;
+                    } else {
+                        // h_j = z/mm (x) s_{j-1}, mm = k-j+1
+                        const long long prev = ipow(D, j - 1);
+                        const int mm = k - j + 1;
+                        const num *sp = chain + offset(j - 1);
+                        for (long long i = tid; i < prev; i += nt) {
+                            const num si = sp[i];
+                            num d = NUM_ZERO;
+#pragma unroll
+                            for (int a = 0; a < D; ++a) {
+                                const num g = ds[a * prev + i];
+                                d += z[a] * ((real)1 / (real)mm) * g;
+                                acc[a] += g * si * ((real)1 / (real)mm);
+                            }
+                            ds_next[i] = d;
+                        }
                     }
+                    SYNC();
+                    num *t = ds;
+                    ds = ds_next;
+                    ds_next = t;
                 }
-                SYNC();
-                num *t = ds;
-                ds = ds_next;
-                ds_next = t;
             }
+            // The step's increment gradient, summed over the block, into the path's gradient.
+            block_sum(acc, red, dz);
+            if (tid < D) {
+                scatter(path, gp, s, tid, value_of(dz[tid]));
+                if (gpt) scatter(path, gpt, s, tid, tangent_of(dz[tid]));
+            }
+            SYNC();
         }
-        // The step's increment gradient, summed over the block, into the path's gradient.
-        block_sum(acc, red, dz);
-        if (tid < D) {
-            scatter(path, gp, s, tid, value_of(dz[tid]));
-            if (gpt) scatter(path, gpt, s, tid, tangent_of(dz[tid]));
-        }
-        SYNC();
     }
 }
