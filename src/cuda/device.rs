@@ -20,8 +20,9 @@ const SOURCE: &str = concat!(
 );
 
 /// Every kernel a module holds.
-pub(crate) const KERNELS: [&str; 6] = [
+pub(crate) const KERNELS: [&str; 7] = [
     "signature_forward",
+    "signature_forward_registers",
     "signature_backward",
     "product",
     "product_backward",
@@ -163,6 +164,19 @@ unsafe impl Sync for Module {}
 impl Module {
     pub(crate) fn function(&self, name: &str) -> sys::CUfunction {
         self.functions[name]
+    }
+
+    /// The most threads a block of kernel `name` may have: fewer than 1024 where the compiled
+    /// kernel's registers run out first.
+    pub(crate) fn max_threads(&self, name: &str) -> usize {
+        // SAFETY: a loaded function and an attribute every driver answers.
+        unsafe {
+            result::function::get_function_attribute(
+                self.functions[name],
+                CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK,
+            )
+        }
+        .map_or(0, |n| n.max(0) as usize)
     }
 }
 

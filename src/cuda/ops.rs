@@ -4,7 +4,7 @@
 //! Where there are too few paths to keep every multiprocessor busy, each is cut in time into a
 //! power of two of pieces, whose signatures are joined pairwise by Chen products (a tree of
 //! `log2(pieces)` launches); gradients run back down that tree through the products' adjoint,
-//! then through every piece at once. One thread per coefficient for products and transforms.
+//! then through every piece at once. Products take a block per pair, transforms a thread per value.
 
 use std::ffi::c_void;
 
@@ -166,12 +166,66 @@ impl SharedPlan {
 /// kernels/signature.cu).
 const CHUNK: usize = 32;
 
-fn forward_plan(layout: Layout) -> SharedPlan {
-    let (d, n) = (layout.dim(), layout.degree());
-    let top = if n >= 1 { layout.level_len(n - 1) } else { 1 };
-    SharedPlan {
-        fixed: CHUNK * d + 2 * top,
-        state: layout.len(),
+/// Which forward kernel computes signatures of a layout, with how many threads per block.
+#[derive(Clone, Copy)]
+struct ForwardKernel {
+    /// `signature_forward_registers`: the top level in registers, one thread per top-level
+    /// tail; else `signature_forward`, the state in shared (or global) memory.
+    registers: bool,
+    block: u32,
+}
+
+impl ForwardKernel {
+    /// The register kernel where one block's threads can hold the top level and share the
+    /// levels below (`lower_items` in kernels/signature.cu), within what the compiled kernel's
+    /// registers allow, else the shared-memory one.
+    fn for_layout(layout: Layout, m: &Module) -> Self {
+        let (d, n) = (layout.dim(), layout.degree());
+        if n >= 1 {
+            let top = layout.level_len(n - 1);
+            let lower = if n > 1 {
+                d + (2..n).map(|k| layout.level_len(k - 1)).sum::<usize>()
+            } else {
+                0
+            };
+            let threads = top.max(lower).next_multiple_of(32);
+            if threads <= m.max_threads("signature_forward_registers") {
+                return ForwardKernel {
+                    registers: true,
+                    block: threads as u32,
+                };
+            }
+        }
+        ForwardKernel {
+            registers: false,
+            block: block_size(layout),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        if self.registers {
+            "signature_forward_registers"
+        } else {
+            "signature_forward"
+        }
+    }
+
+    /// Shared memory: a chunk of increments, then two copies of the levels below the top
+    /// (registers), or two chain levels and the state (shared memory).
+    fn plan(self, layout: Layout) -> SharedPlan {
+        let (d, n) = (layout.dim(), layout.degree());
+        let top = if n >= 1 { layout.level_len(n - 1) } else { 1 };
+        if self.registers {
+            SharedPlan {
+                fixed: CHUNK * d + 2 * layout.level_offset(n.max(1)),
+                state: 0,
+            }
+        } else {
+            SharedPlan {
+                fixed: CHUNK * d + 2 * top,
+                state: layout.len(),
+            }
+        }
     }
 }
 
@@ -237,24 +291,13 @@ unsafe fn forward(
     out_skip: usize,
 ) -> Result<()> {
     let m = module(at.device, spec)?;
-    let block = block_size(layout);
-    let (shared, global) = forward_plan(layout).resolve(&spec, &m)?;
     let jobs = pieces * paths.batch;
-    let state = Scratch::new(
-        if global {
-            jobs * layout.len() * spec.num_size()
-        } else {
-            0
-        },
-        at.stream,
-    )?;
     let mut path = PathParam::new(spec.dtype, Some(paths), transform, paths.length);
     let mut dir = PathParam::new(spec.dtype, directions, transform, paths.length);
     let (mut pieces, mut steps) = (pieces as i32, transform.increments(paths.length) as i64);
     let (mut out, mut out_tangent, mut row, mut skip) =
         (out, out_tangent, out_row as i32, out_skip as i32);
-    let (mut state_ptr, mut use_global) = (state.addr(), i32::from(global));
-    let mut params = [
+    let mut params = vec![
         path.as_param(),
         dir.as_param(),
         param(&mut pieces),
@@ -263,21 +306,36 @@ unsafe fn forward(
         param(&mut out_tangent),
         param(&mut row),
         param(&mut skip),
-        param(&mut state_ptr),
-        param(&mut use_global),
     ];
-    // SAFETY: parameters match `signature_forward`; pointers are the caller's contract.
+    let kernel = ForwardKernel::for_layout(layout, &m);
+    let (shared, global) = kernel.plan(layout).resolve(&spec, &m)?;
+    let state = Scratch::new(
+        if global {
+            jobs * layout.len() * spec.num_size()
+        } else {
+            0
+        },
+        at.stream,
+    )?;
+    let (mut state_ptr, mut use_global) = (state.addr(), i32::from(global));
+    if !kernel.registers {
+        params.extend([param(&mut state_ptr), param(&mut use_global)]);
+    }
+    // SAFETY: parameters match the kernel's; pointers are the caller's contract.
     unsafe {
         launch(
-            m.function("signature_forward"),
+            m.function(kernel.name()),
             jobs as u32,
-            block,
+            kernel.block,
             shared,
             at.stream,
             &mut params,
         )
     }
 }
+
+/// Threads per block of the product kernels, one block per pair of rows.
+const PRODUCT_BLOCK: u32 = 128;
 
 /// How the product kernels find pair `p`'s rows of their operands: rows come in groups of
 /// `group` rows, groups `stride` values apart (`row_start` in kernels/product.cu).
@@ -337,9 +395,17 @@ unsafe fn product(
         param(&mut group),
         param(&mut stride),
     ];
-    let grid = (count * out_row).div_ceil(256) as u32;
     // SAFETY: parameters match `product`; pointers are the caller's contract.
-    unsafe { launch(m.function("product"), grid, 256, 0, at.stream, &mut params) }
+    unsafe {
+        launch(
+            m.function("product"),
+            count as u32,
+            PRODUCT_BLOCK,
+            0,
+            at.stream,
+            &mut params,
+        )
+    }
 }
 
 /// Chen products of neighbouring pieces, level by level: `levels[0]` holds the signatures of
@@ -419,7 +485,8 @@ pub unsafe fn sig(
     let (row, skip) = (layout.len_with(scalar_term), usize::from(scalar_term));
     let (len, size) = (layout.len(), dtype.size());
     let steps = transform.increments(paths.length);
-    let pieces = pieces_for(&m, paths.batch, steps, block_size(layout), len * size, 2);
+    let block = ForwardKernel::for_layout(layout, &m).block;
+    let pieces = pieces_for(&m, paths.batch, steps, block, len * size, 2);
     if pieces == 1 || len == 0 {
         // SAFETY: forwarded to the caller.
         return unsafe {
@@ -809,13 +876,12 @@ unsafe fn product_adjoint(
         param(&mut group),
         param(&mut stride),
     ];
-    let grid = (2 * count * row).div_ceil(256) as u32;
     // SAFETY: parameters match `product_backward`; pointers are the caller's contract.
     unsafe {
         launch(
             m.function("product_backward"),
-            grid,
-            256,
+            count as u32,
+            PRODUCT_BLOCK,
             0,
             at.stream,
             &mut params,

@@ -10,16 +10,35 @@ typedef TS_REAL real;
 #define D TS_DIM
 #define NDEG TS_DEGREE
 
+// b^e and offset(k) without loops: called with loop counters of unrolled loops, they must fold to
+// constants, and NVVM unrolls inner loops first, so a loop in here would stay a loop (and every
+// index split by a power of d a division).
 __host__ __device__ constexpr long long ipow(long long b, int e) {
-    long long p = 1;
-    for (int i = 0; i < e; ++i) p *= b;
+    // Square-and-multiply, written out; squares are formed only while e has higher bits, so
+    // that no intermediate overflows where b^e does not.
+    long long p = e & 1 ? b : 1;
+    if (e >= 2) {
+        const long long b2 = b * b;
+        p *= e & 2 ? b2 : 1;
+        if (e >= 4) {
+            const long long b4 = b2 * b2;
+            p *= e & 4 ? b4 : 1;
+            if (e >= 8) {
+                const long long b8 = b4 * b4;
+                p *= e & 8 ? b8 : 1;
+                if (e >= 16) {
+                    const long long b16 = b8 * b8;
+                    p *= e & 16 ? b16 : 1;
+                    if (e >= 32) p *= b16 * b16;
+                }
+            }
+        }
+    }
     return p;
 }
 // offset(k) = d + d^2 + ... + d^(k-1); offset(N+1) is the length.
 __host__ __device__ constexpr long long offset(int k) {
-    long long o = 0, p = D;
-    for (int j = 1; j < k; ++j, p *= D) o += p;
-    return o;
+    return k <= 1 ? 0 : D == 1 ? k - 1 : (ipow(D, k) - D) / (D - 1);
 }
 #define LEN (offset(NDEG + 1))
 #define TOP (ipow(D, NDEG > 0 ? NDEG - 1 : 0))

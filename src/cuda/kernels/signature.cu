@@ -140,6 +140,125 @@ extern "C" __global__ void signature_forward(Path path, Path dir, int pieces, lo
     }
 }
 
+// s_{K-1}[t] of the Horner chain that updates level K (K >= 2), read from the levels below it
+// in A: s_1 = A_1 + z/K, s_{j+1}[a*d^j + u] = A_{j+1}[a*d^j + u] + z_a/(K-j) * s_j[u]. Only t's
+// suffixes are visited, one coefficient per level.
+template <int K> __device__ __forceinline__ num chain_at(const num *A, const num *z, int t) {
+    const int u1 = t % D;
+    num c = A[u1] + z[u1] * ((real)1 / (real)K);
+#pragma unroll
+    for (int j = 2; j <= K - 1; ++j) {
+        const int u = t % (int)ipow(D, j);
+        const int a = u / (int)ipow(D, j - 1);
+        c = A[offset(j) + u] + z[a] * ((real)1 / (real)(K - j + 1)) * c;
+    }
+    return c;
+}
+
+// Level K's share of one step when K < N: A_K[a*d^(K-1) + t] (+)= z_a * s_{K-1}[t] from `cur`
+// into `nxt` (level 1: A_1[t] + z_t, one coefficient).
+template <int K> __device__ __forceinline__ void lower_level_step(const num *cur, num *nxt, const num *z, int t) {
+    if constexpr (K == 1) {
+        nxt[t] = cur[t] + z[t];
+    } else {
+        const num c = chain_at<K>(cur, z, t);
+        const int m = (int)ipow(D, K - 1), off = (int)offset(K);
+#pragma unroll
+        for (int a = 0; a < D; ++a) nxt[off + a * m + t] = cur[off + a * m + t] + z[a] * c;
+    }
+}
+
+// Work item w of the levels below the top, split across threads: level 1's D coefficients,
+// then each lower level's tails (d^(K-1) of them, d coefficients each).
+template <int K> __device__ __forceinline__ void lower_levels_step(const num *cur, num *nxt, const num *z, int w) {
+    if constexpr (K < NDEG) {
+        const int items = K == 1 ? D : (int)ipow(D, K - 1);
+        if (w < items) {
+            lower_level_step<K>(cur, nxt, z, w);
+        } else {
+            lower_levels_step<K + 1>(cur, nxt, z, w - items);
+        }
+    }
+}
+
+// Work items of the levels below the top (see lower_levels_step).
+__host__ __device__ constexpr long long lower_items() {
+    long long items = NDEG > 1 ? D : 0;
+    for (int k = 2; k < NDEG; ++k) items += ipow(D, k - 1);
+    return items;
+}
+
+// The forward pass for signatures whose top level fits the registers of one block (at least
+// TOP and lower_items() threads): thread t keeps the top-level coefficients A_N[a*d^(N-1) + t]
+// (a < d) in registers, the only ones that update them and, since no level reads the top, the
+// only ones that read them. The levels below live twice in shared memory, read from one copy
+// and written to the other, so that a step needs a single barrier. Same arguments and result as
+// signature_forward (less the global state, never needed here).
+extern "C" __global__ void signature_forward_registers(Path path, Path dir, int pieces, long long steps, real *out,
+                                                       real *out_tangent, int out_row, int out_skip) {
+    constexpr long long LOW = offset(NDEG); // levels 1..N-1
+    extern __shared__ __align__(16) unsigned char smem_bytes[];
+    num *smem = reinterpret_cast<num *>(smem_bytes);
+    const int tid = threadIdx.x, nt = blockDim.x;
+    const long long job = blockIdx.x;
+    long long b, first, last;
+    piece_of(job, gridDim.x, pieces, steps, b, first, last);
+    num *zbuf = smem, *cur = zbuf + CHUNK * D, *nxt = cur + LOW;
+    const real *base = path.data + b * path.stride_batch;
+    const real *dir_base = dir.data ? dir.data + b * dir.stride_batch : nullptr;
+    const bool owner = tid < TOP;
+    // Lower-level work goes to the last threads, which own the fewest top coefficients.
+    const int item = nt - 1 - tid;
+    num top[D];
+#pragma unroll
+    for (int a = 0; a < D; ++a) top[a] = NUM_ZERO;
+    for (long long e = tid; e < LOW; e += nt) cur[e] = NUM_ZERO;
+    for (long long s0 = first; NDEG >= 1 && s0 < last; s0 += CHUNK) {
+        const int count = (int)min((long long)CHUNK, last - s0);
+        load_chunk(path, base, dir, dir_base, s0, count, zbuf);
+        for (int s = 0; s < count; ++s) {
+            const num *z = zbuf + s * D;
+            if (owner) {
+                num c = NUM_ZERO;
+                if constexpr (NDEG >= 2) c = chain_at<NDEG>(cur, z, tid);
+#pragma unroll
+                for (int a = 0; a < D; ++a) top[a] += NDEG >= 2 ? z[a] * c : z[a];
+            }
+            if (item < lower_items()) lower_levels_step<1>(cur, nxt, z, item);
+            SYNC();
+            num *t = cur;
+            cur = nxt;
+            nxt = t;
+        }
+    }
+    SYNC();
+    // Back to the natural word order: reversal is an involution, so read from the reversed index.
+    real *o = out + job * out_row + out_skip;
+    real *ot = out_tangent ? out_tangent + job * out_row + out_skip : nullptr;
+    if (out_skip && tid == 0) {
+        o[-1] = 1;
+        if (ot) ot[-1] = 0;
+    }
+#pragma unroll
+    for (int k = 1; k < NDEG; ++k) {
+        const long long m = ipow(D, k), off = offset(k);
+        for (long long i = tid; i < m; i += nt) {
+            const num x = cur[off + reversed(i, k)];
+            o[off + i] = value_of(x);
+            if (ot) ot[off + i] = tangent_of(x);
+        }
+    }
+    if (owner && NDEG >= 1) {
+        const long long m = TOP, off = offset(NDEG);
+#pragma unroll
+        for (int a = 0; a < D; ++a) {
+            const long long word = reversed(a * m + tid, NDEG);
+            o[off + word] = value_of(top[a]);
+            if (ot) ot[off + word] = tangent_of(top[a]);
+        }
+    }
+}
+
 // Sums `acc[a]` over the block into `out[a]` (a < D); `red` holds one row of D per warp.
 __device__ __forceinline__ void block_sum(num (&acc)[D], num *red, num *out) {
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, warps = (blockDim.x + 31) / 32;
