@@ -322,14 +322,65 @@ pub(crate) struct Scratch {
     stream: u64,
 }
 
+/// Scratch memory a device's pool keeps reserved across synchronisations: the default pool
+/// returns everything at each one, so that every call would map its scratch afresh (a few
+/// hundred microseconds for tens of megabytes).
+const POOL_RETAINS: u64 = 512 << 20;
+
+/// This process's stream-ordered memory pool on `device` for scratch memory, created once;
+/// `None` where the driver cannot make one (scratch then comes from the device's default pool).
+fn pool(device: i32) -> Option<sys::CUmemoryPool> {
+    static POOLS: Mutex<Vec<(i32, Option<usize>)>> = Mutex::new(Vec::new());
+    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&(_, pool)) = pools.iter().find(|(d, _)| *d == device) {
+        return pool.map(|p| p as sys::CUmemoryPool);
+    }
+    // SAFETY: plain-old-data properties, zeroed as the driver's documentation asks, then the
+    // fields that matter; the pool is kept for the life of the process.
+    let pool = unsafe {
+        let mut props: sys::CUmemPoolProps = std::mem::zeroed();
+        props.allocType = sys::CUmemAllocationType::CU_MEM_ALLOCATION_TYPE_PINNED;
+        props.handleTypes = sys::CUmemAllocationHandleType::CU_MEM_HANDLE_TYPE_NONE;
+        props.location.type_ = sys::CUmemLocationType::CU_MEM_LOCATION_TYPE_DEVICE;
+        props.location.id = device;
+        let mut pool: sys::CUmemoryPool = std::ptr::null_mut();
+        let mut retain = POOL_RETAINS;
+        sys::cuMemPoolCreate(&mut pool, &props)
+            .result()
+            .and_then(|()| {
+                sys::cuMemPoolSetAttribute(
+                    pool,
+                    sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+                    (&mut retain as *mut u64).cast(),
+                )
+                .result()
+            })
+            .ok()
+            .map(|()| pool as usize)
+    };
+    pools.push((device, pool));
+    pool.map(|p| p as sys::CUmemoryPool)
+}
+
 impl Scratch {
-    /// `bytes` of device memory, allocated in the order of `stream`.
-    pub(crate) fn new(bytes: usize, stream: u64) -> Result<Self> {
+    /// `bytes` of memory on `device`, allocated in the order of `stream`.
+    pub(crate) fn new(bytes: usize, device: i32, stream: u64) -> Result<Self> {
         if bytes == 0 {
             return Ok(Scratch { ptr: 0, stream });
         }
-        // SAFETY: stream-ordered allocation on the current context's device.
-        let ptr = unsafe { result::malloc_async(stream as sys::CUstream, bytes) }.map_err(|e| {
+        let on = stream as sys::CUstream;
+        // SAFETY: stream-ordered allocation on the current context's device, from this
+        // process's pool for it where there is one.
+        let ptr = match pool(device) {
+            Some(pool) => unsafe {
+                let mut ptr: sys::CUdeviceptr = 0;
+                sys::cuMemAllocFromPoolAsync(&mut ptr, bytes, pool, on)
+                    .result()
+                    .map(|()| ptr)
+            },
+            None => unsafe { result::malloc_async(on, bytes) },
+        }
+        .map_err(|e| {
             if e.0 == sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY {
                 Error::OutOfMemory {
                     what: "GPU scratch memory",

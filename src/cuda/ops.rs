@@ -315,6 +315,7 @@ unsafe fn forward(
         } else {
             0
         },
+        at.device,
         at.stream,
     )?;
     let (mut state_ptr, mut use_global) = (state.addr(), i32::from(global));
@@ -439,7 +440,7 @@ fn join_pieces(
             }
             break;
         }
-        let next = Scratch::new(pairs * batch * len * size, at.stream)?;
+        let next = Scratch::new(pairs * batch * len * size, at.device, at.stream)?;
         // SAFETY: `next` holds `pairs · batch` rows; the pairs lie in the level below.
         unsafe {
             product(
@@ -495,7 +496,7 @@ pub unsafe fn sig(
             )
         };
     }
-    let piece_sigs = Scratch::new(pieces * paths.batch * len * size, at.stream)?;
+    let piece_sigs = Scratch::new(pieces * paths.batch * len * size, at.device, at.stream)?;
     // SAFETY: scratch sized for every row written; the caller vouches for the rest.
     unsafe {
         forward(
@@ -541,6 +542,7 @@ unsafe fn backward(
         } else {
             0
         },
+        at.device,
         at.stream,
     )?;
     let mut path = PathParam::new(spec.dtype, Some(paths), transform, paths.length);
@@ -634,7 +636,7 @@ pub unsafe fn sig_backprop(
     }
     // The pieces' own signatures (each walk back ends at the identity) and the join tree above
     // them; `sigs` is not needed.
-    let piece_sigs = Scratch::new(pieces * batch * len * size, at.stream)?;
+    let piece_sigs = Scratch::new(pieces * batch * len * size, at.device, at.stream)?;
     // SAFETY: scratch sized for every row written; the caller vouches for the rest.
     unsafe {
         forward(
@@ -659,7 +661,7 @@ pub unsafe fn sig_backprop(
     for (l, level) in levels.iter().enumerate().rev() {
         // Level l holds pieces >> l rows per path, in pairs.
         let count = (pieces >> l) / 2 * batch;
-        let adjoint = Scratch::new(2 * count * len * size, at.stream)?;
+        let adjoint = Scratch::new(2 * count * len * size, at.device, at.stream)?;
         let (a, da) = (level.addr(), adjoint.addr());
         // SAFETY: both factors' rows lie in `level`, their gradients' in `adjoint`.
         unsafe {
@@ -729,8 +731,8 @@ pub unsafe fn sig_backprop_jvp(
     let gradient_bytes = paths.batch * paths.length * paths.dim * size;
     activate(at.device)?;
     clear(at, hvp, gradient_bytes)?;
-    let sigs = Scratch::new(paths.batch * row * size, at.stream)?;
-    let gradients = Scratch::new(gradient_bytes, at.stream)?;
+    let sigs = Scratch::new(paths.batch * row * size, at.device, at.stream)?;
+    let gradients = Scratch::new(gradient_bytes, at.device, at.stream)?;
     // SAFETY: scratch sized for its rows; the caller vouches for the rest.
     unsafe {
         forward(
