@@ -1,13 +1,16 @@
 // Signatures and their backward passes, one thread block per job.
 //
 // Forward: a job is a run of increments of one path (the whole path, or a piece of it when few
-// long paths are cut in time to fill the GPU). The block folds each increment into the
-// word-reversed running signature with the fused multiply-exponentiate (Horner's scheme, levels
-// from the top down, in place), threads splitting every level, then writes the signature in the
-// natural word order. With TS_DUAL the same code runs on dual numbers x + eps*v and also yields
-// the directional derivative dS[v].
+// paths are cut in time to fill the GPU). The block folds each increment into the word-reversed
+// running signature with the fused multiply-exponentiate (Horner's scheme: each level updated
+// from the old levels below it), then writes the signature in the natural word order. Two
+// kernels: signature_forward_registers keeps the top level in registers, a thread per top-level
+// tail, and the levels below double-buffered in shared memory (one barrier a step);
+// signature_forward, for signatures too large for that, keeps the whole state in shared (or
+// global) memory, threads splitting every level. With TS_DUAL the same code runs on dual numbers
+// x + eps*v and also yields the directional derivative dS[v].
 //
-// Backward: one block per path walks back from the end signature, undoing each step with
+// Backward: a block per job walks back from the job's end signature, undoing each step with
 // exp(-z) while pushing the gradient through it (reversibility: no stored states). With TS_DUAL
 // it yields the Hessian-vector product as well.
 
