@@ -409,6 +409,43 @@ unsafe fn product(
     }
 }
 
+/// The signatures of every path's `pieces` pieces, piece-major rows of `layout.len()`.
+///
+/// # Safety
+/// As for [`sig`].
+unsafe fn piece_signatures(
+    at: Stream,
+    spec: Spec,
+    layout: Layout,
+    paths: &DevicePaths,
+    transform: &PathTransform,
+    pieces: usize,
+) -> Result<Scratch> {
+    let len = layout.len();
+    let rows = Scratch::new(
+        pieces * paths.batch * len * spec.dtype.size(),
+        at.device,
+        at.stream,
+    )?;
+    // SAFETY: scratch sized for every row written; the caller vouches for the rest.
+    unsafe {
+        forward(
+            at,
+            spec,
+            layout,
+            paths,
+            None,
+            transform,
+            pieces,
+            rows.addr(),
+            0,
+            len,
+            0,
+        )?;
+    }
+    Ok(rows)
+}
+
 /// Chen products of neighbouring pieces, level by level: `levels[0]` holds the signatures of
 /// `pieces · batch` pieces (a power of two of pieces per path, piece-major rows of `len`), each
 /// next level the products of pairs of the one before. With `root`, the last product (one row
@@ -496,23 +533,8 @@ pub unsafe fn sig(
             )
         };
     }
-    let piece_sigs = Scratch::new(pieces * paths.batch * len * size, at.device, at.stream)?;
-    // SAFETY: scratch sized for every row written; the caller vouches for the rest.
-    unsafe {
-        forward(
-            at,
-            spec,
-            layout,
-            paths,
-            None,
-            transform,
-            pieces,
-            piece_sigs.addr(),
-            0,
-            len,
-            0,
-        )?;
-    }
+    // SAFETY: forwarded to the caller.
+    let piece_sigs = unsafe { piece_signatures(at, spec, layout, paths, transform, pieces)? };
     let root = Some((out, row, skip));
     join_pieces(at, &m, paths.batch, len, size, pieces, piece_sigs, root).map(drop)
 }
@@ -636,23 +658,8 @@ pub unsafe fn sig_backprop(
     }
     // The pieces' own signatures (each walk back ends at the identity) and the join tree above
     // them; `sigs` is not needed.
-    let piece_sigs = Scratch::new(pieces * batch * len * size, at.device, at.stream)?;
-    // SAFETY: scratch sized for every row written; the caller vouches for the rest.
-    unsafe {
-        forward(
-            at,
-            spec,
-            layout,
-            paths,
-            None,
-            transform,
-            pieces,
-            piece_sigs.addr(),
-            0,
-            len,
-            0,
-        )?;
-    }
+    // SAFETY: forwarded to the caller.
+    let piece_sigs = unsafe { piece_signatures(at, spec, layout, paths, transform, pieces)? };
     let levels = join_pieces(at, &m, batch, len, size, pieces, piece_sigs, None)?;
     // Down the tree: the gradient of each product's rows reaches both of its factors.
     let group_bytes = (batch * len * size) as u64;

@@ -102,6 +102,33 @@ __device__ __forceinline__ void piece_of(long long job, long long jobs, int piec
     last = steps * (piece + 1) / pieces;
 }
 
+// Row `job` of `out`, and of `out_tangent` if any (else null), after `out_skip` scalar terms,
+// which are set (1, tangent 0).
+__device__ __forceinline__ void output_row(real *out, real *out_tangent, long long job, int out_row, int out_skip,
+                                           real *&o, real *&ot) {
+    o = out + job * out_row + out_skip;
+    ot = out_tangent ? out_tangent + job * out_row + out_skip : nullptr;
+    if (out_skip && threadIdx.x == 0) {
+        o[-1] = 1;
+        if (ot) ot[-1] = 0;
+    }
+}
+
+// Writes levels 1..last of the word-reversed state A to o (and ot) in the natural word order:
+// reversal is an involution, so each coefficient reads from its reversed index.
+__device__ __forceinline__ void write_natural(const num *A, int last, real *o, real *ot) {
+    const int tid = threadIdx.x, nt = blockDim.x;
+#pragma unroll
+    for (int k = 1; k <= last; ++k) {
+        const long long m = ipow(D, k), off = offset(k);
+        for (long long i = tid; i < m; i += nt) {
+            const num x = A[off + reversed(i, k)];
+            o[off + i] = value_of(x);
+            if (ot) ot[off + i] = tangent_of(x);
+        }
+    }
+}
+
 // Signatures of `jobs = pieces * batch` runs of increments (see piece_of; `steps` increments in
 // all). Writes levels 1..N of each into row j of `out` (`out_row` values, after `out_skip` scalar
 // terms, set to 1), in the natural word order, and, for dual numbers, dS[v] into out_tangent.
@@ -125,22 +152,9 @@ extern "C" __global__ void signature_forward(Path path, Path dir, int pieces, lo
         for (int s = 0; s < count; ++s) horner_step(A, z + s * D, ping, pong);
     }
     SYNC();
-    // Back to the natural word order: reversal is an involution, so read from the reversed index.
-    real *o = out + job * out_row + out_skip;
-    real *ot = out_tangent ? out_tangent + job * out_row + out_skip : nullptr;
-    if (out_skip && tid == 0) {
-        o[-1] = 1;
-        if (ot) ot[-1] = 0;
-    }
-#pragma unroll
-    for (int k = 1; k <= NDEG; ++k) {
-        const long long m = ipow(D, k), off = offset(k);
-        for (long long i = tid; i < m; i += nt) {
-            const num x = A[off + reversed(i, k)];
-            o[off + i] = value_of(x);
-            if (ot) ot[off + i] = tangent_of(x);
-        }
-    }
+    real *o, *ot;
+    output_row(out, out_tangent, job, out_row, out_skip, o, ot);
+    write_natural(A, NDEG, o, ot);
 }
 
 // s_{K-1}[t] of the Horner chain that updates level K (K >= 2), read from the levels below it
@@ -235,22 +249,9 @@ extern "C" __global__ void signature_forward_registers(Path path, Path dir, int 
         }
     }
     SYNC();
-    // Back to the natural word order: reversal is an involution, so read from the reversed index.
-    real *o = out + job * out_row + out_skip;
-    real *ot = out_tangent ? out_tangent + job * out_row + out_skip : nullptr;
-    if (out_skip && tid == 0) {
-        o[-1] = 1;
-        if (ot) ot[-1] = 0;
-    }
-#pragma unroll
-    for (int k = 1; k < NDEG; ++k) {
-        const long long m = ipow(D, k), off = offset(k);
-        for (long long i = tid; i < m; i += nt) {
-            const num x = cur[off + reversed(i, k)];
-            o[off + i] = value_of(x);
-            if (ot) ot[off + i] = tangent_of(x);
-        }
-    }
+    real *o, *ot;
+    output_row(out, out_tangent, job, out_row, out_skip, o, ot);
+    write_natural(cur, NDEG - 1, o, ot);
     if (owner && NDEG >= 1) {
         const long long m = TOP, off = offset(NDEG);
 #pragma unroll
