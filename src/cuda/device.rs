@@ -30,6 +30,9 @@ pub(crate) const KERNELS: [&str; 7] = [
     "transform_backward",
 ];
 
+/// Steps whose increments the signature kernels stage in shared memory at once (`TS_CHUNK`).
+pub(crate) const CHUNK: usize = 32;
+
 /// The element type kernels compute in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Dtype {
@@ -86,6 +89,7 @@ impl Spec {
             format!("-DTS_DIM={}", self.dim),
             format!("-DTS_DEGREE={}", self.degree),
             format!("-DTS_DUAL={}", u8::from(self.dual)),
+            format!("-DTS_CHUNK={CHUNK}"),
         ]
     }
 

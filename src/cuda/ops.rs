@@ -8,7 +8,7 @@
 
 use std::ffi::c_void;
 
-use super::device::{Dtype, Module, Scratch, Spec, activate, launch, module};
+use super::device::{CHUNK, Dtype, Module, Scratch, Spec, activate, launch, module};
 use crate::algebra::Layout;
 use crate::error::{Error, Result};
 use crate::sig::PathTransform;
@@ -161,10 +161,6 @@ impl SharedPlan {
         }
     }
 }
-
-/// Steps whose increments the signature kernels stage in shared memory at once (`CHUNK` in
-/// kernels/signature.cu).
-const CHUNK: usize = 32;
 
 /// Which forward kernel computes signatures of a layout, with how many threads per block.
 #[derive(Clone, Copy)]
@@ -451,8 +447,12 @@ unsafe fn piece_signatures(
 /// next level the products of pairs of the one before. With `root`, the last product (one row
 /// per path) is written there, as rows of `row` after `skip` scalar terms; without, the levels
 /// stop at two pieces per path. Returns the levels.
+///
+/// # Safety
+/// `root`'s address must hold `batch` rows of its `row` values on `at.device`, valid until the
+/// stream has run the launches.
 #[allow(clippy::too_many_arguments)]
-fn join_pieces(
+unsafe fn join_pieces(
     at: Stream,
     m: &Module,
     batch: usize,
@@ -472,7 +472,7 @@ fn join_pieces(
         let groups = Groups::pairs(batch, len);
         if pairs == 1 {
             if let Some((out, row, skip)) = root {
-                // SAFETY: every row read and written lies in the levels or the caller's `out`.
+                // SAFETY: every row read lies in the levels; `out` is the caller's contract.
                 unsafe { product(at, m, batch, a, b, out, len, 0, row, skip, groups)? };
             }
             break;
@@ -536,7 +536,8 @@ pub unsafe fn sig(
     // SAFETY: forwarded to the caller.
     let piece_sigs = unsafe { piece_signatures(at, spec, layout, paths, transform, pieces)? };
     let root = Some((out, row, skip));
-    join_pieces(at, &m, paths.batch, len, size, pieces, piece_sigs, root).map(drop)
+    // SAFETY: `out` holds a row for every path (the caller's contract).
+    unsafe { join_pieces(at, &m, paths.batch, len, size, pieces, piece_sigs, root) }.map(drop)
 }
 
 /// Launches the backward kernel (real or dual by `spec`).
@@ -660,7 +661,8 @@ pub unsafe fn sig_backprop(
     // them; `sigs` is not needed.
     // SAFETY: forwarded to the caller.
     let piece_sigs = unsafe { piece_signatures(at, spec, layout, paths, transform, pieces)? };
-    let levels = join_pieces(at, &m, batch, len, size, pieces, piece_sigs, None)?;
+    // SAFETY: no root: every launch stays inside the levels it allocates.
+    let levels = unsafe { join_pieces(at, &m, batch, len, size, pieces, piece_sigs, None)? };
     // Down the tree: the gradient of each product's rows reaches both of its factors.
     let group_bytes = (batch * len * size) as u64;
     let mut adjoints = Vec::with_capacity(levels.len());

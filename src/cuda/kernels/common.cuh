@@ -1,6 +1,7 @@
 // Shared by every tensorsig kernel. Compiled by NVRTC with -DTS_REAL=float|double,
-// -DTS_DIM=<channels after transforms>, -DTS_DEGREE=<N>, -DTS_DUAL=0|1: loops over levels and
-// letters unroll and every division by a power of the dimension is by a constant.
+// -DTS_DIM=<channels after transforms>, -DTS_DEGREE=<N>, -DTS_DUAL=0|1 (and -DTS_CHUNK, see
+// signature.cu): loops over levels and letters unroll and every division by a power of the
+// dimension is by a constant.
 //
 // Layout: levels 1..N concatenated, word (i1..ik) of level k at offset(k) + i1*d^(k-1) + ... + ik.
 // Signatures are built by left multiplication on word-reversed tensors (exp(z) (x) rev(A)), so

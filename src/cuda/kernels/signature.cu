@@ -15,8 +15,9 @@
 // it yields the Hessian-vector product as well.
 
 // Increments are staged in shared memory a chunk of steps at a time: one barrier and one global
-// memory latency per chunk instead of per step.
-#define CHUNK 32
+// memory latency per chunk instead of per step. TS_CHUNK comes from the host, which sizes the
+// shared memory.
+#define CHUNK TS_CHUNK
 
 // Shared memory of the forward pass: a chunk of increments, two chain levels, and the state
 // when it fits (else `global_state`).
