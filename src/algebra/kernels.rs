@@ -146,6 +146,65 @@ pub(crate) fn outer_add<S: Simd, T: Scalar + Vectorize<S>>(
     unsafe { outer::<S, T>(out, addend.as_ptr(), left, right, segment) }
 }
 
+/// `chain[w·m + i] = level[w·m + i] + half[w]·s[i]`, then `level[w·m + i] += full[w]·s2[i]`, in
+/// one pass over `level` (`m = s.len()`): the two updates of a multiply-exponentiate step that
+/// read level `N-1`, the top level's last chain link and level `N-1`'s own update, share its
+/// loads. `segment` as for [`outer_acc`].
+#[inline(always)]
+pub(crate) fn outer_add_acc<S: Simd, T: Scalar + Vectorize<S>>(
+    chain: &mut [T],
+    level: &mut [T],
+    half: &[T],
+    s: &[T],
+    full: &[T],
+    s2: &[T],
+    segment: usize,
+) {
+    let (n, m) = (half.len(), s.len());
+    assert!(chain.len() == n * m && level.len() == n * m);
+    assert!(full.len() == n && s2.len() == m);
+    assert!(segment > 0 && m.is_multiple_of(segment));
+    let lanes = <T as Vectorize<S>>::LANES;
+    let whole = segment - segment % lanes;
+    let block = segment * (BLOCK / segment).max(1);
+    let mut start = 0;
+    while start < m {
+        let len = block.min(m - start);
+        for w in 0..n {
+            let (h, f) = (half[w], full[w]);
+            let (hv, fv) = (v!(splat)(h), v!(splat)(f));
+            // SAFETY: row `w`'s columns `start..start + len` lie inside `chain` and `level`
+            // (`n·m` each), and columns `start..start + len` inside `s` and `s2` (`m` each).
+            unsafe {
+                let (c, a) = (
+                    chain.as_mut_ptr().add(w * m + start),
+                    level.as_mut_ptr().add(w * m + start),
+                );
+                let (r1, r2) = (s.as_ptr().add(start), s2.as_ptr().add(start));
+                let mut seg = 0;
+                while seg < len {
+                    let (c, a, r1, r2) = (c.add(seg), a.add(seg), r1.add(seg), r2.add(seg));
+                    let mut i = 0;
+                    while i < whole {
+                        let old = v!(load)(a.add(i));
+                        v!(store)(c.add(i), v!(mul_add)(hv, v!(load)(r1.add(i)), old));
+                        v!(store)(a.add(i), v!(mul_add)(fv, v!(load)(r2.add(i)), old));
+                        i += lanes;
+                    }
+                    while i < segment {
+                        let old = *a.add(i);
+                        *c.add(i) = old + h * *r1.add(i);
+                        *a.add(i) = old + f * *r2.add(i);
+                        i += 1;
+                    }
+                    seg += segment;
+                }
+            }
+        }
+        start += block;
+    }
+}
+
 /// Steps whose top-level updates [`outer_acc_steps`] fuses into one pass.
 pub(crate) const FUSED_STEPS: usize = 4;
 

@@ -21,7 +21,8 @@
 //! chain. Nothing from the forward pass is stored, and the cost is about twice the forward's.
 
 use super::kernels::{
-    FUSED_STEPS, add_assign, add_into, outer_acc, outer_acc_steps, outer_add, outer_adjoint,
+    FUSED_STEPS, add_assign, add_into, outer_acc, outer_acc_steps, outer_add, outer_add_acc,
+    outer_adjoint,
 };
 use super::layout::{Layout, Levels};
 use super::reverse::reverse_words;
@@ -257,16 +258,40 @@ pub(crate) fn exp_mul_steps_with<S: Simd, T: Scalar + Vectorize<S>>(
         // Padded apart: buffers a power of two long would sit at addresses the load/store unit
         // confuses modulo 4 KiB, stalling every load behind the stores to the other buffer.
         let (scratch, last) = chain[..3 * (top + PAD)].split_at_mut(2 * (top + PAD));
-        for k in (2..=n).rev() {
+        let slot = t * (top + PAD)..t * (top + PAD) + top;
+        let mut below_top = n;
+        if n >= 3 && d >= 2 {
+            // The top level's last chain link, s_(N-1) = A_(N-1) + z/2 ⊗ s_(N-2), and level
+            // N-1's update both read A_(N-1): both chains up to level N-2, then one pass.
+            let m = lv.len(n - 2);
+            let (lower, upper) = a.split_at_mut(lv.offset(n - 1));
+            // Intermediate links are at most d^(N-3) long; level N-1's chain end goes after them.
+            let inter = lv.len((n - 3).max(1)) + PAD;
+            let (links, rest) = scratch.split_at_mut(2 * inter);
+            let (top_chain, own_chain) = (&mut last[..m], &mut rest[..m]);
+            chain_into::<S, T>(lv, lower, &scaled_z, n, n - 2, q, links, top_chain);
+            chain_into::<S, T>(lv, lower, &scaled_z, n - 1, n - 2, q, links, own_chain);
+            outer_add_acc::<S, T>(
+                &mut block_chain[slot.clone()],
+                &mut upper[..top],
+                scaled_z(2),
+                top_chain,
+                z,
+                own_chain,
+                q.min(m),
+            );
+            below_top = n - 2;
+        }
+        for k in (2..=below_top).rev() {
             let (lower, upper) = a.split_at_mut(lv.offset(k));
             // The top level's chain goes to this step's slot of the block; lower levels' to `last`.
             let dest = if k == n {
-                &mut block_chain[t * (top + PAD)..t * (top + PAD) + top]
+                &mut block_chain[slot.clone()]
             } else {
                 &mut *last
             };
             let dest = &mut dest[..lv.len(k - 1)];
-            chain_into::<S, T>(lv, lower, &scaled_z, k, q, scratch, dest);
+            chain_into::<S, T>(lv, lower, &scaled_z, k, k - 1, q, scratch, dest);
             if k < n {
                 // A_k += z ⊗ s_{k-1}
                 outer_acc::<S, T>(&mut upper[..lv.len(k)], z, dest, q.min(dest.len()));
@@ -293,30 +318,32 @@ pub(crate) fn exp_mul_steps_with<S: Simd, T: Scalar + Vectorize<S>>(
     }
 }
 
-/// Writes the chain `s_{k-1}` of level `k` into `dest`: `s_1 = A_1 + z/k`,
-/// `s_{j+1} = A_{j+1} + z/(k-j) ⊗ s_j`, with `lower` holding levels `1..k` of `A` and
-/// `scratch` room for two intermediate levels (`2·d^(k-2)`).
+/// Writes link `links` of level `k`'s chain into `dest` (`links = k - 1`: the whole chain
+/// `s_{k-1}`): `s_1 = A_1 + z/k`, `s_{j+1} = A_{j+1} + z/(k-j) ⊗ s_j`, with `lower` holding
+/// levels `1..=links` of `A` and `scratch` room for two intermediate links (`2·d^(links-1)`).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn chain_into<'z, S: Simd, T: Scalar + Vectorize<S>>(
     lv: &Levels,
     lower: &[T],
     scaled_z: &impl Fn(usize) -> &'z [T],
     k: usize,
+    links: usize,
     q: usize,
     scratch: &mut [T],
     dest: &mut [T],
 ) {
     let d = lv.len(1);
-    if k == 2 {
-        add_into(dest, &lower[..d], scaled_z(2));
+    if links == 1 {
+        add_into(dest, &lower[..d], scaled_z(k));
         return;
     }
     let half = scratch.len() / 2;
     let (mut cur, mut other) = scratch.split_at_mut(half);
     add_into(&mut cur[..d], &lower[..d], scaled_z(k));
-    for j in 1..k - 1 {
+    for j in 1..links {
         let (len, addend) = (lv.len(j), &lower[lv.range(j + 1)]);
-        let out = if j + 1 == k - 1 {
+        let out = if j + 1 == links {
             &mut *dest
         } else {
             &mut other[..lv.len(j + 1)]
