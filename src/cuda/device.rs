@@ -159,6 +159,9 @@ pub(crate) struct Module {
     pub(crate) max_shared: usize,
     /// Streaming multiprocessors on the device.
     pub(crate) processors: usize,
+    /// The most threads a block of `signature_forward_registers` may have: fewer than 1024
+    /// where the compiled kernel's registers run out first.
+    pub(crate) register_kernel_threads: usize,
 }
 
 // SAFETY: driver handles may be used from any thread once loaded.
@@ -168,19 +171,6 @@ unsafe impl Sync for Module {}
 impl Module {
     pub(crate) fn function(&self, name: &str) -> sys::CUfunction {
         self.functions[name]
-    }
-
-    /// The most threads a block of kernel `name` may have: fewer than 1024 where the compiled
-    /// kernel's registers run out first.
-    pub(crate) fn max_threads(&self, name: &str) -> usize {
-        // SAFETY: a loaded function and an attribute every driver answers.
-        unsafe {
-            result::function::get_function_attribute(
-                self.functions[name],
-                CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK,
-            )
-        }
-        .map_or(0, |n| n.max(0) as usize)
     }
 }
 
@@ -278,10 +268,19 @@ pub(crate) fn module(device: i32, spec: Spec) -> Result<Arc<Module>> {
         }
         functions.insert(name, f);
     }
+    // SAFETY: a loaded function and an attribute every driver answers.
+    let register_kernel_threads = unsafe {
+        result::function::get_function_attribute(
+            functions["signature_forward_registers"],
+            CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK,
+        )
+    }
+    .map_or(0, |n| n.max(0) as usize);
     let loaded = Arc::new(Module {
         functions,
         max_shared,
         processors,
+        register_kernel_threads,
     });
     MODULES
         .lock()

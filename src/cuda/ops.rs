@@ -185,7 +185,7 @@ impl ForwardKernel {
                 0
             };
             let threads = top.max(lower).next_multiple_of(32);
-            if threads <= m.max_threads("signature_forward_registers") {
+            if threads <= m.register_kernel_threads {
                 return ForwardKernel {
                     registers: true,
                     block: threads as u32,
