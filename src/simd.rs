@@ -64,6 +64,8 @@ pub trait Vectorize<S: Simd>: Copy {
     type V: Copy;
     /// Which lanes a partial load or store touches.
     type Mask: Copy;
+    /// Where each lane of a [`Vectorize::permute`] comes from.
+    type Lanes: Copy;
     /// Elements per vector.
     const LANES: usize;
     /// Every lane `x`.
@@ -100,6 +102,11 @@ pub trait Vectorize<S: Simd>: Copy {
     fn mul(a: Self::V, b: Self::V) -> Self::V;
     /// The sum of the lanes.
     fn sum(v: Self::V) -> Self;
+    /// The selector that takes lane `from[i]` into lane `i` (`from[i] < LANES`, and `from`
+    /// holds at least `LANES` entries).
+    fn lanes(from: &[u8]) -> Self::Lanes;
+    /// Lane `i` of the result is the lane of `v` that `sel` names for `i`.
+    fn permute(v: Self::V, sel: Self::Lanes) -> Self::V;
     /// `LANES` consecutive differences `rows[l][at + i + ahead] - rows[l][at + i]`,
     /// `i < LANES`, of each of the `LANES` rows `l`, transposed: vector `i`, stored at
     /// `dst + i·stride`, holds difference `i` of every row. This is how path increments reach
@@ -122,6 +129,7 @@ macro_rules! portable_vectors {
         impl Vectorize<Portable> for $t {
             type V = [$t; 4];
             type Mask = usize;
+            type Lanes = [u8; 4];
             const LANES: usize = 4;
             #[inline(always)]
             fn splat(x: $t) -> [$t; 4] {
@@ -175,6 +183,14 @@ macro_rules! portable_vectors {
                 (v[0] + v[2]) + (v[1] + v[3])
             }
             #[inline(always)]
+            fn lanes(from: &[u8]) -> [u8; 4] {
+                [from[0], from[1], from[2], from[3]]
+            }
+            #[inline(always)]
+            fn permute(v: [$t; 4], sel: [u8; 4]) -> [$t; 4] {
+                sel.map(|i| v[usize::from(i)])
+            }
+            #[inline(always)]
             unsafe fn transposed_differences(
                 rows: &[*const $t],
                 at: usize,
@@ -212,6 +228,7 @@ mod x86 {
     impl Vectorize<Avx2> for f64 {
         type V = __m256d;
         type Mask = __m256i;
+        type Lanes = __m256i;
         const LANES: usize = 4;
         #[inline(always)]
         fn splat(x: f64) -> __m256d {
@@ -263,6 +280,23 @@ mod x86 {
             }
         }
         #[inline(always)]
+        fn lanes(from: &[u8]) -> __m256i {
+            assert!(from.len() >= 4);
+            unsafe {
+                let x = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(i32::from_le_bytes([
+                    from[0], from[1], from[2], from[3],
+                ])));
+                // One `f64` lane is two 32-bit lanes of `vpermps`: `2x` and `2x + 1`.
+                let low = _mm256_add_epi64(x, x);
+                let high = _mm256_slli_epi64(_mm256_add_epi64(low, _mm256_set1_epi64x(1)), 32);
+                _mm256_or_si256(low, high)
+            }
+        }
+        #[inline(always)]
+        fn permute(v: __m256d, sel: __m256i) -> __m256d {
+            unsafe { _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(v), sel)) }
+        }
+        #[inline(always)]
         unsafe fn transposed_differences(
             rows: &[*const f64],
             at: usize,
@@ -295,6 +329,7 @@ mod x86 {
     impl Vectorize<Avx2> for f32 {
         type V = __m256;
         type Mask = __m256i;
+        type Lanes = __m256i;
         const LANES: usize = 8;
         #[inline(always)]
         fn splat(x: f32) -> __m256 {
@@ -348,6 +383,15 @@ mod x86 {
                 let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
                 _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)))
             }
+        }
+        #[inline(always)]
+        fn lanes(from: &[u8]) -> __m256i {
+            assert!(from.len() >= 8);
+            unsafe { _mm256_cvtepu8_epi32(_mm_loadl_epi64(from.as_ptr().cast())) }
+        }
+        #[inline(always)]
+        fn permute(v: __m256, sel: __m256i) -> __m256 {
+            unsafe { _mm256_permutevar8x32_ps(v, sel) }
         }
         #[inline(always)]
         unsafe fn transposed_differences(
@@ -437,6 +481,14 @@ mod x86 {
                 <$t as Vectorize<Avx2>>::sum(v)
             }
             #[inline(always)]
+            fn lanes(from: &[u8]) -> __m256i {
+                <$t as Vectorize<Avx2>>::lanes(from)
+            }
+            #[inline(always)]
+            fn permute(v: $v, sel: __m256i) -> $v {
+                <$t as Vectorize<Avx2>>::permute(v, sel)
+            }
+            #[inline(always)]
             unsafe fn transposed_differences(
                 rows: &[*const $t],
                 at: usize,
@@ -455,6 +507,7 @@ mod x86 {
     impl Vectorize<Avx512> for f64 {
         type V = __m256d;
         type Mask = __mmask8;
+        type Lanes = __m256i;
         const LANES: usize = 4;
         avx2_operations!(f64, __m256d);
         #[inline(always)]
@@ -474,6 +527,7 @@ mod x86 {
     impl Vectorize<Avx512> for f32 {
         type V = __m256;
         type Mask = __mmask8;
+        type Lanes = __m256i;
         const LANES: usize = 8;
         avx2_operations!(f32, __m256);
         #[inline(always)]

@@ -4,7 +4,9 @@
 //! `out[w·m + a] (+)= left[w] · right[a]`, with `out` a level viewed as a `left.len() × m`
 //! row-major matrix (`m = right.len()`), and every backward pass to their adjoint. The algorithms
 //! arrange for `left` to be short (a vector of `R^d`) and `right` long, so that each row is a
-//! contiguous `axpy`: full vector registers, then one masked vector for the tail.
+//! contiguous `axpy`: full vector registers, then one masked vector for the tail. The Chen
+//! product cannot (its `A_{k-1} ⊗ B_1` has rows of length `d`): [`tensor_acc`] packs such short
+//! rows several to a vector.
 //!
 //! The public (crate) functions check their slices once; the row loops then address vectors by
 //! pointer, so no bounds check or iterator setup sits in the innermost loops. Long rows are walked
@@ -129,6 +131,89 @@ pub(crate) fn outer_acc<S: Simd, T: Scalar + Vectorize<S>>(
     let addend = out.as_ptr();
     // SAFETY: the addend is `out` itself.
     unsafe { outer::<S, T>(out, addend, left, right, segment) }
+}
+
+/// Rows shorter than this (and than two vectors) that are not whole vectors take
+/// [`outer_acc_short`]; it bounds the per-call tables of that kernel.
+const SHORT_ROW: usize = 16;
+
+/// `out[w·m + a] += left[w] · right[a]` with `m = right.len()`, by the kernel that suits `m`:
+/// rows of whole vectors, or of two vectors or more, one at a time; shorter ragged rows, whose
+/// tails would leave most lanes idle, several at once.
+#[inline(always)]
+pub(crate) fn tensor_acc<S: Simd, T: Scalar + Vectorize<S>>(
+    out: &mut [T],
+    left: &[T],
+    right: &[T],
+) {
+    let (m, lanes) = (right.len(), <T as Vectorize<S>>::LANES);
+    let done = if m < SHORT_ROW.min(2 * lanes) && !m.is_multiple_of(lanes) {
+        outer_acc_short::<S, T>(out, left, right)
+    } else {
+        0
+    };
+    outer_acc::<S, T>(&mut out[done * m..], &left[done..], right, m);
+}
+
+/// The most lanes a vector has at any level (8 `f32`).
+const MAX_LANES: usize = 8;
+
+/// `ROW_OF[m][e] = e / m`: the row of element `e` of a group of rows of length `m`, for
+/// [`outer_acc_short`]'s permutations (a table, since the divisions would cost more than the
+/// arithmetic they set up).
+const ROW_OF: [[u8; SHORT_ROW * MAX_LANES]; SHORT_ROW] = {
+    let mut table = [[0; SHORT_ROW * MAX_LANES]; SHORT_ROW];
+    let mut m = 1;
+    while m < SHORT_ROW {
+        let mut e = 0;
+        while e < SHORT_ROW * MAX_LANES {
+            table[m][e] = (e / m) as u8;
+            e += 1;
+        }
+        m += 1;
+    }
+    table
+};
+
+/// [`tensor_acc`] for short rows (`m < SHORT_ROW`). `LANES` rows at a time cover exactly `m`
+/// vectors; lane `i` of vector `q` is element `e = q·LANES + i` of that group, which takes
+/// `left` at row `e / m`, a permutation of the group's `LANES` values of `left`, times `right` at
+/// column `e % m`: vector `q` of `right` repeated `LANES` times, the same for every group.
+/// Returns the number of rows done: the rest do not fill a group.
+#[inline(always)]
+fn outer_acc_short<S: Simd, T: Scalar + Vectorize<S>>(
+    out: &mut [T],
+    left: &[T],
+    right: &[T],
+) -> usize {
+    let (n, m, lanes) = (left.len(), right.len(), <T as Vectorize<S>>::LANES);
+    assert!(out.len() == n * m && m < SHORT_ROW && lanes <= MAX_LANES);
+    let groups = n / lanes;
+    if groups > 0 {
+        let mut tiled = [T::ZERO; SHORT_ROW * MAX_LANES];
+        for copy in tiled[..lanes * m].chunks_exact_mut(m) {
+            copy.copy_from_slice(right);
+        }
+        let mut selectors = [v!(lanes)(&ROW_OF[m]); SHORT_ROW];
+        for (q, selector) in selectors[..m].iter_mut().enumerate() {
+            *selector = v!(lanes)(&ROW_OF[m][q * lanes..]);
+        }
+        for g in 0..groups {
+            // SAFETY: group `g < n / LANES` reads `left[g·LANES..][..LANES]` and writes
+            // `out[g·LANES·m..][..LANES·m]`, inside `left` (`n`) and `out` (`n·m`); vector
+            // `q < m` of `tiled` ends at `LANES·m`.
+            unsafe {
+                let a = v!(load)(left.as_ptr().add(g * lanes));
+                let o = out.as_mut_ptr().add(g * lanes * m);
+                for (q, &selector) in selectors[..m].iter().enumerate() {
+                    let p = o.add(q * lanes);
+                    let tile = v!(load)(tiled.as_ptr().add(q * lanes));
+                    v!(store)(p, v!(mul_add)(v!(permute)(a, selector), tile, v!(load)(p)));
+                }
+            }
+        }
+    }
+    groups * lanes
 }
 
 /// `out[w·m + a] = addend[w·m + a] + left[w] · right[a]` with `m = right.len()`.
@@ -423,6 +508,27 @@ mod tests {
             out,
             [20.5, 40.5, 60.5, 40.5, 80.5, 120.5, 60.5, 120.5, 180.5]
         );
+    }
+
+    #[test]
+    fn tensor_acc_matches_definition_for_every_row_length() {
+        // Short rows (several per vector, ragged), whole vectors and long rows; row counts that
+        // fill groups of LANES rows exactly, partly and not at all.
+        for m in 1..=20 {
+            for n in [1, 3, 4, 5, 9, 13] {
+                let left: Vec<f64> = (0..n).map(|i| i as f64 + 0.25).collect();
+                let right: Vec<f64> = (0..m).map(|i| (i as f64 * 0.7).sin()).collect();
+                let start: Vec<f64> = (0..n * m).map(|i| i as f64 * 0.5).collect();
+                let mut out = start.clone();
+                tensor_acc::<Portable, f64>(&mut out, &left, &right);
+                for w in 0..n {
+                    for a in 0..m {
+                        let expected = start[w * m + a] + left[w] * right[a];
+                        assert_eq!(out[w * m + a], expected, "n = {n}, m = {m}, ({w}, {a})");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

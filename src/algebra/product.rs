@@ -3,7 +3,7 @@
 //! `(A ⊗ B)_k = A_k + B_k + Σ_{l=1}^{k-1} A_l ⊗ B_{k-l}`: for signatures, the signature of the
 //! concatenation of two paths (Chen's identity).
 
-use super::kernels::{add_into, outer_acc, outer_adjoint};
+use super::kernels::{add_into, outer_adjoint, tensor_acc};
 use super::layout::Layout;
 use crate::scalar::Scalar;
 use crate::simd::{Kernel, Simd, Vectorize, dispatch};
@@ -96,8 +96,11 @@ fn product_with<S: Simd, T: Scalar + Vectorize<S>>(
     for k in 2..=layout.degree() {
         let out_k = &mut out[layout.level_range(k)];
         for l in 1..k {
-            let right = &b[layout.level_range(k - l)];
-            outer_acc::<S, T>(out_k, &a[layout.level_range(l)], right, right.len());
+            tensor_acc::<S, T>(
+                out_k,
+                &a[layout.level_range(l)],
+                &b[layout.level_range(k - l)],
+            );
         }
     }
 }
@@ -172,6 +175,63 @@ mod tests {
         for (x, y) in out.iter().zip(&chained) {
             assert!((x - y).abs() < 1e-14);
         }
+    }
+
+    /// `a ⊗ b` straight from the definition, word by word.
+    fn product_by_definition<T: Scalar>(layout: Layout, a: &[T], b: &[T]) -> Vec<T> {
+        let mut out = vec![T::ZERO; layout.len()];
+        for k in 1..=layout.degree() {
+            let level = layout.level_range(k);
+            out[level.clone()].copy_from_slice(&a[level.clone()]);
+            for (o, &x) in out[level.clone()].iter_mut().zip(&b[level.clone()]) {
+                *o += x;
+            }
+            for l in 1..k {
+                let (left, right) = (&a[layout.level_range(l)], &b[layout.level_range(k - l)]);
+                for (w, &x) in left.iter().enumerate() {
+                    for (v, &y) in right.iter().enumerate() {
+                        out[level.start + w * right.len() + v] += x * y;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn check_product_by_definition<T: Scalar + Into<f64>>(tolerance: f64) {
+        // Dimensions 1-7 give rows of every length up to two vectors, in both precisions, at the
+        // level this CPU dispatches to.
+        for dim in 1..=7 {
+            for degree in 1..=4 {
+                let layout = Layout::new(dim, degree).unwrap();
+                let value = |i: usize, s: f64| T::from_f64((i as f64 * s).sin());
+                let a: Vec<T> = (0..layout.len()).map(|i| value(i, 0.37)).collect();
+                let b: Vec<T> = (0..layout.len()).map(|i| value(i, 0.91)).collect();
+                let mut out = vec![T::ZERO; layout.len()];
+                product(layout, &a, &b, &mut out);
+                for (i, (x, y)) in out
+                    .iter()
+                    .zip(product_by_definition(layout, &a, &b))
+                    .enumerate()
+                {
+                    let (x, y): (f64, f64) = ((*x).into(), y.into());
+                    assert!(
+                        (x - y).abs() <= tolerance * (1.0 + y.abs()),
+                        "d = {dim}, N = {degree}, [{i}]: {x} vs {y}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn product_matches_definition_f64() {
+        check_product_by_definition::<f64>(1e-13);
+    }
+
+    #[test]
+    fn product_matches_definition_f32() {
+        check_product_by_definition::<f32>(1e-5);
     }
 
     #[test]
