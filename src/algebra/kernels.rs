@@ -245,6 +245,38 @@ pub(crate) fn outer_add_acc<S: Simd, T: Scalar + Vectorize<S>>(
     s2: &[T],
     segment: usize,
 ) {
+    outer_pair::<S, T, false>(chain, level, half, s, full, s2, segment)
+}
+
+/// [`outer_add_acc`] the other way round: `level[w·m + i] += full[w]·s2[i]`, then
+/// `chain[w·m + i] = level[w·m + i] + half[w]·s[i]` from the updated level. The backward pass
+/// recovers level `N-1` this way in the same pass as the top level's last chain link, which
+/// reads the recovered level.
+#[inline(always)]
+pub(crate) fn outer_acc_add<S: Simd, T: Scalar + Vectorize<S>>(
+    chain: &mut [T],
+    level: &mut [T],
+    half: &[T],
+    s: &[T],
+    full: &[T],
+    s2: &[T],
+    segment: usize,
+) {
+    outer_pair::<S, T, true>(chain, level, half, s, full, s2, segment)
+}
+
+/// [`outer_add_acc`] (`UPDATED` false: `chain` from the level as it was) and [`outer_acc_add`]
+/// (`UPDATED` true: from the updated level).
+#[inline(always)]
+fn outer_pair<S: Simd, T: Scalar + Vectorize<S>, const UPDATED: bool>(
+    chain: &mut [T],
+    level: &mut [T],
+    half: &[T],
+    s: &[T],
+    full: &[T],
+    s2: &[T],
+    segment: usize,
+) {
     let (n, m) = (half.len(), s.len());
     assert!(chain.len() == n * m && level.len() == n * m);
     assert!(full.len() == n && s2.len() == m);
@@ -272,14 +304,18 @@ pub(crate) fn outer_add_acc<S: Simd, T: Scalar + Vectorize<S>>(
                     let mut i = 0;
                     while i < whole {
                         let old = v!(load)(a.add(i));
-                        v!(store)(c.add(i), v!(mul_add)(hv, v!(load)(r1.add(i)), old));
-                        v!(store)(a.add(i), v!(mul_add)(fv, v!(load)(r2.add(i)), old));
+                        let new = v!(mul_add)(fv, v!(load)(r2.add(i)), old);
+                        let base = if UPDATED { new } else { old };
+                        v!(store)(c.add(i), v!(mul_add)(hv, v!(load)(r1.add(i)), base));
+                        v!(store)(a.add(i), new);
                         i += lanes;
                     }
                     while i < segment {
                         let old = *a.add(i);
-                        *c.add(i) = old + h * *r1.add(i);
-                        *a.add(i) = old + f * *r2.add(i);
+                        let new = old + f * *r2.add(i);
+                        let base = if UPDATED { new } else { old };
+                        *c.add(i) = base + h * *r1.add(i);
+                        *a.add(i) = new;
                         i += 1;
                     }
                     seg += segment;

@@ -21,8 +21,8 @@
 //! chain. Nothing from the forward pass is stored, and the cost is about twice the forward's.
 
 use super::kernels::{
-    FUSED_STEPS, add_assign, add_into, outer_acc, outer_acc_steps, outer_add, outer_add_acc,
-    outer_adjoint,
+    FUSED_STEPS, add_assign, add_into, outer_acc, outer_acc_add, outer_acc_steps, outer_add,
+    outer_add_acc, outer_adjoint,
 };
 use super::layout::{Layout, Levels};
 use super::reverse::reverse_words;
@@ -53,9 +53,11 @@ pub struct MulExpWorkspace<T> {
     grad_b: AlignedBuf<T>,
     /// Gradient of one scaled copy of `z`, or `-z`.
     grad_z: AlignedBuf<T>,
-    /// The increments of a block of fused steps, row-major `FUSED_STEPS × d`.
+    /// The increments of a block of fused steps, row-major `FUSED_STEPS × d` (in the backward
+    /// pass, `-z`).
     block_z: AlignedBuf<T>,
-    /// Each fused step's last top-level chain vector `s_{N-1}`, row-major `FUSED_STEPS × d^(N-1)`.
+    /// Each fused step's last top-level chain vector `s_{N-1}`, row-major `FUSED_STEPS × d^(N-1)`
+    /// (in the backward pass, level `N-1`'s chain end `s_{N-2}` while its recovery waits).
     block_chain: AlignedBuf<T>,
 }
 
@@ -392,34 +394,56 @@ pub(crate) fn exp_mul_backward_with<S: Simd, T: Scalar + Vectorize<S>>(
         grad_a,
         grad_b,
         grad_z,
+        block_z,
+        block_chain: stash,
         ..
     } = ws;
     let scaled_z = |m: usize| &scaled[(m - 1) * d..m * d];
     let s = |j: usize| lv.range(j);
     let q = segment_len::<S, T>(d);
+    // Level N-1's recovery waits for the top level's chain, whose last link reads the recovered
+    // level: one pass over level N-1 instead of two. Its chain end is kept until then.
+    let deferred = n >= 3 && d >= 2;
+    let minus_z = &mut block_z[..d];
+    for (m, &v) in minus_z.iter_mut().zip(z) {
+        *m = -v;
+    }
     for k in 2..=n {
         let (lower, upper) = a.split_at_mut(lv.offset(k));
         // Recompute the chain s_1..s_{k-1} from the (already recovered) old levels.
         add_into(&mut chain[..d], &lower[..d], scaled_z(k));
+        let fused_link = deferred && k == n;
         for j in 1..k - 1 {
             let (prev, next) = chain.split_at_mut(lv.offset(j + 1));
             let next = &mut next[..lv.len(j + 1)];
-            outer_add::<S, T>(
-                next,
-                scaled_z(k - j),
-                &prev[s(j)],
-                &lower[s(j + 1)],
-                q.min(lv.len(j)),
-            );
-        }
-        if k < n || recover_top {
-            // Recover the old A_k = A_k - z ⊗ s_{k-1}.
-            for (g, &v) in grad_z.iter_mut().zip(z) {
-                *g = -v;
+            if fused_link && j == k - 2 {
+                // Recover A_(N-1) -= z ⊗ s_(N-2)^(N-1), then s_(N-1) = A_(N-1) + z/2 ⊗ s_(N-2).
+                outer_acc_add::<S, T>(
+                    next,
+                    &mut lower[s(j + 1)],
+                    scaled_z(2),
+                    &prev[s(j)],
+                    minus_z,
+                    &stash[..lv.len(j)],
+                    q.min(lv.len(j)),
+                );
+            } else {
+                outer_add::<S, T>(
+                    next,
+                    scaled_z(k - j),
+                    &prev[s(j)],
+                    &lower[s(j + 1)],
+                    q.min(lv.len(j)),
+                );
             }
+        }
+        if deferred && k == n - 1 {
+            stash[..lv.len(k - 1)].copy_from_slice(&chain[s(k - 1)]);
+        } else if k < n || recover_top {
+            // Recover the old A_k = A_k - z ⊗ s_{k-1}.
             outer_acc::<S, T>(
                 &mut upper[..lv.len(k)],
-                grad_z,
+                minus_z,
                 &chain[s(k - 1)],
                 q.min(lv.len(k - 1)),
             );

@@ -257,7 +257,7 @@ mod tests {
     #[test]
     fn backward_of_mul_exp_agrees_with_product_backward() {
         // mul_exp(a, z) = a ⊗ exp(z): its gradient with respect to a is product_backward's d_a.
-        let layout = Layout::new(3, 3).unwrap();
+        let layout = Layout::new(3, 4).unwrap();
         let a: Vec<f64> = (0..layout.len()).map(|i| (i as f64 * 0.37).sin()).collect();
         let g: Vec<f64> = (0..layout.len()).map(|i| (i as f64 * 0.91).cos()).collect();
         let z = [0.2, -0.4, 0.9];
@@ -271,6 +271,10 @@ mod tests {
         let mut dz = [0.0; 3];
         mul_exp_backward(layout, &mut after, &mut grad, &z, &mut dz, &mut ws);
         for (x, y) in grad.iter().zip(&da) {
+            assert!((x - y).abs() < 1e-12);
+        }
+        // The step undone: every level recovered, the top one too.
+        for (x, y) in after.iter().zip(&a) {
             assert!((x - y).abs() < 1e-12);
         }
     }
