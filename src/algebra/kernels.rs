@@ -436,6 +436,40 @@ pub(crate) fn outer_adjoint<S: Simd, T: Scalar + Vectorize<S>>(
     d_left: &mut [T],
     d_right: &mut [T],
 ) {
+    // SAFETY: with `SINK` false the sink is never touched.
+    unsafe { adjoint::<S, T, false>(grad, left, right, d_left, d_right, std::ptr::null_mut()) }
+}
+
+/// [`outer_adjoint`] that also adds `grad` into `sink` (same length) as it streams by: the
+/// backward pass hands a chain level's gradient both to the level it was added to and down the
+/// chain, in one read.
+#[inline(always)]
+pub(crate) fn outer_adjoint_sink<S: Simd, T: Scalar + Vectorize<S>>(
+    grad: &[T],
+    left: &[T],
+    right: &[T],
+    d_left: &mut [T],
+    d_right: &mut [T],
+    sink: &mut [T],
+) {
+    assert_eq!(sink.len(), grad.len());
+    // SAFETY: `sink` is as long as `grad`, and borrowed mutably, so it overlaps nothing else.
+    unsafe { adjoint::<S, T, true>(grad, left, right, d_left, d_right, sink.as_mut_ptr()) }
+}
+
+/// [`outer_adjoint`], and with `SINK` [`outer_adjoint_sink`].
+///
+/// # Safety
+/// With `SINK`, `sink` must be valid for `grad.len()` elements and overlap none of the slices.
+#[inline(always)]
+unsafe fn adjoint<S: Simd, T: Scalar + Vectorize<S>, const SINK: bool>(
+    grad: &[T],
+    left: &[T],
+    right: &[T],
+    d_left: &mut [T],
+    d_right: &mut [T],
+    sink: *mut T,
+) {
     let m = right.len();
     assert_eq!(grad.len(), left.len() * m);
     assert_eq!(d_left.len(), left.len());
@@ -447,14 +481,16 @@ pub(crate) fn outer_adjoint<S: Simd, T: Scalar + Vectorize<S>>(
         // Rows in groups: each loaded vector of `right` and `d_right` serves several rows.
         let mut w = 0;
         while w + ROW_GROUP <= n {
-            // SAFETY: rows `w..w + ROW_GROUP ≤ n` of `grad` (stride `m`), columns `< m`.
+            // SAFETY: rows `w..w + ROW_GROUP ≤ n` of `grad` (stride `m`), columns `< m`; the
+            // sink as the caller vouched.
             unsafe {
-                rows_adjoint::<S, T, ROW_GROUP>(
+                rows_adjoint::<S, T, ROW_GROUP, SINK>(
                     grad,
                     left,
                     right,
                     d_left,
                     d_right,
+                    sink,
                     w,
                     columns.clone(),
                 )
@@ -464,25 +500,36 @@ pub(crate) fn outer_adjoint<S: Simd, T: Scalar + Vectorize<S>>(
         for w in w..n {
             // SAFETY: as above, one row at a time.
             unsafe {
-                rows_adjoint::<S, T, 1>(grad, left, right, d_left, d_right, w, columns.clone())
+                rows_adjoint::<S, T, 1, SINK>(
+                    grad,
+                    left,
+                    right,
+                    d_left,
+                    d_right,
+                    sink,
+                    w,
+                    columns.clone(),
+                )
             };
         }
         start = columns.end;
     }
 }
 
-/// Columns `columns` of rows `w..w + R` of [`outer_adjoint`].
+/// Columns `columns` of rows `w..w + R` of [`adjoint`].
 ///
 /// # Safety
-/// The slices are as [`outer_adjoint`] checks them, `w + R ≤ left.len()` and
-/// `columns.end ≤ right.len()`.
+/// The slices are as [`adjoint`] checks them, `w + R ≤ left.len()` and
+/// `columns.end ≤ right.len()`; `sink` as for [`adjoint`].
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn rows_adjoint<S: Simd, T: Scalar + Vectorize<S>, const R: usize>(
+unsafe fn rows_adjoint<S: Simd, T: Scalar + Vectorize<S>, const R: usize, const SINK: bool>(
     grad: &[T],
     left: &[T],
     right: &[T],
     d_left: &mut [T],
     d_right: &mut [T],
+    sink: *mut T,
     w: usize,
     columns: std::ops::Range<usize>,
 ) {
@@ -490,12 +537,13 @@ unsafe fn rows_adjoint<S: Simd, T: Scalar + Vectorize<S>, const R: usize>(
     let (len, start) = (columns.len(), columns.start);
     let full = len - len % lanes;
     let mask = v!(mask)(len - full);
-    // SAFETY: rows `w + row < left.len()` of `grad` (stride `m`), `right` and `d_right` at
-    // `start + i` with `i < len`, `start + len ≤ m`: forwarded to the caller.
+    // SAFETY: rows `w + row < left.len()` of `grad` and `sink` (stride `m`), `right` and
+    // `d_right` at `start + i` with `i < len`, `start + len ≤ m`: forwarded to the caller.
     unsafe {
         let r = right.as_ptr().add(start);
         let dr = d_right.as_mut_ptr().add(start);
         let g: [*const T; R] = std::array::from_fn(|row| grad.as_ptr().add((w + row) * m + start));
+        let sk: [*mut T; R] = std::array::from_fn(|row| sink.wrapping_add((w + row) * m + start));
         let lv: [_; R] = std::array::from_fn(|row| v!(splat)(*left.get_unchecked(w + row)));
         // Vectors of partial dot products, summed once at the end.
         let mut partial = [v!(splat)(T::ZERO); R];
@@ -507,6 +555,10 @@ unsafe fn rows_adjoint<S: Simd, T: Scalar + Vectorize<S>, const R: usize>(
                 let gv = v!(load)(g[row].add(i));
                 partial[row] = v!(mul_add)(gv, rv, partial[row]);
                 drv = v!(mul_add)(lv[row], gv, drv);
+                if SINK {
+                    let p = sk[row].add(i);
+                    v!(store)(p, v!(add)(v!(load)(p), gv));
+                }
             }
             v!(store)(dr.add(i), drv);
             i += lanes;
@@ -518,6 +570,10 @@ unsafe fn rows_adjoint<S: Simd, T: Scalar + Vectorize<S>, const R: usize>(
                 let gv = v!(load_masked)(g[row].add(full), mask);
                 partial[row] = v!(mul_add)(gv, rv, partial[row]);
                 drv = v!(mul_add)(lv[row], gv, drv);
+                if SINK {
+                    let p = sk[row].add(full);
+                    v!(store_masked)(p, v!(add)(v!(load_masked)(p, mask), gv), mask);
+                }
             }
             v!(store_masked)(dr.add(full), drv, mask);
         }
@@ -578,6 +634,23 @@ mod tests {
             for a in 0..m {
                 assert_eq!(out[w * m + a], 1.0 + left[w] * right[a]);
             }
+        }
+    }
+
+    #[test]
+    fn adjoint_with_a_sink_also_adds_the_gradient() {
+        let (n, m) = (5, BLOCK + 13);
+        let left: Vec<f64> = (0..n).map(|i| i as f64 - 1.5).collect();
+        let right: Vec<f64> = (0..m).map(|i| (i as f64 * 0.3).sin()).collect();
+        let grad: Vec<f64> = (0..n * m).map(|i| (i as f64 * 0.7).cos()).collect();
+        let (mut dl, mut dr) = (vec![0.5; n], vec![0.25; m]);
+        outer_adjoint::<Portable, f64>(&grad, &left, &right, &mut dl, &mut dr);
+        let (mut dl2, mut dr2) = (vec![0.5; n], vec![0.25; m]);
+        let mut sink: Vec<f64> = (0..n * m).map(|i| i as f64).collect();
+        outer_adjoint_sink::<Portable, f64>(&grad, &left, &right, &mut dl2, &mut dr2, &mut sink);
+        assert_eq!((dl, dr), (dl2, dr2));
+        for (i, (&s, &g)) in sink.iter().zip(&grad).enumerate() {
+            assert_eq!(s, i as f64 + g);
         }
     }
 

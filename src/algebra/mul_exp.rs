@@ -22,7 +22,7 @@
 
 use super::kernels::{
     FUSED_STEPS, add_assign, add_into, outer_acc, outer_acc_add, outer_acc_steps, outer_add,
-    outer_add_acc, outer_adjoint,
+    outer_add_acc, outer_adjoint, outer_adjoint_sink,
 };
 use super::layout::{Layout, Levels};
 use super::reverse::reverse_words;
@@ -464,24 +464,25 @@ pub(crate) fn exp_mul_backward_with<S: Simd, T: Scalar + Vectorize<S>>(
         for j in (1..k).rev() {
             let len = lv.len(j);
             // s_j = A_j + h_j: the gradient reaches A_j and h_j alike.
-            add_assign(&mut grad_lower[s(j)], &ds[..len]);
             if j == 1 {
+                add_assign(&mut grad_lower[s(j)], &ds[..len]);
                 // h_1 = z / k
                 let inv = reciprocals[k - 1];
                 for (dzi, &g) in d_z.iter_mut().zip(&ds[..d]) {
                     *dzi += g * inv;
                 }
             } else {
-                // h_j = z/m ⊗ s_{j-1}, m = k-j+1
+                // h_j = z/m ⊗ s_{j-1}, m = k-j+1; A_j's share added on the same pass.
                 let (prev, m) = (lv.len(j - 1), k - j + 1);
                 ds_next[..prev].fill(T::ZERO);
                 grad_z.fill(T::ZERO);
-                outer_adjoint::<S, T>(
+                outer_adjoint_sink::<S, T>(
                     &ds[..len],
                     scaled_z(m),
                     &chain[s(j - 1)],
                     grad_z,
                     &mut ds_next[..prev],
+                    &mut grad_lower[s(j)],
                 );
                 let inv = reciprocals[m - 1];
                 for (dzi, &g) in d_z.iter_mut().zip(grad_z.iter()) {
