@@ -304,8 +304,13 @@ unsafe fn outer<S: Simd, C: Coefficient<S>, const D: usize>(
 /// the letters unroll whatever the row length: `grad`'s rows are only read, so walking them side
 /// by side costs none of the stalls it costs [`outer`], and `d_right` is stored once.
 ///
+/// With a non-null `sink`, `grad` is also added into it (same length) as it streams by: the
+/// chain's backward pass hands a level's gradient to `A_j` and down the chain in one read.
+///
 /// # Safety
-/// As for [`outer`]; `d_left` and `d_right` do not overlap the inputs or each other.
+/// As for [`outer`]; `d_left` and `d_right` do not overlap the inputs or each other; a non-null
+/// `sink` is valid for `left_len · m` coefficients and overlaps nothing else.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>, const D: usize>(
     grad: *const C::T,
@@ -315,6 +320,7 @@ unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>, const D: usize>(
     m: usize,
     d_left: *mut C::T,
     d_right: *mut C::T,
+    sink: *mut C::T,
 ) {
     let w = C::WIDTH;
     // SAFETY: as for `outer`.
@@ -326,9 +332,13 @@ unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>, const D: usize>(
             for i in 0..m {
                 let (r, mut dr) = (c!(load)(right.add(i * w)), c!(zero)());
                 for a in 0..D {
-                    let g = c!(load)(grad.add((a * m + i) * w));
+                    let at = (a * m + i) * w;
+                    let g = c!(load)(grad.add(at));
                     dots[a] = c!(mul_add)(g, r, dots[a]);
                     dr = c!(mul_add)(za[a], g, dr);
+                    if !sink.is_null() {
+                        c!(store)(sink.add(at), c!(add)(c!(load)(sink.add(at)), g));
+                    }
                 }
                 c!(store)(d_right.add(i * w), dr);
             }
@@ -345,6 +355,10 @@ unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>, const D: usize>(
                 let at = i * w;
                 let gv = c!(load)(g.add(at));
                 dot = c!(mul_add)(gv, c!(load)(right.add(at)), dot);
+                if !sink.is_null() {
+                    let sk = sink.add((a * m + i) * w);
+                    c!(store)(sk, c!(add)(c!(load)(sk), gv));
+                }
                 let sum = if a == 0 {
                     c!(zero)()
                 } else {
@@ -653,20 +667,22 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>, const D: usize>
             }
             // Adjoint of A_k += z ⊗ s_{k-1}.
             let (mut ds, mut ds_next) = (ws.grad_a.as_mut_ptr(), ws.grad_b.as_mut_ptr());
-            outer_adjoint::<S, C, D>(grads.at(lv.offset(k)), zp, d, last, lv.len(k - 1), dzp, ds);
+            let grad_k = grads.at(lv.offset(k));
+            let nowhere = std::ptr::null_mut();
+            outer_adjoint::<S, C, D>(grad_k, zp, d, last, lv.len(k - 1), dzp, ds, nowhere);
             for j in (1..k).rev() {
                 // s_j = A_j + h_j: the gradient reaches A_j and h_j alike.
                 let g = grads.at(lv.offset(j));
-                combine::<S, C>(g, g, ds, lv.len(j), true);
                 let (m, src) = if j == 1 {
+                    combine::<S, C>(g, g, ds, d, true);
                     // h_1 = z / k
                     (k, ds)
                 } else {
-                    // h_j = z/m ⊗ s_{j-1}, m = k-j+1
+                    // h_j = z/m ⊗ s_{j-1}, m = k-j+1; A_j's share added on the same pass.
                     let (prev, m) = (lv.len(j - 1), k - j + 1);
                     std::ptr::write_bytes(spare, 0, d * w);
                     let s_prev = chains.at(lv.offset(j - 1));
-                    outer_adjoint::<S, C, D>(ds, scaled_z(m), d, s_prev, prev, spare, ds_next);
+                    outer_adjoint::<S, C, D>(ds, scaled_z(m), d, s_prev, prev, spare, ds_next, g);
                     (m, spare)
                 };
                 let inv = reciprocals[m - 1];
