@@ -154,7 +154,7 @@ pub(super) fn sig<T: Scalar>(
             signatures(layout, transform, &jobs[range], outs, ws)
         });
     }
-    let piece_sigs = piece_signatures(layout, transform, threads, &jobs, lanes)?;
+    let piece_sigs = piece_signatures(layout, transform, threads, &jobs, lanes, layout.degree())?;
     let mut joined = try_zeroed::<T>("signatures of path pieces", layout.len())?;
     for (tail, pieces) in tails
         .iter_mut()
@@ -169,24 +169,26 @@ pub(super) fn sig<T: Scalar>(
     Ok(())
 }
 
-/// The signatures of `jobs` (pieces of paths), one row of `layout.len()` each.
+/// The signatures of `jobs` (pieces of paths), one row of `layout.len()` each, levels
+/// `1..=through` (`through ≤ N`; the levels above stay zero).
 fn piece_signatures<T: Scalar>(
     layout: Layout,
     transform: &PathTransform,
     threads: Threads,
     jobs: &[Job<'_, T>],
     lanes: usize,
+    through: usize,
 ) -> Result<Vec<T>> {
     let mut piece_sigs = try_zeroed::<T>("signatures of path pieces", jobs.len() * layout.len())?;
-    let mut rows: Vec<&mut [T]> = piece_sigs.chunks_exact_mut(layout.len()).collect();
-    run_groups(
-        threads,
-        layout,
-        jobs,
-        &mut rows,
-        lanes,
-        |ws, range, outs| signatures(layout, transform, &jobs[range], outs, ws),
-    )?;
+    // Levels 1..=through lead every row, laid out as in `layout`.
+    let lower = Layout::new(layout.dim(), through)?;
+    let mut rows: Vec<&mut [T]> = piece_sigs
+        .chunks_exact_mut(layout.len())
+        .map(|row| &mut row[..lower.len()])
+        .collect();
+    run_groups(threads, lower, jobs, &mut rows, lanes, |ws, range, outs| {
+        signatures(lower, transform, &jobs[range], outs, ws)
+    })?;
     Ok(piece_sigs)
 }
 
@@ -216,9 +218,13 @@ pub(super) fn sig_backprop<T: Scalar>(
             signature_backwards(layout, transform, &jobs[range], ends, grads, outs, ws)
         });
     }
-    // Pieces: their signatures, then each piece's share of the gradient through the joins.
+    // Pieces: their signatures, then each piece's share of the gradient through the joins. Both
+    // read the pieces' levels below the top only (a level-k coefficient of a gradient pairs
+    // with levels of the other pieces summing to at most N - k; the walks back never read the
+    // top level), and the top level is most of a signature's cost: it is not computed.
     let len = layout.len();
-    let piece_sigs = piece_signatures(layout, transform, threads, &jobs, lanes)?;
+    let through = layout.degree().saturating_sub(1).max(1);
+    let piece_sigs = piece_signatures(layout, transform, threads, &jobs, lanes, through)?;
     let mut piece_grads = try_zeroed::<T>("gradients of path pieces", jobs.len() * len)?;
     let mut scratch = try_zeroed::<T>("gradients of path pieces", 5 * len)?;
     for ((sig_pieces, grad_pieces), grad) in piece_sigs
