@@ -304,15 +304,15 @@ unsafe fn outer<S: Simd, C: Coefficient<S>, const D: usize>(
 /// the letters unroll whatever the row length: `grad`'s rows are only read, so walking them side
 /// by side costs none of the stalls it costs [`outer`], and `d_right` is stored once.
 ///
-/// With a non-null `sink`, `grad` is also added into it (same length) as it streams by: the
-/// chain's backward pass hands a level's gradient to `A_j` and down the chain in one read.
+/// With `SINK`, `grad` is also added into `sink` (same length) as it streams by: the chain's
+/// backward pass hands a level's gradient to `A_j` and down the chain in one read.
 ///
 /// # Safety
-/// As for [`outer`]; `d_left` and `d_right` do not overlap the inputs or each other; a non-null
-/// `sink` is valid for `left_len · m` coefficients and overlaps nothing else.
+/// As for [`outer`]; `d_left` and `d_right` do not overlap the inputs or each other; with
+/// `SINK`, `sink` is valid for `left_len · m` coefficients and overlaps nothing else.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>, const D: usize>(
+unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>, const D: usize, const SINK: bool>(
     grad: *const C::T,
     left: *const C::T,
     left_len: usize,
@@ -336,7 +336,7 @@ unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>, const D: usize>(
                     let g = c!(load)(grad.add(at));
                     dots[a] = c!(mul_add)(g, r, dots[a]);
                     dr = c!(mul_add)(za[a], g, dr);
-                    if !sink.is_null() {
+                    if SINK {
                         c!(store)(sink.add(at), c!(add)(c!(load)(sink.add(at)), g));
                     }
                 }
@@ -355,7 +355,7 @@ unsafe fn outer_adjoint<S: Simd, C: Coefficient<S>, const D: usize>(
                 let at = i * w;
                 let gv = c!(load)(g.add(at));
                 dot = c!(mul_add)(gv, c!(load)(right.add(at)), dot);
-                if !sink.is_null() {
+                if SINK {
                     let sk = sink.add((a * m + i) * w);
                     c!(store)(sk, c!(add)(c!(load)(sk), gv));
                 }
@@ -669,7 +669,7 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>, const D: usize>
             let (mut ds, mut ds_next) = (ws.grad_a.as_mut_ptr(), ws.grad_b.as_mut_ptr());
             let grad_k = grads.at(lv.offset(k));
             let nowhere = std::ptr::null_mut();
-            outer_adjoint::<S, C, D>(grad_k, zp, d, last, lv.len(k - 1), dzp, ds, nowhere);
+            outer_adjoint::<S, C, D, false>(grad_k, zp, d, last, lv.len(k - 1), dzp, ds, nowhere);
             for j in (1..k).rev() {
                 // s_j = A_j + h_j: the gradient reaches A_j and h_j alike.
                 let g = grads.at(lv.offset(j));
@@ -682,7 +682,16 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>, const D: usize>
                     let (prev, m) = (lv.len(j - 1), k - j + 1);
                     std::ptr::write_bytes(spare, 0, d * w);
                     let s_prev = chains.at(lv.offset(j - 1));
-                    outer_adjoint::<S, C, D>(ds, scaled_z(m), d, s_prev, prev, spare, ds_next, g);
+                    outer_adjoint::<S, C, D, true>(
+                        ds,
+                        scaled_z(m),
+                        d,
+                        s_prev,
+                        prev,
+                        spare,
+                        ds_next,
+                        g,
+                    );
                     (m, spare)
                 };
                 let inv = reciprocals[m - 1];
