@@ -28,6 +28,7 @@ macro_rules! v {
         <T as Vectorize<S>>::$op
     };
 }
+pub(super) use v;
 
 /// `out[i] += x[i]`.
 #[inline(always)]
@@ -156,12 +157,12 @@ pub(crate) fn tensor_acc<S: Simd, T: Scalar + Vectorize<S>>(
 }
 
 /// The most lanes a vector has at any level (8 `f32`).
-const MAX_LANES: usize = 8;
+pub(super) const MAX_LANES: usize = 8;
 
 /// `ROW_OF[m][e] = e / m`: the row of element `e` of a group of rows of length `m`, for
 /// [`outer_acc_short`]'s permutations (a table, since the divisions would cost more than the
 /// arithmetic they set up).
-const ROW_OF: [[u8; SHORT_ROW * MAX_LANES]; SHORT_ROW] = {
+pub(super) const ROW_OF: [[u8; SHORT_ROW * MAX_LANES]; SHORT_ROW] = {
     let mut table = [[0; SHORT_ROW * MAX_LANES]; SHORT_ROW];
     let mut m = 1;
     while m < SHORT_ROW {

@@ -3,7 +3,7 @@
 //! `(A ⊗ B)_k = A_k + B_k + Σ_{l=1}^{k-1} A_l ⊗ B_{k-l}`: for signatures, the signature of the
 //! concatenation of two paths (Chen's identity).
 
-use super::kernels::{add_into, outer_adjoint, tensor_acc};
+use super::kernels::{MAX_LANES, ROW_OF, add_into, outer_acc, outer_adjoint, tensor_acc, v};
 use super::layout::Layout;
 use crate::scalar::Scalar;
 use crate::simd::{Kernel, Simd, Vectorize, dispatch};
@@ -90,6 +90,32 @@ fn product_with<S: Simd, T: Scalar + Vectorize<S>>(
     debug_assert_eq!(a.len(), layout.len());
     debug_assert_eq!(b.len(), layout.len());
     debug_assert_eq!(out.len(), layout.len());
+    let d = layout.dim();
+    if layout.degree() >= 2 && BlockPlan::<S, T>::suits(d) {
+        // Level offsets without `Layout`'s divisions. `d ≥ 2` here, and `Layout` keeps `d^N`
+        // addressable, so `N < 64`.
+        let mut starts = [0; 66];
+        let starts = &mut starts[..layout.degree() + 2];
+        for k in 1..=layout.degree() {
+            starts[k + 1] = starts[k]
+                + if k == 1 {
+                    d
+                } else {
+                    (starts[k] - starts[k - 1]) * d
+                };
+        }
+        let plan = BlockPlan::<S, T>::new(&b[..d]);
+        add_into(&mut out[..d], &a[..d], &b[..d]);
+        for k in 2..=layout.degree() {
+            let out_k = &mut out[starts[k]..starts[k + 1]];
+            plan.level(starts, k, a, b, out_k);
+            for l in FUSED_TERMS + 1..=k - 2 {
+                let right = &b[starts[k - l]..starts[k - l + 1]];
+                outer_acc::<S, T>(out_k, &a[starts[l]..starts[l + 1]], right, right.len());
+            }
+        }
+        return;
+    }
     // Every level's `a_k + b_k` in one pass: the inputs stream in once, then stay in cache for
     // the outer products.
     add_into(out, a, b);
@@ -133,10 +159,175 @@ fn product_backward_with<S: Simd, T: Scalar + Vectorize<S>>(
     }
 }
 
+/// Largest dimension [`BlockPlan`] takes: a block of `d²` values, its chunks and its tiled copy
+/// of `b_1` fit fixed arrays.
+const BLOCK_DIM: usize = 8;
+/// Most vectors one block spans (`d² ≤ 64` values, at least 4 lanes).
+const MAX_CHUNKS: usize = BLOCK_DIM * BLOCK_DIM / 4;
+/// Terms `a_l ⊗ b_{k-l}` with `l ≤ k - 2` that a block pass adds itself; the rest of a deeper
+/// level's (degree above `FUSED_TERMS + 2`) take a separate rank-1 pass each.
+const FUSED_TERMS: usize = 6;
+
+/// Level `k ≥ 2` of `a ⊗ b` block by block, every term in one pass.
+///
+/// A block is the `d²` words that share their first `k - 2` letters `q`:
+///
+/// `out_k[q··] = a_k[q··] + b_k[q··] + Σ_{l ≤ k-2} a_l[q_1…q_l] · b_{k-l}[q_{l+1}…··] + a_{k-1}[q·] ⊗ b_1`
+///
+/// Each `l ≤ k - 2` term is a scalar times a contiguous run of `d²` values of `b`, and the last
+/// is the same `d × d` outer product in every block, so a block is a few vectors that each take
+/// every term in registers and are stored once. No row is shorter than a vector (the plain
+/// row-by-row product has rows of length `d` at every level), and a block that is not whole
+/// vectors ends with a vector shifted back to end at the block's end: it recomputes lanes of the
+/// vector before it, writing the same values.
+struct BlockPlan<S: Simd, T: Vectorize<S>> {
+    dim: usize,
+    chunks: usize,
+    /// Where each vector of a block starts.
+    starts: [usize; MAX_CHUNKS],
+    /// Where the values of `a_{k-1}[q·]` that vector `c` needs start (`starts[c] / d`) ...
+    windows: [usize; MAX_CHUNKS],
+    /// ... and which of them each lane takes (`(starts[c] + i) / d - windows[c]`).
+    selectors: [<T as Vectorize<S>>::Lanes; MAX_CHUNKS],
+    /// `b_1[(starts[c] + i) % d]`, vector `c` at `c·LANES`.
+    tiled: [T; MAX_CHUNKS * MAX_LANES],
+}
+
+impl<S: Simd, T: Scalar + Vectorize<S>> BlockPlan<S, T> {
+    /// Whether blocks suit dimension `d`: not where a block is narrower than a vector (`d = 1`,
+    /// and `d = 2` at 8 lanes) or wider than the tables (`d > BLOCK_DIM`).
+    #[inline(always)]
+    fn suits(dim: usize) -> bool {
+        dim <= BLOCK_DIM && dim * dim >= <T as Vectorize<S>>::LANES
+    }
+
+    /// The plan for `b_1` (`d` values, with [`BlockPlan::suits`]`(d)`).
+    #[inline(always)]
+    fn new(b_1: &[T]) -> Self {
+        let (dim, lanes) = (b_1.len(), <T as Vectorize<S>>::LANES);
+        assert!(Self::suits(dim));
+        let block = dim * dim;
+        let chunks = block.div_ceil(lanes);
+        let mut plan = BlockPlan {
+            dim,
+            chunks,
+            starts: [0; MAX_CHUNKS],
+            windows: [0; MAX_CHUNKS],
+            selectors: [v!(lanes)(&[0; MAX_LANES]); MAX_CHUNKS],
+            tiled: [T::ZERO; MAX_CHUNKS * MAX_LANES],
+        };
+        // Rows and columns from a table: per-item divisions would cost as much as a level.
+        let row_of = &ROW_OF[dim];
+        for c in 0..chunks {
+            let start = (c * lanes).min(block - lanes);
+            let window = row_of[start];
+            let mut from = [0u8; MAX_LANES];
+            for (i, lane) in from[..lanes].iter_mut().enumerate() {
+                let e = start + i;
+                let row = row_of[e];
+                *lane = row - window;
+                plan.tiled[c * lanes + i] = b_1[e - usize::from(row) * dim];
+            }
+            plan.starts[c] = start;
+            plan.windows[c] = usize::from(window);
+            plan.selectors[c] = v!(lanes)(&from);
+        }
+        plan
+    }
+
+    /// Writes level `k ≥ 2` of `a ⊗ b` into `out_k`, but for the terms `a_l ⊗ b_{k-l}` with
+    /// `FUSED_TERMS < l ≤ k - 2`, which the caller adds. `starts[j]` is where level `j` starts in
+    /// `a` and `b`, for `j = 1..=N+1` (`N + 1`: their length).
+    #[inline(always)]
+    fn level(&self, starts: &[usize], k: usize, a: &[T], b: &[T], out_k: &mut [T]) {
+        assert!(k >= 2);
+        // The term count as a constant: its loops unroll and the coefficients stay in registers.
+        match (k - 2).min(FUSED_TERMS) {
+            0 => self.level_with::<0>(starts, k, a, b, out_k),
+            1 => self.level_with::<1>(starts, k, a, b, out_k),
+            2 => self.level_with::<2>(starts, k, a, b, out_k),
+            3 => self.level_with::<3>(starts, k, a, b, out_k),
+            4 => self.level_with::<4>(starts, k, a, b, out_k),
+            5 => self.level_with::<5>(starts, k, a, b, out_k),
+            _ => self.level_with::<FUSED_TERMS>(starts, k, a, b, out_k),
+        }
+    }
+
+    /// [`BlockPlan::level`] with `TERMS = min(k - 2, FUSED_TERMS)`.
+    #[inline(always)]
+    fn level_with<const TERMS: usize>(
+        &self,
+        starts: &[usize],
+        k: usize,
+        a: &[T],
+        b: &[T],
+        out_k: &mut [T],
+    ) {
+        let (d, lanes, chunks) = (self.dim, <T as Vectorize<S>>::LANES, self.chunks);
+        let block = d * d;
+        let len = |j: usize| starts[j + 1] - starts[j];
+        assert!(TERMS == (k - 2).min(FUSED_TERMS) && k + 1 < starts.len());
+        assert!(a.len() == starts[starts.len() - 1] && b.len() == a.len());
+        assert!(out_k.len() == len(k) && len(1) == d && chunks <= MAX_CHUNKS);
+        // Term `l = t + 1`: its coefficient `a_l[q_1…q_l]` changes every `d^{k-2-l}` blocks, when
+        // its run through `b_{k-l}` (`d^{k-l}` values, `d²` per block) wraps around.
+        let mut coefficient = [v!(splat)(T::ZERO); TERMS];
+        let mut coefficient_at = [std::ptr::null::<T>(); TERMS];
+        let mut run = [std::ptr::null::<T>(); TERMS];
+        let mut run_end = [std::ptr::null::<T>(); TERMS];
+        let mut run_len = [0; TERMS];
+        for t in 0..TERMS {
+            let l = t + 1;
+            run_len[t] = len(k - l);
+            // SAFETY (every pointer here and below): offsets inside `a` and `b`, whose lengths
+            // are checked above; `a_{k-1}` windows end at most `LANES - 1` values past the
+            // level, inside level `k` of `a` (`d^k ≥ d² ≥ LANES` values).
+            unsafe {
+                coefficient_at[t] = a.as_ptr().add(starts[l]);
+                coefficient[t] = v!(splat)(*coefficient_at[t]);
+                run[t] = b.as_ptr().add(starts[k - l]);
+                run_end[t] = run[t].add(run_len[t]);
+            }
+        }
+        unsafe {
+            let (mut a_k, mut b_k) = (a.as_ptr().add(starts[k]), b.as_ptr().add(starts[k]));
+            let mut a_row = a.as_ptr().add(starts[k - 1]);
+            let mut o = out_k.as_mut_ptr();
+            for _ in 0..out_k.len() / block {
+                for c in 0..chunks {
+                    let s = self.starts[c];
+                    let mut acc = v!(add)(v!(load)(a_k.add(s)), v!(load)(b_k.add(s)));
+                    let left = v!(permute)(v!(load)(a_row.add(self.windows[c])), self.selectors[c]);
+                    acc = v!(mul_add)(left, v!(load)(self.tiled.as_ptr().add(c * lanes)), acc);
+                    for t in 0..TERMS {
+                        acc = v!(mul_add)(coefficient[t], v!(load)(run[t].add(s)), acc);
+                    }
+                    v!(store)(o.add(s), acc);
+                }
+                a_k = a_k.add(block);
+                b_k = b_k.add(block);
+                o = o.add(block);
+                a_row = a_row.add(d);
+                for t in 0..TERMS {
+                    run[t] = run[t].add(block);
+                    // The last block moves every coefficient one past its level, onto the
+                    // next level's first value: read, never used.
+                    if run[t] == run_end[t] {
+                        run[t] = run[t].sub(run_len[t]);
+                        coefficient_at[t] = coefficient_at[t].add(1);
+                        coefficient[t] = v!(splat)(*coefficient_at[t]);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::mul_exp::{MulExpWorkspace, mul_exp, mul_exp_backward};
     use super::*;
+    use crate::simd::Portable;
 
     fn exp(layout: Layout, z: &[f64]) -> Vec<f64> {
         let mut a = vec![0.0; layout.len()];
@@ -198,40 +389,47 @@ mod tests {
         out
     }
 
-    fn check_product_by_definition<T: Scalar + Into<f64>>(tolerance: f64) {
-        // Dimensions 1-7 give rows of every length up to two vectors, in both precisions, at the
-        // level this CPU dispatches to.
-        for dim in 1..=7 {
-            for degree in 1..=4 {
-                let layout = Layout::new(dim, degree).unwrap();
-                let value = |i: usize, s: f64| T::from_f64((i as f64 * s).sin());
-                let a: Vec<T> = (0..layout.len()).map(|i| value(i, 0.37)).collect();
-                let b: Vec<T> = (0..layout.len()).map(|i| value(i, 0.91)).collect();
-                let mut out = vec![T::ZERO; layout.len()];
-                product(layout, &a, &b, &mut out);
-                for (i, (x, y)) in out
-                    .iter()
-                    .zip(product_by_definition(layout, &a, &b))
-                    .enumerate()
-                {
-                    let (x, y): (f64, f64) = ((*x).into(), y.into());
-                    assert!(
-                        (x - y).abs() <= tolerance * (1.0 + y.abs()),
-                        "d = {dim}, N = {degree}, [{i}]: {x} vs {y}"
-                    );
-                }
+    /// Dimensions 1-8 give rows of every length up to two vectors in both precisions, blocks
+    /// (`d²`) that are and are not whole vectors, and too narrow for one; degrees 9 and 10 have
+    /// levels with more terms than a block pass fuses.
+    const DEEP_SHAPES: [(usize, usize); 4] = [(1, 10), (2, 10), (3, 9), (4, 6)];
+
+    fn check_product_by_definition<T: Scalar + Into<f64>>(
+        multiply: impl Fn(Layout, &[T], &[T], &mut [T]),
+        tolerance: f64,
+    ) {
+        let shapes = (1..=8).flat_map(|dim| (1..=5).map(move |degree| (dim, degree)));
+        for (dim, degree) in shapes.chain(DEEP_SHAPES) {
+            let layout = Layout::new(dim, degree).unwrap();
+            let value = |i: usize, s: f64| T::from_f64((i as f64 * s).sin());
+            let a: Vec<T> = (0..layout.len()).map(|i| value(i, 0.37)).collect();
+            let b: Vec<T> = (0..layout.len()).map(|i| value(i, 0.91)).collect();
+            let mut out = vec![T::ZERO; layout.len()];
+            multiply(layout, &a, &b, &mut out);
+            for (i, (x, y)) in out
+                .iter()
+                .zip(product_by_definition(layout, &a, &b))
+                .enumerate()
+            {
+                let (x, y): (f64, f64) = ((*x).into(), y.into());
+                assert!(
+                    (x - y).abs() <= tolerance * (1.0 + y.abs()),
+                    "d = {dim}, N = {degree}, [{i}]: {x} vs {y}"
+                );
             }
         }
     }
 
     #[test]
     fn product_matches_definition_f64() {
-        check_product_by_definition::<f64>(1e-13);
+        check_product_by_definition::<f64>(product, 1e-13);
+        check_product_by_definition::<f64>(product_with::<Portable, f64>, 1e-13);
     }
 
     #[test]
     fn product_matches_definition_f32() {
-        check_product_by_definition::<f32>(1e-5);
+        check_product_by_definition::<f32>(product, 1e-5);
+        check_product_by_definition::<f32>(product_with::<Portable, f32>, 1e-5);
     }
 
     #[test]
