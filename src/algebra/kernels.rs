@@ -5,8 +5,9 @@
 //! row-major matrix (`m = right.len()`), and every backward pass to their adjoint. The algorithms
 //! arrange for `left` to be short (a vector of `R^d`) and `right` long, so that each row is a
 //! contiguous `axpy`: full vector registers, then one masked vector for the tail. The Chen
-//! product cannot (its `A_{k-1} ⊗ B_1` has rows of length `d`): [`tensor_acc`] packs such short
-//! rows several to a vector.
+//! product cannot (its `A_{k-1} ⊗ B_1` has rows of length `d`); it has a block kernel of its own
+//! (`product.rs`), and where that does not apply [`tensor_acc`] packs such short rows several to
+//! a vector.
 //!
 //! The public (crate) functions check their slices once; the row loops then address vectors by
 //! pointer, so no bounds check or iterator setup sits in the innermost loops. Long rows are walked
