@@ -166,7 +166,7 @@ const BLOCK_DIM: usize = 8;
 const MAX_CHUNKS: usize = BLOCK_DIM * BLOCK_DIM / 4;
 /// Terms `a_l ⊗ b_{k-l}` with `l ≤ k - 2` that a block pass adds itself; the rest of a deeper
 /// level's (degree above `FUSED_TERMS + 2`) take a separate rank-1 pass each.
-const FUSED_TERMS: usize = 6;
+const FUSED_TERMS: usize = 4;
 
 /// Level `k ≥ 2` of `a ⊗ b` block by block, every term in one pass.
 ///
@@ -182,15 +182,18 @@ const FUSED_TERMS: usize = 6;
 /// vector before it, writing the same values.
 struct BlockPlan<S: Simd, T: Vectorize<S>> {
     dim: usize,
-    chunks: usize,
-    /// Where each vector of a block starts.
-    starts: [usize; MAX_CHUNKS],
-    /// Where the values of `a_{k-1}[q·]` that vector `c` needs start (`starts[c] / d`) ...
-    windows: [usize; MAX_CHUNKS],
-    /// ... and which of them each lane takes (`(starts[c] + i) / d - windows[c]`).
+    /// Vector `c` of a block, from [`vector_start`] `s`, multiplies the values of `a_{k-1}[q·]`
+    /// from `s / d` on, lane `i` taking value `(s + i) / d - s / d` ...
     selectors: [<T as Vectorize<S>>::Lanes; MAX_CHUNKS],
-    /// `b_1[(starts[c] + i) % d]`, vector `c` at `c·LANES`.
+    /// ... by `b_1[(s + i) % d]`, vector `c` at `c·LANES`.
     tiled: [T; MAX_CHUNKS * MAX_LANES],
+}
+
+/// Where vector `c` of a block of `block ≥ lanes` values starts: `c·lanes`, but for the last,
+/// shifted back to end at the block's end.
+#[inline(always)]
+fn vector_start(c: usize, block: usize, lanes: usize) -> usize {
+    (c * lanes).min(block - lanes)
 }
 
 impl<S: Simd, T: Scalar + Vectorize<S>> BlockPlan<S, T> {
@@ -207,29 +210,21 @@ impl<S: Simd, T: Scalar + Vectorize<S>> BlockPlan<S, T> {
         let (dim, lanes) = (b_1.len(), <T as Vectorize<S>>::LANES);
         assert!(Self::suits(dim));
         let block = dim * dim;
-        let chunks = block.div_ceil(lanes);
         let mut plan = BlockPlan {
             dim,
-            chunks,
-            starts: [0; MAX_CHUNKS],
-            windows: [0; MAX_CHUNKS],
             selectors: [v!(lanes)(&[0; MAX_LANES]); MAX_CHUNKS],
             tiled: [T::ZERO; MAX_CHUNKS * MAX_LANES],
         };
         // Rows and columns from a table: per-item divisions would cost as much as a level.
         let row_of = &ROW_OF[dim];
-        for c in 0..chunks {
-            let start = (c * lanes).min(block - lanes);
-            let window = row_of[start];
+        for c in 0..block.div_ceil(lanes) {
+            let start = vector_start(c, block, lanes);
             let mut from = [0u8; MAX_LANES];
             for (i, lane) in from[..lanes].iter_mut().enumerate() {
-                let e = start + i;
-                let row = row_of[e];
-                *lane = row - window;
-                plan.tiled[c * lanes + i] = b_1[e - usize::from(row) * dim];
+                let row = row_of[start + i];
+                *lane = row - row_of[start];
+                plan.tiled[c * lanes + i] = b_1[start + i - usize::from(row) * dim];
             }
-            plan.starts[c] = start;
-            plan.windows[c] = usize::from(window);
             plan.selectors[c] = v!(lanes)(&from);
         }
         plan
@@ -240,22 +235,23 @@ impl<S: Simd, T: Scalar + Vectorize<S>> BlockPlan<S, T> {
     /// `a` and `b`, for `j = 1..=N+1` (`N + 1`: their length).
     #[inline(always)]
     fn level(&self, starts: &[usize], k: usize, a: &[T], b: &[T], out_k: &mut [T]) {
-        assert!(k >= 2);
-        // The term count as a constant: its loops unroll and the coefficients stay in registers.
-        match (k - 2).min(FUSED_TERMS) {
-            0 => self.level_with::<0>(starts, k, a, b, out_k),
-            1 => self.level_with::<1>(starts, k, a, b, out_k),
-            2 => self.level_with::<2>(starts, k, a, b, out_k),
-            3 => self.level_with::<3>(starts, k, a, b, out_k),
-            4 => self.level_with::<4>(starts, k, a, b, out_k),
-            5 => self.level_with::<5>(starts, k, a, b, out_k),
-            _ => self.level_with::<FUSED_TERMS>(starts, k, a, b, out_k),
+        // The dimension and the term count as constants: a block's vectors unroll, their
+        // offsets become immediates, and selectors, tiles and coefficients stay in registers.
+        match self.dim {
+            2 => self.level_for::<2>(starts, k, a, b, out_k),
+            3 => self.level_for::<3>(starts, k, a, b, out_k),
+            4 => self.level_for::<4>(starts, k, a, b, out_k),
+            5 => self.level_for::<5>(starts, k, a, b, out_k),
+            6 => self.level_for::<6>(starts, k, a, b, out_k),
+            7 => self.level_for::<7>(starts, k, a, b, out_k),
+            8 => self.level_for::<8>(starts, k, a, b, out_k),
+            d => unreachable!("blocks do not suit d = {d}"),
         }
     }
 
-    /// [`BlockPlan::level`] with `TERMS = min(k - 2, FUSED_TERMS)`.
+    /// [`BlockPlan::level`] for `d = D`.
     #[inline(always)]
-    fn level_with<const TERMS: usize>(
+    fn level_for<const D: usize>(
         &self,
         starts: &[usize],
         k: usize,
@@ -263,12 +259,33 @@ impl<S: Simd, T: Scalar + Vectorize<S>> BlockPlan<S, T> {
         b: &[T],
         out_k: &mut [T],
     ) {
-        let (d, lanes, chunks) = (self.dim, <T as Vectorize<S>>::LANES, self.chunks);
-        let block = d * d;
+        assert!(k >= 2);
+        match (k - 2).min(FUSED_TERMS) {
+            0 => self.level_with::<D, 0>(starts, k, a, b, out_k),
+            1 => self.level_with::<D, 1>(starts, k, a, b, out_k),
+            2 => self.level_with::<D, 2>(starts, k, a, b, out_k),
+            3 => self.level_with::<D, 3>(starts, k, a, b, out_k),
+            _ => self.level_with::<D, FUSED_TERMS>(starts, k, a, b, out_k),
+        }
+    }
+
+    /// [`BlockPlan::level`] for `d = D` and `TERMS = min(k - 2, FUSED_TERMS)`.
+    #[inline(always)]
+    fn level_with<const D: usize, const TERMS: usize>(
+        &self,
+        starts: &[usize],
+        k: usize,
+        a: &[T],
+        b: &[T],
+        out_k: &mut [T],
+    ) {
+        let lanes = <T as Vectorize<S>>::LANES;
+        let (block, chunks) = (D * D, (D * D).div_ceil(lanes));
         let len = |j: usize| starts[j + 1] - starts[j];
-        assert!(TERMS == (k - 2).min(FUSED_TERMS) && k + 1 < starts.len());
+        assert!(k >= 2 && k + 1 < starts.len());
         assert!(a.len() == starts[starts.len() - 1] && b.len() == a.len());
-        assert!(out_k.len() == len(k) && len(1) == d && chunks <= MAX_CHUNKS);
+        assert!(out_k.len() == len(k) && len(1) == D && self.dim == D && chunks <= MAX_CHUNKS);
+        assert_eq!(TERMS, (k - 2).min(FUSED_TERMS));
         // Term `l = t + 1`: its coefficient `a_l[q_1…q_l]` changes every `d^{k-2-l}` blocks, when
         // its run through `b_{k-l}` (`d^{k-l}` values, `d²` per block) wraps around.
         let mut coefficient = [v!(splat)(T::ZERO); TERMS];
@@ -289,16 +306,19 @@ impl<S: Simd, T: Scalar + Vectorize<S>> BlockPlan<S, T> {
                 run_end[t] = run[t].add(run_len[t]);
             }
         }
+        let selectors: [_; MAX_CHUNKS] = std::array::from_fn(|c| self.selectors[c]);
         unsafe {
+            let tiles: [_; MAX_CHUNKS] =
+                std::array::from_fn(|c| v!(load)(self.tiled.as_ptr().add(c * lanes)));
             let (mut a_k, mut b_k) = (a.as_ptr().add(starts[k]), b.as_ptr().add(starts[k]));
             let mut a_row = a.as_ptr().add(starts[k - 1]);
             let mut o = out_k.as_mut_ptr();
             for _ in 0..out_k.len() / block {
                 for c in 0..chunks {
-                    let s = self.starts[c];
+                    let s = vector_start(c, block, lanes);
                     let mut acc = v!(add)(v!(load)(a_k.add(s)), v!(load)(b_k.add(s)));
-                    let left = v!(permute)(v!(load)(a_row.add(self.windows[c])), self.selectors[c]);
-                    acc = v!(mul_add)(left, v!(load)(self.tiled.as_ptr().add(c * lanes)), acc);
+                    let left = v!(permute)(v!(load)(a_row.add(s / D)), selectors[c]);
+                    acc = v!(mul_add)(left, tiles[c], acc);
                     for t in 0..TERMS {
                         acc = v!(mul_add)(coefficient[t], v!(load)(run[t].add(s)), acc);
                     }
@@ -307,7 +327,7 @@ impl<S: Simd, T: Scalar + Vectorize<S>> BlockPlan<S, T> {
                 a_k = a_k.add(block);
                 b_k = b_k.add(block);
                 o = o.add(block);
-                a_row = a_row.add(d);
+                a_row = a_row.add(D);
                 for t in 0..TERMS {
                     run[t] = run[t].add(block);
                     // The last block moves every coefficient one past its level, onto the
@@ -390,9 +410,9 @@ mod tests {
     }
 
     /// Dimensions 1-8 give rows of every length up to two vectors in both precisions, blocks
-    /// (`d²`) that are and are not whole vectors, and too narrow for one; degrees 9 and 10 have
-    /// levels with more terms than a block pass fuses.
-    const DEEP_SHAPES: [(usize, usize); 4] = [(1, 10), (2, 10), (3, 9), (4, 6)];
+    /// (`d²`) that are and are not whole vectors, and too narrow for one; from degree 7 on, levels
+    /// have more terms than a block pass fuses.
+    const DEEP_SHAPES: [(usize, usize); 5] = [(1, 10), (2, 10), (3, 9), (4, 6), (5, 7)];
 
     fn check_product_by_definition<T: Scalar + Into<f64>>(
         multiply: impl Fn(Layout, &[T], &[T], &mut [T]),
