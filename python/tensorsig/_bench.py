@@ -59,15 +59,20 @@ def _progress(done: int, total: int, label: str) -> None:
 def measure(workloads: list[Workload], repeats: int = 5, budget_s: float = 2.0) -> None:
     """Fills each workload's ``times`` with the minimum over interleaved rounds: rounds go on
     until a workload has used ``budget_s`` seconds (at least two rounds) or run ``10 * repeats``
-    of them. Short workloads thus get many samples, whose minimum a busy moment cannot skew."""
+    of them. Short workloads thus get many samples, whose minimum a busy moment cannot skew.
+
+    Each round starts with the next library in turn: whoever runs right after another library
+    finds the shared input already in cache (or the caches flushed by a slow peer), and no
+    library should always be the one that does."""
     for i, w in enumerate(workloads):
         _progress(i, len(workloads), w.name)
         for f in w.runs.values():
             f()  # warm-up: pools, caches, page faults
         best = dict.fromkeys(w.runs, float("inf"))
         spent = 0.0
+        libs = list(w.runs.items())
         for r in range(10 * repeats):
-            for lib, f in w.runs.items():
+            for lib, f in libs[r % len(libs) :] + libs[: r % len(libs)]:
                 start = time.perf_counter()
                 f()
                 elapsed = time.perf_counter() - start
