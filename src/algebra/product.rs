@@ -92,17 +92,12 @@ fn product_with<S: Simd, T: Scalar + Vectorize<S>>(
     debug_assert_eq!(out.len(), layout.len());
     let d = layout.dim();
     if layout.degree() >= 2 && BlockPlan::<S, T>::suits(d) {
-        // Level offsets without `Layout`'s divisions. `d ≥ 2` here, and `Layout` keeps `d^N`
-        // addressable, so `N < 64`.
+        // Level offsets summed once (`Layout::level_offset` divides). `d ≥ 2` here, and `Layout`
+        // keeps `d^N` addressable, so `N < 64`.
         let mut starts = [0; 66];
         let starts = &mut starts[..layout.degree() + 2];
         for k in 1..=layout.degree() {
-            starts[k + 1] = starts[k]
-                + if k == 1 {
-                    d
-                } else {
-                    (starts[k] - starts[k - 1]) * d
-                };
+            starts[k + 1] = starts[k] + layout.level_len(k);
         }
         let plan = BlockPlan::<S, T>::new(&b[..d]);
         add_into(&mut out[..d], &a[..d], &b[..d]);
