@@ -17,6 +17,7 @@ MODULES = [
     "tensorsig._combine",
     "tensorsig._transform",
     "tensorsig._cuda",
+    "tensorsig._words",
 ]
 
 

@@ -15,6 +15,15 @@ from ._combine import sig_combine, sig_combine_backprop
 from ._cuda import cuda_available, cuda_unavailable_reason
 from ._signature import sig, sig_backprop, sig_length
 from ._transform import transform_path, transform_path_backprop
+from ._words import (
+    idx_to_word,
+    is_lyndon,
+    lyndon_words,
+    lyndon_words_of_length,
+    word_to_idx,
+    words,
+    words_of_length,
+)
 
 __version__: str = _core.__version__
 
@@ -35,6 +44,10 @@ __all__ = [
     "__version__",
     "cuda_available",
     "cuda_unavailable_reason",
+    "idx_to_word",
+    "is_lyndon",
+    "lyndon_words",
+    "lyndon_words_of_length",
     "sig",
     "sig_backprop",
     "sig_combine",
@@ -43,4 +56,7 @@ __all__ = [
     "signature",
     "transform_path",
     "transform_path_backprop",
+    "word_to_idx",
+    "words",
+    "words_of_length",
 ]
