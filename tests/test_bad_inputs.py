@@ -48,7 +48,6 @@ def test_bad_paths(path, exc, match):
         ({"degree": None}, TypeError, "degree must be of type int"),
         ({"degree": 2, "n_jobs": 0}, ValueError, "n_jobs cannot be 0"),
         ({"degree": 2, "n_jobs": 1.0}, TypeError, "n_jobs must be of type int"),
-        ({"degree": 2, "n_jobs": -1000}, ValueError, "n_jobs = -1000 leaves no threads"),
         ({"degree": 2, "time_aug": 1}, TypeError, "time_aug must be of type bool, got int"),
         ({"degree": 2, "lead_lag": "yes"}, TypeError, "lead_lag must be of type bool"),
         ({"degree": 2, "end_time": 1}, TypeError, "end_time must be of type float, got int"),
@@ -59,6 +58,11 @@ def test_bad_paths(path, exc, match):
 def test_bad_sig_arguments(kwargs, exc, match):
     with raises(exc, match):
         ts.sig(PATH, **kwargs)
+
+
+def test_n_jobs_beyond_the_machine_runs_on_one_thread():
+    """joblib's rule: code written for a large machine (n_jobs=-40) runs on a small one."""
+    np.testing.assert_array_equal(ts.sig(PATH, 3, n_jobs=-1000), ts.sig(PATH, 3))
 
 
 def test_positional_flags_are_refused():

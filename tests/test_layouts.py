@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -61,10 +63,19 @@ def test_inputs_are_never_modified(rng):
         np.testing.assert_array_equal(a, b)
 
 
-def test_requires_grad_tensors_give_plain_results(rng):
+def test_requires_grad_tensors_give_plain_results_and_one_warning(rng, monkeypatch):
+    from tensorsig import _operands
+
+    monkeypatch.setattr(_operands, "_warned_about_grad", False)
     path = torch.tensor(rng.normal(size=(2, 4, 2)), requires_grad=True)
-    out = ts.sig(path, 2)
+    with pytest.warns(UserWarning, match="Use tensorsig.torch_api"):
+        out = ts.sig(path, 2)
     assert isinstance(out, torch.Tensor) and not out.requires_grad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ts.sig(path, 2)  # once per process
+        with torch.no_grad():
+            ts.sig(path, 2)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -1,7 +1,9 @@
 """Argument checks shared by the public functions.
 
-Each check raises the exception pysiglib raises for the same mistake (``TypeError`` for a wrong
-type, ``ValueError`` for a wrong value), with a message naming the argument and what was expected.
+Each check raises the exception pysiglib raises for the same mistake (a ``TypeError`` for a wrong
+type, a ``ValueError`` for a wrong value; here the :mod:`tensorsig.exceptions` subclasses of them),
+with a message naming the argument and what was expected. Everything is pure Python over ints and
+bools, so that the checks also run on fake tensors' shapes under ``torch.compile``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _core
+from .exceptions import ArgumentTypeError, InvalidArgumentError, ShapeError
 
 
 def _type_name(value: Any) -> str:
@@ -17,20 +20,20 @@ def _type_name(value: Any) -> str:
 
 def check_bool(value: Any, name: str) -> None:
     if not isinstance(value, bool):
-        raise TypeError(f"{name} must be of type bool, got {_type_name(value)} instead")
+        raise ArgumentTypeError(f"{name} must be of type bool, got {_type_name(value)} instead")
 
 
 def check_non_negative_int(value: Any, name: str) -> None:
     # bool is an int subclass, but degree=True is a bug, not a degree.
     if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be of type int, got {_type_name(value)} instead")
+        raise ArgumentTypeError(f"{name} must be of type int, got {_type_name(value)} instead")
     if value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {name} = {value}")
+        raise InvalidArgumentError(f"{name} must be a non-negative integer, got {name} = {value}")
 
 
 def check_float(value: Any, name: str) -> None:
     if not isinstance(value, float):
-        raise TypeError(f"{name} must be of type float, got {_type_name(value)} instead")
+        raise ArgumentTypeError(f"{name} must be of type float, got {_type_name(value)} instead")
 
 
 #: Threads the machine offers, as the native thread pools count them.
@@ -38,16 +41,20 @@ _ALL_THREADS = _core.resolve_n_jobs(-1)
 
 
 def check_n_jobs(n_jobs: Any) -> int:
-    """Validates ``n_jobs`` (pysiglib's convention: 1 serial, -1 all threads, -2 all but one, ...)
-    and returns it in the native code's range. Pure Python, so that torch.compile traces it."""
+    """Validates ``n_jobs`` and returns the number of threads it stands for.
+
+    pysiglib's convention, which is joblib's: 1 runs serially, ``n > 1`` uses n threads, -1 all
+    the machine's threads and ``-k`` all but ``k - 1`` of them. As in joblib, ``-k`` beyond the
+    machine's count uses one thread instead of failing, so that code written on a large machine
+    runs on a small one. 0 is an error. Pure Python, so that torch.compile traces it."""
     if not isinstance(n_jobs, int) or isinstance(n_jobs, bool):
-        raise TypeError(f"n_jobs must be of type int, got {_type_name(n_jobs)} instead")
+        raise ArgumentTypeError(f"n_jobs must be of type int, got {_type_name(n_jobs)} instead")
     if n_jobs == 0:
-        raise ValueError("n_jobs cannot be 0")
-    if n_jobs < 0 and _ALL_THREADS + 1 + n_jobs < 1:
-        raise ValueError(f"n_jobs = {n_jobs} leaves no threads on a machine with {_ALL_THREADS}")
+        raise InvalidArgumentError("n_jobs cannot be 0")
+    if n_jobs < 0:
+        return max(1, _ALL_THREADS + 1 + n_jobs)
     # The native code caps large counts at a few threads per core; beyond 64 bits, cap here.
-    return max(min(n_jobs, 2**62), -(2**62))
+    return min(n_jobs, 2**62)
 
 
 def check_path_flags(time_aug: Any, lead_lag: Any, end_time: Any) -> None:
@@ -65,6 +72,10 @@ def augmented_dimension(dimension: int, time_aug: bool, lead_lag: bool) -> int:
 _MAX_ELEMENTS = (2**63 - 1) // 8 - 1
 
 
+def _too_large(dimension: int, degree: int) -> ShapeError:
+    return ShapeError(f"a signature of dimension {dimension}, degree {degree} is too large to represent")
+
+
 def signature_length(dimension: int, degree: int, scalar_term: bool) -> int:
     """Coefficients of a signature of ``dimension`` (already augmented) truncated at ``degree``;
     ValueError when the count cannot be represented. Mirrors the native ``Layout::new``, in pure
@@ -74,14 +85,12 @@ def signature_length(dimension: int, degree: int, scalar_term: bool) -> int:
         level *= dimension
         length += level
         if length > _MAX_ELEMENTS:
-            raise ValueError(
-                f"a signature of dimension {dimension}, degree {degree} is too large to represent"
-            )
+            raise _too_large(dimension, degree)
         if level == 0 or dimension == 1:
             length += (degree - 1 - _) * level  # the remaining levels are all the same size
             break
     if length > _MAX_ELEMENTS:
-        raise ValueError(f"a signature of dimension {dimension}, degree {degree} is too large to represent")
+        raise _too_large(dimension, degree)
     return length + int(scalar_term)
 
 
@@ -97,7 +106,7 @@ def infer_scalar_term(
     if length == full - 1:
         return False
     widened = f" ({aug} channels after the transforms)" if aug != dimension else ""
-    raise ValueError(
+    raise ShapeError(
         f"{name} has incompatible length {length} for dimension={dimension}{widened}, degree={degree} "
         f"(expected {full} with the scalar term or {full - 1} without)"
     )

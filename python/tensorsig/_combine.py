@@ -4,40 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._arrays import Operand, check_same_kind, contiguous, empty, has_values, native, operand
-from ._checks import augmented_dimension, check_bool, check_n_jobs, check_non_negative_int, infer_scalar_term
-from ._signature import _as_batch
-
-
-def _signature_operands(
-    values: list[Any], names: list[str], dimension: int, degree: int, time_aug: bool, lead_lag: bool
-) -> tuple[list[Operand], int, bool]:
-    """Validates arrays of signatures that must share shape, dtype and container; returns them,
-    the augmented dimension and whether they carry the scalar term."""
-    check_non_negative_int(dimension, "dimension")
-    check_non_negative_int(degree, "degree")
-    check_bool(time_aug, "time_aug")
-    check_bool(lead_lag, "lead_lag")
-    ops = [operand(v, n) for v, n in zip(values, names)]
-    for op in ops:
-        if op.array.ndim < 1:
-            raise ValueError(f"{op.name} must have at least rank 1, got rank 0")
-    if dimension == 0:
-        raise ValueError("dimension must be at least 1, got dimension = 0")
-    aug = augmented_dimension(dimension, time_aug, lead_lag)
-    scalar_term = infer_scalar_term(ops[0].shape[-1], ops[0].name, dimension, degree, time_aug, lead_lag)
-    check_same_kind(*ops)
-    for op in ops[1:]:
-        if op.shape[-1] != ops[0].shape[-1]:
-            raise ValueError(
-                f"{op.name} is of incorrect length. Expected {ops[0].shape[-1]}, got {op.shape[-1]}"
-            )
-        if op.shape[:-1] != ops[0].shape[:-1]:
-            all_names = ", ".join(names)
-            raise ValueError(
-                f"{all_names} have different batch shapes: {ops[0].shape[:-1]} and {op.shape[:-1]}"
-            )
-    return ops, aug, scalar_term
+from ._run import run
+from ._specs.combine import SIG_COMBINE, SIG_COMBINE_BACKPROP
 
 
 def sig_combine(
@@ -91,23 +59,7 @@ def sig_combine(
     >>> np.allclose(joined, tensorsig.sig(np.concatenate([x1, x2[:, 1:]], axis=1), 3))
     True
     """
-    n_jobs = check_n_jobs(n_jobs)
-    (op1, op2), aug, scalar_term = _signature_operands(
-        [sig1, sig2], ["sig1", "sig2"], dimension, degree, time_aug, lead_lag
-    )
-    batch_shape = op1.shape[:-1]
-    result, out = empty(op1, op1.shape)
-    if has_values(out):
-        native(op1, "sig_combine")(
-            contiguous(_as_batch(op1.array, batch_shape)),
-            contiguous(_as_batch(op2.array, batch_shape)),
-            _as_batch(out, batch_shape),
-            aug,
-            degree,
-            scalar_term,
-            n_jobs,
-        )
-    return result
+    return run(SIG_COMBINE, (sig1, sig2), (dimension, degree, time_aug, lead_lag, n_jobs))
 
 
 def sig_combine_backprop(
@@ -159,23 +111,5 @@ def sig_combine_backprop(
     >>> d1.shape == s1.shape and d2.shape == s2.shape
     True
     """
-    n_jobs = check_n_jobs(n_jobs)
-    (op1, op2, deriv_op), aug, scalar_term = _signature_operands(
-        [sig1, sig2, deriv], ["sig1", "sig2", "sig_combined_deriv"], dimension, degree, time_aug, lead_lag
-    )
-    batch_shape = op1.shape[:-1]
-    result1, out1 = empty(op1, op1.shape)
-    result2, out2 = empty(op1, op1.shape)
-    if has_values(out1):
-        native(op1, "sig_combine_backprop")(
-            contiguous(_as_batch(deriv_op.array, batch_shape)),
-            contiguous(_as_batch(op1.array, batch_shape)),
-            contiguous(_as_batch(op2.array, batch_shape)),
-            _as_batch(out1, batch_shape),
-            _as_batch(out2, batch_shape),
-            aug,
-            degree,
-            scalar_term,
-            n_jobs,
-        )
-    return result1, result2
+    d1, d2 = run(SIG_COMBINE_BACKPROP, (deriv, sig1, sig2), (dimension, degree, time_aug, lead_lag, n_jobs))
+    return d1, d2

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import math
-import warnings
 from typing import Any
 
-from ._arrays import Operand, check_same_kind, contiguous, empty, has_values, native, operand
-from ._checks import (
-    augmented_dimension,
-    check_bool,
-    check_n_jobs,
-    check_non_negative_int,
-    check_path_flags,
-    infer_scalar_term,
-    signature_length,
-)
+from ._checks import augmented_dimension, check_bool, check_non_negative_int, signature_length
+from ._run import run
+from ._specs.signature import SIG, SIG_BACKPROP, SIG_BACKPROP_JVP
 
 
 def sig_length(
@@ -69,34 +60,6 @@ def sig_length(
     check_bool(lead_lag, "lead_lag")
     check_bool(scalar_term, "scalar_term")
     return signature_length(augmented_dimension(dimension, time_aug, lead_lag), degree, scalar_term)
-
-
-def _path_operand(path: Any, name: str = "path") -> tuple[Operand, tuple[int, ...], int, int]:
-    """Validates a path argument of shape ``(..., length, dimension)``."""
-    op = operand(path, name)
-    if op.array.ndim < 2:
-        raise ValueError(
-            f"{name} must have shape (..., length, dimension): at least rank 2, got rank {op.array.ndim}"
-        )
-    *batch_shape, length, dimension = op.shape
-    if dimension == 0:
-        raise ValueError(f"{name} has 0 channels (dimension); a path needs at least one")
-    return op, tuple(batch_shape), length, dimension
-
-
-def _as_batch(array: Any, batch_shape: tuple[int, ...]) -> Any:
-    """``array`` (numpy array or tensor) with its batch dimensions merged into one (a view
-    whenever possible)."""
-    return array.reshape((math.prod(batch_shape), *array.shape[len(batch_shape) :]))
-
-
-def _warn_not_finite() -> None:
-    warnings.warn(
-        "sig produced NaN or Inf values. This is typically caused by NaN/Inf in the path or by "
-        "paths with large increments overflowing; consider normalising your paths.",
-        RuntimeWarning,
-        stacklevel=3,
-    )
 
 
 def sig(
@@ -178,28 +141,7 @@ def sig(
     >>> tensorsig.sig(paths, 4, time_aug=True, n_jobs=-1).shape
     (32, 340)
     """
-    check_non_negative_int(degree, "degree")
-    check_bool(horner, "horner")
-    check_path_flags(time_aug, lead_lag, end_time)
-    check_bool(scalar_term, "scalar_term")
-    n_jobs = check_n_jobs(n_jobs)
-    op, batch_shape, _length, dimension = _path_operand(path)
-    width = sig_length(dimension, degree, time_aug=time_aug, lead_lag=lead_lag, scalar_term=scalar_term)
-    result, out = empty(op, (*batch_shape, width))
-    if has_values(out):
-        finite = native(op, "sig")(
-            _as_batch(op.array, batch_shape),
-            _as_batch(out, batch_shape),
-            degree,
-            time_aug,
-            lead_lag,
-            end_time,
-            scalar_term,
-            n_jobs,
-        )
-        if not finite:
-            _warn_not_finite()
-    return result
+    return run(SIG, (path,), (degree, time_aug, lead_lag, end_time, horner, scalar_term, n_jobs))
 
 
 def sig_backprop(
@@ -252,40 +194,7 @@ def sig_backprop(
     >>> grad.shape
     (10, 50, 3)
     """
-    check_non_negative_int(degree, "degree")
-    check_path_flags(time_aug, lead_lag, end_time)
-    n_jobs = check_n_jobs(n_jobs)
-    op, batch_shape, length, dimension = _path_operand(path)
-    sig_op, derivs_op = operand(sig, "sig"), operand(sig_derivs, "sig_derivs")
-    check_same_kind(op, sig_op, derivs_op)
-    for other in (sig_op, derivs_op):
-        if other.array.ndim < 1:
-            raise ValueError(f"{other.name} must have at least rank 1, got rank 0")
-    scalar_term = infer_scalar_term(sig_op.shape[-1], "sig", dimension, degree, time_aug, lead_lag)
-    width = sig_op.shape[-1]
-    for other in (sig_op, derivs_op):
-        if other.shape[-1] != width:
-            raise ValueError(f"{other.name} is of incorrect length. Expected {width}, got {other.shape[-1]}")
-        if other.shape[:-1] != batch_shape:
-            raise ValueError(
-                f"path, sig and sig_derivs must have the same batch shape, got {batch_shape} for path "
-                f"and {other.shape[:-1]} for {other.name}"
-            )
-    result, out = empty(op, (*batch_shape, length, dimension))
-    if has_values(out):
-        native(op, "sig_backprop")(
-            _as_batch(op.array, batch_shape),
-            contiguous(_as_batch(sig_op.array, batch_shape)),
-            contiguous(_as_batch(derivs_op.array, batch_shape)),
-            _as_batch(out, batch_shape),
-            degree,
-            time_aug,
-            lead_lag,
-            end_time,
-            scalar_term,
-            n_jobs,
-        )
-    return result
+    return run(SIG_BACKPROP, (path, sig, sig_derivs), (degree, time_aug, lead_lag, end_time, n_jobs))
 
 
 def _sig_backprop_jvp(
@@ -308,34 +217,10 @@ def _sig_backprop_jvp(
     the second its derivative along ``v``: together, the double backward of a signature. Both
     are exact (the signature and its backward pass run on dual numbers :math:`x + \varepsilon v`).
     """
-    check_non_negative_int(degree, "degree")
-    check_path_flags(time_aug, lead_lag, end_time)
-    n_jobs = check_n_jobs(n_jobs)
-    op, batch_shape, _length, dimension = _path_operand(path)
-    dir_op, derivs_op = operand(directions, "directions"), operand(sig_derivs, "sig_derivs")
-    check_same_kind(op, dir_op, derivs_op)
-    if dir_op.shape != op.shape:
-        raise ValueError(f"directions must be shaped like path, {op.shape}, got {dir_op.shape}")
-    if derivs_op.array.ndim < 1 or derivs_op.shape[:-1] != batch_shape:
-        raise ValueError(f"sig_derivs must have shape (*{batch_shape}, sig_length), got {derivs_op.shape}")
-    scalar_term = infer_scalar_term(derivs_op.shape[-1], "sig_derivs", dimension, degree, time_aug, lead_lag)
-    jvp, jvp_out = empty(op, derivs_op.shape)
-    hvp, hvp_out = empty(op, op.shape)
-    if has_values(hvp_out) and has_values(jvp_out):
-        native(op, "sig_backprop_jvp")(
-            _as_batch(op.array, batch_shape),
-            _as_batch(dir_op.array, batch_shape),
-            contiguous(_as_batch(derivs_op.array, batch_shape)),
-            _as_batch(jvp_out, batch_shape),
-            _as_batch(hvp_out, batch_shape),
-            degree,
-            time_aug,
-            lead_lag,
-            end_time,
-            scalar_term,
-            n_jobs,
-        )
-    else:
-        jvp_out[...] = 0
-        hvp_out[...] = 0
+    jvp, hvp = run(
+        SIG_BACKPROP_JVP,
+        (path, directions, sig_derivs),
+        (degree, time_aug, lead_lag, end_time, n_jobs),
+        warn_grad=False,
+    )
     return jvp, hvp

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._arrays import contiguous, empty, has_values, native
-from ._checks import check_n_jobs, check_path_flags
-from ._signature import _as_batch, _path_operand
+from ._run import run
+from ._specs.transform import TRANSFORM_PATH, TRANSFORM_PATH_BACKPROP
 
 
 def transform_path(
@@ -56,26 +55,7 @@ def transform_path(
            [0. , 1. , 2. , 3. , 0.5],
            [2. , 3. , 2. , 3. , 1. ]])
     """
-    check_path_flags(time_aug, lead_lag, end_time)
-    if not (time_aug or lead_lag):
-        return path
-    n_jobs = check_n_jobs(n_jobs)
-    op, batch_shape, length, dimension = _path_operand(path)
-    if time_aug and length < 2:
-        raise ValueError(f"transform_path(time_aug=True) requires path length >= 2, got {length}")
-    new_length = 2 * length - 1 if lead_lag and length > 0 else length
-    new_dimension = (2 * dimension if lead_lag else dimension) + int(time_aug)
-    result, out = empty(op, (*batch_shape, new_length, new_dimension))
-    if has_values(out):
-        native(op, "transform_path")(
-            _as_batch(op.array, batch_shape),
-            _as_batch(out, batch_shape),
-            time_aug,
-            lead_lag,
-            end_time,
-            n_jobs,
-        )
-    return result
+    return run(TRANSFORM_PATH, (path,), (time_aug, lead_lag, end_time, n_jobs))
 
 
 def transform_path_backprop(
@@ -112,35 +92,4 @@ def transform_path_backprop(
     array([[3., 3.],
            [3., 3.]])
     """
-    check_path_flags(time_aug, lead_lag, end_time)
-    if not (time_aug or lead_lag):
-        return derivs
-    n_jobs = check_n_jobs(n_jobs)
-    op, batch_shape, new_length, new_dimension = _path_operand(derivs, "derivs")
-    dimension = new_dimension - int(time_aug)
-    if lead_lag:
-        if dimension % 2:
-            raise ValueError(
-                f"derivs has {new_dimension} channels, which no lead-lag"
-                f"{' + time' if time_aug else ''} path has (expected an even number"
-                f"{' plus one' if time_aug else ''})"
-            )
-        if new_length % 2 == 0 and new_length > 0:
-            raise ValueError(f"derivs has {new_length} points; a lead-lag path has an odd number (2L - 1)")
-        dimension //= 2
-    if dimension == 0:
-        raise ValueError(f"derivs has {new_dimension} channels, leaving none for the original path")
-    length = (new_length + 1) // 2 if lead_lag else new_length
-    result, out = empty(op, (*batch_shape, length, dimension))
-    if has_values(out):
-        native(op, "transform_path_backprop")(
-            contiguous(_as_batch(op.array, batch_shape)),
-            _as_batch(out, batch_shape),
-            length,
-            dimension,
-            time_aug,
-            lead_lag,
-            end_time,
-            n_jobs,
-        )
-    return result
+    return run(TRANSFORM_PATH_BACKPROP, (derivs,), (time_aug, lead_lag, end_time, n_jobs))

@@ -34,9 +34,10 @@ impl Threads {
         )
     }
 
-    /// pysiglib's `n_jobs`: `1` serial, `n > 1` that many threads, `-1` all threads, and below
-    /// that all but `|n_jobs| - 1` of them (`-2`: all but one). `0` is an error, as is asking to
-    /// leave out every thread the machine has.
+    /// pysiglib's (and joblib's) `n_jobs`: `1` serial, `n > 1` that many threads, `-1` all
+    /// threads, and below that all but `|n_jobs| - 1` of them (`-2`: all but one). Asking to
+    /// leave out every thread the machine has runs on one, as in joblib, so that code written for
+    /// a large machine runs on a small one. `0` is an error.
     ///
     /// A positive count is capped at four threads per core: more never speeds up work that is
     /// bound by arithmetic, and an absurd count (`2**40`) must not try to start that many threads.
@@ -49,15 +50,7 @@ impl Threads {
             }
             n => {
                 let all = Self::all().count() as i64;
-                let count = all + 1 + n;
-                if count < 1 {
-                    Err(Error::invalid(
-                        "n_jobs",
-                        format!("n_jobs = {n} leaves no threads on a machine with {all}"),
-                    ))
-                } else {
-                    Self::new(count as usize)
-                }
+                Self::new(all.saturating_add(1).saturating_add(n).max(1) as usize)
             }
         }
     }
@@ -141,7 +134,8 @@ mod tests {
         assert_eq!(Threads::from_n_jobs(1 << 40).unwrap().count(), 4 * all);
         assert_eq!(Threads::from_n_jobs(-1).unwrap().count(), all);
         assert!(Threads::from_n_jobs(0).is_err());
-        assert!(Threads::from_n_jobs(-(all as i64) - 1).is_err());
+        assert_eq!(Threads::from_n_jobs(-(all as i64) - 1).unwrap(), Threads::SERIAL);
+        assert_eq!(Threads::from_n_jobs(i64::MIN).unwrap(), Threads::SERIAL);
         if all > 1 {
             assert_eq!(Threads::from_n_jobs(-2).unwrap().count(), all - 1);
         }

@@ -1,0 +1,87 @@
+"""One spec per op: what each native operation takes, checks and returns, as data.
+
+An :class:`OpSpec` names an op's array arguments and its other parameters (with their types, for
+torch's operator schemas) and carries its *metadata function*: given the shapes of the arrays and
+the values of the parameters, it validates everything that does not need the data and returns a
+:class:`Meta` -- the shapes of the results, the shapes in which the native code reads each array
+(batch dimensions merged) and the native function's other arguments.
+
+Metadata functions are pure Python over tuples of ints, ints, floats and bools, so one function
+serves three callers: the numpy facade allocates its results from it (``tensorsig._run``), torch's
+fake tensors take their shapes from it (``tensorsig.torch_api``), and ``torch.compile`` traces it.
+Each check and each error message exists once, in these functions or the role parsers of
+``tensorsig._operands``.
+
+The families register their specs in :data:`OPS` (``signature``, ``combine``, ``transform``); the
+op table of the tests (``tests/ops.py``) and the torch registry are built from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+Shape = tuple[int, ...]
+
+
+class Param(NamedTuple):
+    """A non-array parameter of an op, in the order the op takes it."""
+
+    name: str
+    #: ``int``, ``float`` or ``bool``: the type of the torch operator's argument.
+    type: type
+
+
+class Meta(NamedTuple):
+    """What a metadata function returns for one call."""
+
+    #: The shape of each result, as the caller receives it.
+    outputs: tuple[Shape, ...]
+    #: The shape in which the native function reads each array argument, then each result
+    #: (leading batch dimensions merged into one).
+    views: tuple[Shape, ...]
+    #: The native function's non-array arguments, in order (the thread count last).
+    native_args: tuple[Any, ...]
+    #: Return the first array argument itself and compute nothing (``transform_path`` without a
+    #: transform, as in pysiglib).
+    passthrough: bool = False
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One native operation."""
+
+    #: The name of the native function and of the torch operator ``torch.ops.tensorsig.<name>``.
+    name: str
+    #: The array arguments, in order.
+    arrays: tuple[str, ...]
+    #: The other arguments, in order.
+    params: tuple[Param, ...]
+    #: ``meta(*array_shapes, *param_values) -> Meta``.
+    meta: Callable[..., Meta]
+    #: How many results the op returns (a tuple when more than one).
+    outputs: int = 1
+    #: The array arguments the native code reads as flat C-contiguous rows (signatures,
+    #: gradients); the others (paths) are read in place with any non-negative strides.
+    rows: frozenset[str] = frozenset()
+    #: Called with the native function's return value (e.g. to warn about non-finite results).
+    after: Callable[[Any], None] | None = None
+
+
+#: Every op, by name.
+OPS: dict[str, OpSpec] = {}
+
+
+def register(spec: OpSpec) -> OpSpec:
+    """Adds ``spec`` to :data:`OPS` and returns it."""
+    if spec.name in OPS:
+        raise RuntimeError(f"op {spec.name!r} is registered twice")
+    OPS[spec.name] = spec
+    return spec
+
+
+# The families register their ops on import.
+from . import combine, signature, transform  # noqa: E402
+
+__all__ = ["OPS", "Meta", "OpSpec", "Param", "combine", "register", "signature", "transform"]
