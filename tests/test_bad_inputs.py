@@ -7,6 +7,9 @@ import pytest
 import torch
 
 import tensorsig as ts
+from ops import CASES
+from tensorsig._specs import OPS
+from tensorsig.exceptions import ArgumentTypeError, InvalidArgumentError, ShapeError, TensorsigError
 
 PATH = np.random.default_rng(0).normal(size=(2, 5, 3))
 SIG = ts.sig(PATH, 2)
@@ -175,3 +178,65 @@ def test_nan_or_inf_results_warn_like_pysiglib():
     assert np.isnan(out).any()
     with pytest.warns(RuntimeWarning, match="NaN or Inf"):
         ts.sig(np.array([[0.0], [1e200]]), 3)
+
+
+# --- every array argument of every op (the op table) --------------------------------------------
+
+ARGUMENT_MISTAKES = {
+    "list": (
+        lambda a: a.tolist(),
+        ArgumentTypeError,
+        "{name} must be of type numpy.ndarray or torch.Tensor, got list",
+    ),
+    "int64": (
+        lambda a: a.astype(np.int64),
+        ArgumentTypeError,
+        r"{name}\.dtype must be float32 or float64, got int64",
+    ),
+    "float16": (
+        lambda a: a.astype(np.float16),
+        ArgumentTypeError,
+        r"{name}\.dtype must be float32 or float64",
+    ),
+    "torch-int": (
+        lambda a: torch.from_numpy(a.astype(np.int32)),
+        ArgumentTypeError,
+        r"{name}\.dtype must be float32 or float64",
+    ),
+    "rank-0": (lambda a: np.array(1.0), ShapeError, "{name} .*rank"),
+}
+
+
+@pytest.mark.parametrize("mistake", ARGUMENT_MISTAKES)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_array_argument_refuses_what_is_not_a_float_array(rng, case, mistake):
+    convert, exc, pattern = ARGUMENT_MISTAKES[mistake]
+    arrays = case.arrays(rng)
+    for i, name in enumerate(OPS[case.op].arrays):
+        given = [*arrays[:i], convert(arrays[i]), *arrays[i + 1 :]]
+        with pytest.raises(exc, match=pattern.format(name=name)):
+            case.call(*given)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if len(OPS[c.op].arrays) > 1], ids=lambda c: c.id)
+def test_arrays_of_one_call_must_agree(rng, case):
+    arrays = case.arrays(rng)
+    for i in range(len(arrays)):
+        mixed = [*arrays[:i], torch.from_numpy(arrays[i]), *arrays[i + 1 :]]
+        with pytest.raises(InvalidArgumentError, match="must all be numpy arrays or all torch tensors"):
+            case.call(*mixed)
+        precisions = [*arrays[:i], arrays[i].astype(np.float32), *arrays[i + 1 :]]
+        with pytest.raises(InvalidArgumentError, match="must have the same dtype"):
+            case.call(*precisions)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_errors_are_tensorsig_errors_and_pysiglib_built_ins(rng, case):
+    """Drop-in: pysiglib users catch TypeError/ValueError; tensorsig's own family is catchable too."""
+    arrays = case.arrays(rng)
+    with pytest.raises(TensorsigError) as caught:
+        case.call(*[a.astype(np.int64) for a in arrays])
+    assert isinstance(caught.value, TypeError)
+    with pytest.raises(TensorsigError) as caught:
+        case.call(*arrays, n_jobs=0)
+    assert isinstance(caught.value, ValueError)

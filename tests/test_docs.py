@@ -18,6 +18,8 @@ MODULES = [
     "tensorsig._transform",
     "tensorsig._cuda",
     "tensorsig._words",
+    "tensorsig.exceptions",
+    "tensorsig.torch_api",
 ]
 
 

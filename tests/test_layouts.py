@@ -10,37 +10,68 @@ import torch
 
 import reference as ref
 import tensorsig as ts
-from conftest import DTYPES, assert_close
+from conftest import DTYPES, assert_close, to_numpy
+from ops import CASES
 
 
-def layouts(base: np.ndarray):
-    """The same values as ``base`` in memory layouts a user can hand over."""
-    yield "fortran", np.asfortranarray(base)
-    yield "transposed", np.ascontiguousarray(base.swapaxes(-1, -2)).swapaxes(-1, -2)
-    padded = np.zeros((*base.shape[:-1], base.shape[-1] * 2))
-    padded[..., ::2] = base
-    yield "strided", padded[..., ::2]
-    yield "reversed", np.ascontiguousarray(base[:, ::-1])[:, ::-1]
-    readonly = base.copy()
-    readonly.flags.writeable = False
-    yield "read-only", readonly
-    yield "torch-transposed", torch.from_numpy(np.ascontiguousarray(base.swapaxes(-1, -2))).transpose(-1, -2)
+def _misaligned(a: np.ndarray) -> np.ndarray:
+    """The values of ``a`` in a buffer one byte off alignment, as np.frombuffer(offset=1) gives
+    (and as buffers unpickled by Dask workers can be)."""
+    raw = bytearray(a.nbytes + 1)
+    view = np.frombuffer(raw, dtype=a.dtype, offset=1).reshape(a.shape)
+    view[...] = a
+    assert not view.flags.aligned
+    return view
 
 
-@pytest.mark.parametrize("flags", [{}, {"time_aug": True, "lead_lag": True}])
-def test_any_layout_gives_the_right_answer(rng, flags):
-    base = rng.normal(size=(3, 6, 2))
-    expected = ref.sig(base, 3, **flags)
-    sig = ts.sig(base, 3, **flags)
-    derivs = rng.normal(size=sig.shape)
-    expected_grad = ref.sig_backprop(base, derivs, 3, **flags)
-    for _name, path in layouts(base):
-        assert_close(ts.sig(path, 3, **flags), expected, np.float64)
-        sig_in = torch.from_numpy(sig) if isinstance(path, torch.Tensor) else np.asfortranarray(sig)
-        derivs_in = torch.from_numpy(derivs) if isinstance(path, torch.Tensor) else derivs[:, ::1]
-        assert_close(ts.sig_backprop(path, sig_in, derivs_in, 3, **flags), expected_grad, np.float64)
-        if flags:
-            assert_close(ts.transform_path(path, **flags), ref.transform_path(base, **flags), np.float64)
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
+def _strided(a: np.ndarray) -> np.ndarray:
+    padded = np.zeros((*a.shape[:-1], a.shape[-1] * 2))
+    padded[..., ::2] = a
+    return padded[..., ::2]
+
+
+#: Ways a user can hand over the same values: each maps an array to one holding the same values.
+LAYOUTS = {
+    "fortran": np.asfortranarray,
+    "transposed": lambda a: np.ascontiguousarray(a.swapaxes(0, -1)).swapaxes(0, -1),
+    "strided": _strided,
+    "negative-strides": lambda a: np.ascontiguousarray(a[..., ::-1])[..., ::-1],
+    "zero-strides": lambda a: np.broadcast_to(a[:1], a.shape),
+    "read-only": _read_only,
+    "misaligned": _misaligned,
+    "byte-swapped": lambda a: a.astype(a.dtype.newbyteorder()),
+    "torch-transposed": lambda a: torch.from_numpy(np.ascontiguousarray(a.swapaxes(0, -1))).swapaxes(0, -1),
+    "torch-strided": lambda a: torch.from_numpy(_strided(a)),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_array_argument_in_every_layout(rng, case, layout):
+    """Each array argument of each op, in each layout, gives the result of the same values laid
+    out contiguously (pysiglib copies such inputs too; nothing is refused)."""
+    arrays = case.arrays(rng)
+    torch_layout = layout.startswith("torch")
+    plain = [torch.from_numpy(a) if torch_layout else a for a in arrays]
+    expected = case.call(*plain)
+    for i in range(len(arrays)):
+        given = list(plain)
+        given[i] = LAYOUTS[layout](arrays[i])
+        saved = to_numpy(given[i]).copy()
+        if layout == "zero-strides":  # other values than arrays[i]: compare with their own copy
+            expected_here = case.call(*[*plain[:i], np.ascontiguousarray(given[i]), *plain[i + 1 :]])
+        else:
+            expected_here = expected
+        got = case.call(*given)
+        for g, e in zip(*((got, expected_here) if isinstance(got, tuple) else ((got,), (expected_here,)))):
+            np.testing.assert_array_equal(to_numpy(g), to_numpy(e))
+        np.testing.assert_array_equal(to_numpy(given[i]), saved)  # inputs are never modified
 
 
 def test_broadcast_paths_are_read_in_place(rng):
@@ -50,16 +81,12 @@ def test_broadcast_paths_are_read_in_place(rng):
     assert_close(out, np.repeat(ref.sig(row, 3), 4, axis=0), np.float64)
 
 
-def test_inputs_are_never_modified(rng):
-    path = rng.normal(size=(2, 5, 3))
-    sig = ts.sig(path, 3)
-    derivs = rng.normal(size=sig.shape)
-    saved = [a.copy() for a in (path, sig, derivs)]
-    ts.sig_backprop(path, sig, derivs, 3)
-    ts.sig_combine(sig, sig, 3, 3)
-    ts.sig_combine_backprop(derivs, sig, sig, 3, 3)
-    ts.transform_path(path, lead_lag=True)
-    for a, b in zip((path, sig, derivs), saved):
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_inputs_are_never_modified(rng, case):
+    arrays = case.arrays(rng)
+    saved = [a.copy() for a in arrays]
+    case.call(*arrays)
+    for a, b in zip(arrays, saved):
         np.testing.assert_array_equal(a, b)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 import tensorsig as ts
 from conftest import assert_close
+from ops import CASES
 
 N_JOBS = [1, 2, -1, -2, 100] if (os.cpu_count() or 1) >= 2 else [1, -1, 100]
 
@@ -95,3 +96,12 @@ def test_forked_child_does_not_deadlock(rng):
         pytest.fail("the forked child deadlocked")
     assert child.exitcode == 0
     assert queue.get(timeout=10) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("n_jobs", [2, -1, -1000])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_op_gives_the_serial_answer_on_threads(rng, case, n_jobs):
+    arrays = case.arrays(rng)
+    serial, threaded = case.call(*arrays, n_jobs=1), case.call(*arrays, n_jobs=n_jobs)
+    for s, t in zip(*((serial, threaded) if isinstance(serial, tuple) else ((serial,), (threaded,)))):
+        np.testing.assert_array_equal(s, t)

@@ -9,6 +9,7 @@ from torch.library import opcheck
 
 import tensorsig
 import tensorsig.torch_api as ta
+from ops import CASES
 from tensorsig._checks import signature_length
 
 F64 = torch.float64
@@ -130,43 +131,14 @@ def test_bad_arguments_are_refused_before_the_operator():
         ta.sig_combine(rand(2, 5), rand(2, 5), 2, 2)
 
 
-OPS = torch.ops.tensorsig
-
-
-def _opcheck_cases():
-    x = rand(3, 6, 2, seed=8)
-    s = ta.sig(x, 3).detach()
-    g = rand(*s.shape, seed=9)
-    a, b = rand(2, 14, seed=10), rand(2, 14, seed=11)
-    return [
-        pytest.param(OPS.sig.default, (x, 3, True, False, 1.0, False, 1), id="sig"),
-        pytest.param(OPS.sig.default, (x, 2, True, True, 2.0, True, 1), id="sig-flags"),
-        pytest.param(OPS.sig_backprop.default, (x, s, g, 3, False, False, 1.0, 1), id="sig_backprop"),
-        pytest.param(
-            OPS.sig_backprop_jvp.default,
-            (x.detach(), rand(3, 6, 2, grad=False, seed=12), g.detach(), 3, False, False, 1.0, 1),
-            id="sig_backprop_jvp",
-        ),
-        pytest.param(OPS.sig_combine.default, (a, b, 2, 3, False, False, 1), id="sig_combine"),
-        pytest.param(
-            OPS.sig_combine_backprop.default,
-            (rand(2, 14, seed=13), a, b, 2, 3, False, False, 1),
-            id="combine_backprop",
-        ),
-        pytest.param(OPS.transform_path.default, (x, True, True, 1.0, 1), id="transform_path"),
-        pytest.param(
-            OPS.transform_path_backprop.default,
-            (rand(3, 11, 5, seed=14), True, True, 1.0, 1),
-            id="transform_backprop",
-        ),
-    ]
-
-
 # opcheck's own AOT test reads .grad of intermediate tensors, which torch warns about.
 @pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
-@pytest.mark.parametrize(("op", "args"), _opcheck_cases())
-def test_opcheck(op, args):
-    opcheck(op, args)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_opcheck(rng, case):
+    """torch's operator checks (schema, fake tensors, autograd registration, AOT dispatch) on every
+    case of the op table."""
+    arrays = [torch.from_numpy(a).requires_grad_(case.differentiable) for a in case.arrays(rng)]
+    opcheck(getattr(torch.ops.tensorsig, case.op).default, case.operator_args(*arrays))
 
 
 class _SignatureModel(torch.nn.Module):

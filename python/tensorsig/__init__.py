@@ -10,7 +10,7 @@ and return the same kind on the same device; every computation releases the GIL.
 (32, 155)
 """
 
-from . import _core
+from . import _core, exceptions  # noqa: F401  (tensorsig.exceptions: the exception classes)
 from ._combine import sig_combine, sig_combine_backprop
 from ._cuda import cuda_available, cuda_unavailable_reason
 from ._signature import sig, sig_backprop, sig_length
@@ -24,6 +24,7 @@ from ._words import (
     words,
     words_of_length,
 )
+from .exceptions import TensorsigError
 
 __version__: str = _core.__version__
 
@@ -41,6 +42,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "TensorsigError",
     "__version__",
     "cuda_available",
     "cuda_unavailable_reason",

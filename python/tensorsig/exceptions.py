@@ -36,7 +36,15 @@ __all__ = [
 
 
 class TensorsigError(Exception):
-    """Base class of every exception tensorsig raises."""
+    """Base class of every exception tensorsig raises.
+
+    >>> import numpy as np, tensorsig
+    >>> try:
+    ...     tensorsig.sig_combine(np.zeros((2, 6)), np.zeros((2, 7)), 2, 2)
+    ... except tensorsig.TensorsigError as error:
+    ...     print(error)
+    sig2 is of incorrect length. Expected 6, got 7
+    """
 
 
 class ArgumentTypeError(TensorsigError, TypeError):

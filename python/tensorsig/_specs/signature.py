@@ -143,11 +143,12 @@ def sig_backprop_jvp_meta(
     check_non_negative_int(degree, "degree")
     check_path_flags(time_aug, lead_lag, end_time)
     threads = check_n_jobs(n_jobs)
-    if directions != path:
-        raise ShapeError(f"directions must be shaped like path, {path}, got {directions}")
     batch, length, dimension, width, scalar_term = _gradient_rows(
         path, (sig_derivs,), ("sig_derivs",), degree, time_aug, lead_lag
     )
+    path_shape(directions, "directions")
+    if directions != path:
+        raise ShapeError(f"directions must be shaped like path, {path}, got {directions}")
     count = math.prod(batch)
     flat_path = (count, length, dimension)
     return Meta(

@@ -1,0 +1,82 @@
+"""Differentiable tensorsig for torch: ``tensorsig.torch_api``.
+
+The same public names as ``tensorsig`` (less the ``*_backprop`` functions, as in pysiglib's
+torch_api). The array functions -- ``sig`` (``signature``), ``sig_combine``, ``transform_path`` --
+run on ``torch.library`` custom operators in the ``tensorsig`` namespace, each with a fake
+implementation and registered autograd, so they
+
+- differentiate with respect to every tensor input (paths; both signatures of a product), for all
+  flags, batch shapes, float32 and float64;
+- differentiate twice: ``torch.autograd.grad(..., create_graph=True)`` through ``sig`` and
+  ``sig_combine`` gives exact second derivatives (gradient penalties, Hessian-vector products),
+  which pysiglib does not (it silently drops them);
+- trace under ``torch.compile(..., fullgraph=True)`` with no graph break.
+
+numpy inputs pass straight through to the plain functions and return numpy arrays, as in pysiglib.
+Everything else (``sig_length``, the word helpers, ...) is the same object as in ``tensorsig``.
+The operators themselves are ``torch.ops.tensorsig.<op>`` for every op of tensorsig's op table,
+backward passes included.
+
+>>> import torch, tensorsig.torch_api as ta
+>>> path = torch.randn(8, 50, 3, dtype=torch.float64, requires_grad=True)
+>>> loss = ta.sig(path, 4, time_aug=True).pow(2).sum()
+>>> (grad,) = torch.autograd.grad(loss, path, create_graph=True)
+>>> grad.pow(2).sum().backward()   # a gradient penalty: second derivatives
+>>> path.grad.shape
+torch.Size([8, 50, 3])
+"""
+
+from __future__ import annotations
+
+try:
+    import torch  # noqa: F401
+except ModuleNotFoundError as error:  # pragma: no cover - exercised in a subprocess test
+    raise ModuleNotFoundError(
+        "tensorsig.torch_api needs PyTorch, which is not installed: pip install torch "
+        '(or pip install "tensorsig[torch]"). The rest of tensorsig works without it.',
+        name=error.name,
+    ) from error
+
+from .. import (
+    TensorsigError,
+    cuda_available,
+    cuda_unavailable_reason,
+    idx_to_word,
+    is_lyndon,
+    lyndon_words,
+    lyndon_words_of_length,
+    sig_length,
+    word_to_idx,
+    words,
+    words_of_length,
+)
+from .. import _combine as _plain_combine
+from .. import _signature as _plain_signature
+from .. import _transform as _plain_transform
+from .._specs import OPS
+from . import _combine, _signature, _transform  # noqa: F401  (each registers its family's autograd)
+from ._registry import differentiable
+
+sig = differentiable(_plain_signature.sig, OPS["sig"])
+#: Alias of :func:`sig`, as in pysiglib.
+signature = sig
+sig_combine = differentiable(_plain_combine.sig_combine, OPS["sig_combine"])
+transform_path = differentiable(_plain_transform.transform_path, OPS["transform_path"])
+
+__all__ = [
+    "TensorsigError",
+    "cuda_available",
+    "cuda_unavailable_reason",
+    "idx_to_word",
+    "is_lyndon",
+    "lyndon_words",
+    "lyndon_words_of_length",
+    "sig",
+    "sig_combine",
+    "sig_length",
+    "signature",
+    "transform_path",
+    "word_to_idx",
+    "words",
+    "words_of_length",
+]

@@ -1,0 +1,114 @@
+"""The torch operators ``torch.ops.tensorsig.<op>``, built from the op table, and the public
+functions that call them.
+
+Each :class:`~tensorsig._specs.OpSpec` becomes one ``torch.library`` custom operator: its eager
+implementation is the plain function's executor (tensors in, tensors allocated by torch out, on
+the CPU or the tensor's GPU), and its fake implementation takes the results' shapes from the
+spec's metadata function, which also validates: under ``torch.compile`` the same checks run on
+fake tensors. Autograd formulas are registered per family (``_signature.py``, ...).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._operands import Operand, check_same_kind, dtype_error
+from .._run import run
+from .._specs import OPS, OpSpec
+
+_SCHEMA_TYPES = {int: "int", float: "float", bool: "bool"}
+_NUMPY_DTYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
+
+
+def _schema(spec: OpSpec) -> str:
+    arguments = [f"Tensor {name}" for name in spec.arrays]
+    arguments += [f"{_SCHEMA_TYPES[param.type]} {param.name}" for param in spec.params]
+    results = "Tensor" if spec.outputs == 1 else "(" + ", ".join(["Tensor"] * spec.outputs) + ")"
+    return f"({', '.join(arguments)}) -> {results}"
+
+
+def _define(spec: OpSpec) -> Any:
+    count = len(spec.arrays)
+
+    def eager(*args: Any) -> Any:
+        result = run(spec, args[:count], args[count:], warn_grad=False)
+        # An operator's output never aliases its input (transform_path without transforms).
+        return result.clone() if result is args[0] else result
+
+    def fake(*args: Any) -> Any:
+        tensors = args[:count]
+        meta = spec.meta(*(tuple(t.shape) for t in tensors), *args[count:])
+        shapes = (tuple(tensors[0].shape),) if meta.passthrough else meta.outputs
+        results = tuple(tensors[0].new_empty(shape) for shape in shapes)
+        return results[0] if spec.outputs == 1 else results
+
+    op = torch.library.custom_op(f"tensorsig::{spec.name}", eager, mutates_args=(), schema=_schema(spec))
+    op.register_fake(fake)
+    return op
+
+
+#: The operators, by op name.
+operators: dict[str, Any] = {name: _define(spec) for name, spec in OPS.items()}
+
+
+def check_tensors(spec: OpSpec, tensors: tuple[torch.Tensor, ...], params: tuple[Any, ...]) -> None:
+    """The plain API's checks on tensors' metadata alone: dtypes, one device, then the spec
+    (which also holds for fake tensors under torch.compile)."""
+    operands = []
+    for tensor, name in zip(tensors, spec.arrays):
+        dtype = _NUMPY_DTYPES.get(tensor.dtype)
+        if dtype is None:
+            raise dtype_error(name, tensor.dtype)
+        operands.append(Operand(name, tensor, dtype, tensor.device))
+    check_same_kind(tuple(operands))
+    spec.meta(*(tuple(t.shape) for t in tensors), *params)
+
+
+_MISSING = inspect.Parameter.empty
+
+
+def differentiable(plain: Callable[..., Any], spec: OpSpec) -> Callable[..., Any]:
+    """``plain``'s torch_api twin: the same signature and docstring; tensors go through the
+    operator (differentiable), anything else to ``plain`` (numpy in, numpy out, as pysiglib's
+    torch_api does). ``plain``'s parameters are ``spec``'s arrays then its params, in order."""
+    signature = inspect.signature(plain)
+    parameters = list(signature.parameters.values())
+    names = [p.name for p in parameters]
+    if names != [*spec.arrays, *(p.name for p in spec.params)]:
+        raise RuntimeError(f"{plain.__name__}'s parameters do not follow its spec: {names}")
+    positional = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)
+    defaults = [p.default for p in parameters]
+    index = {name: i for i, name in enumerate(names)}
+    count = len(spec.arrays)
+    op = operators[spec.name]
+
+    def function(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > positional:
+            raise TypeError(f"{plain.__name__}() takes {positional} positional arguments, {len(args)} given")
+        values = [*args, *defaults[len(args) :]]
+        for key, value in kwargs.items():
+            at = index.get(key, -1)
+            if not len(args) <= at:
+                raise TypeError(f"{plain.__name__}() got an unexpected or repeated keyword argument {key!r}")
+            values[at] = value
+        arrays = values[:count]
+        if not all(isinstance(a, torch.Tensor) for a in arrays):
+            return plain(*args, **kwargs)
+        if _MISSING in values:
+            missing = [n for n, v in zip(names, values) if v is _MISSING]
+            raise TypeError(f"{plain.__name__}() missing required arguments: {', '.join(missing)}")
+        check_tensors(spec, tuple(arrays), tuple(values[count:]))
+        return op(*values)
+
+    function.__signature__ = signature  # type: ignore[attr-defined]
+    function.__name__ = function.__qualname__ = plain.__name__
+    function.__module__ = "tensorsig.torch_api"
+    function.__doc__ = (plain.__doc__ or "") + (
+        "\n    In ``tensorsig.torch_api``, differentiable (twice) with respect to every tensor argument.\n"
+    )
+    return function

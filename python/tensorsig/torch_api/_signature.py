@@ -1,0 +1,46 @@
+"""Autograd of the signature operators: first and second derivatives of ``sig``.
+
+Every backward is written with operators, so that it is itself differentiable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ._registry import operators
+
+sig, sig_backprop, sig_backprop_jvp = (operators[n] for n in ("sig", "sig_backprop", "sig_backprop_jvp"))
+
+
+def _sig_setup(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+    path, degree, time_aug, lead_lag, end_time, _horner, _scalar_term, n_jobs = inputs
+    ctx.save_for_backward(path, output)
+    ctx.args = (degree, time_aug, lead_lag, end_time, n_jobs)
+
+
+def _sig_backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
+    path, signature = ctx.saved_tensors
+    if not ctx.needs_input_grad[0]:
+        return (None,) * 8
+    return (sig_backprop(path, signature, grad, *ctx.args), *(None,) * 7)
+
+
+def _sig_backprop_setup(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+    path, _sig, sig_derivs, degree, time_aug, lead_lag, end_time, n_jobs = inputs
+    ctx.save_for_backward(path, sig_derivs)
+    ctx.args = (degree, time_aug, lead_lag, end_time, n_jobs)
+
+
+def _sig_backprop_backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
+    # d(path grad) = H v along the path and J v along sig_derivs, both from one forward-over-reverse
+    # pass. `sig` is the reversible walk's starting point S(path): its dependence on the path is
+    # already inside H, so it gets no gradient of its own.
+    path, sig_derivs = ctx.saved_tensors
+    jvp, hvp = sig_backprop_jvp(path, grad.contiguous(), sig_derivs, *ctx.args)
+    return hvp, None, jvp, None, None, None, None, None
+
+
+sig.register_autograd(_sig_backward, setup_context=_sig_setup)
+sig_backprop.register_autograd(_sig_backprop_backward, setup_context=_sig_backprop_setup)
