@@ -2,10 +2,14 @@
 
 /// Everything that can go wrong in tensorsig, by the kind of mistake.
 ///
-/// The Python binding maps each variant to one exception class: [`Error::InvalidArgument`] and
-/// [`Error::Shape`] to `ValueError`, [`Error::TooLarge`] to `ValueError`, [`Error::OutOfMemory`]
-/// to `MemoryError`, [`Error::ThreadPool`] and [`Error::Device`] to `RuntimeError`.
+/// The Python binding maps each variant to one class of `tensorsig.exceptions`:
+/// [`Error::InvalidArgument`] to `InvalidArgumentError` (a `ValueError`), [`Error::Shape`] and
+/// [`Error::TooLarge`] to `ShapeError` (a `ValueError`), [`Error::OutOfMemory`] to
+/// `OutOfMemoryError` (a `MemoryError`), [`Error::ThreadPool`] and [`Error::Device`] to
+/// `ThreadPoolError` and `DeviceError` (`RuntimeError`s). New variants may come: match with a
+/// wildcard arm.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An argument has a value outside its domain (a zero `n_jobs`, a path without channels, …).
     #[error("{name}: {message}")]
@@ -50,14 +54,42 @@ pub enum Error {
         message: String,
     },
     /// The GPU, its driver or its compiler failed or is missing.
-    #[error("{0}")]
-    Device(String),
+    #[error("{message}")]
+    Device {
+        /// What failed.
+        kind: DeviceErrorKind,
+        /// What happened, and what to do about it where something can be done.
+        message: String,
+    },
+}
+
+/// The kinds of [`Error::Device`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeviceErrorKind {
+    /// No usable GPU here: no NVIDIA driver, no device, or a build without the `cuda` feature.
+    Unavailable,
+    /// NVRTC, the CUDA runtime compiler, is missing or failed to compile the kernels.
+    Compiler,
+    /// A call into the CUDA driver failed (a launch, a copy, a module load).
+    Driver,
+    /// The work does not fit the GPU kernels' limits (shared memory, grid sizes); the CPU can do it.
+    Unsupported,
 }
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// Shorthand for [`Error::Device`].
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    pub(crate) fn device(kind: DeviceErrorKind, message: impl Into<String>) -> Self {
+        Error::Device {
+            kind,
+            message: message.into(),
+        }
+    }
+
     /// Shorthand for [`Error::InvalidArgument`].
     pub(crate) fn invalid(name: &'static str, message: impl Into<String>) -> Self {
         Error::InvalidArgument {

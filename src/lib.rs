@@ -48,7 +48,7 @@ pub use cpu::{
     Threads, sig, sig_backprop, sig_backprop_jvp, sig_combine, sig_combine_backprop,
     signature_layout, transform_path, transform_path_backprop,
 };
-pub use error::{Error, Result};
+pub use error::{DeviceErrorKind, Error, Result};
 pub use scalar::Scalar;
 pub use sig::{PathTransform, Paths};
 pub use simd::simd_level;

@@ -32,7 +32,7 @@ __version__: str = _core.__version__
 signature = sig
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     # `tensorsig.torch_api` imports torch: only on first use, as pysiglib users reach for it.
     if name == "torch_api":
         import importlib

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from ._run import run
 from ._specs.combine import SIG_COMBINE, SIG_COMBINE_BACKPROP
+from ._typing import Array
 
 
 def sig_combine(
-    sig1: Any,
-    sig2: Any,
+    sig1: Array,
+    sig2: Array,
     dimension: int,
     degree: int,
     *,
     time_aug: bool = False,
     lead_lag: bool = False,
     n_jobs: int = 1,
-) -> Any:
+) -> Array:
     r"""Chen product of two truncated signatures: the signature of the concatenated path.
 
     If :math:`x_2` starts where :math:`x_1` ends, Chen's identity gives
@@ -59,20 +60,20 @@ def sig_combine(
     >>> np.allclose(joined, tensorsig.sig(np.concatenate([x1, x2[:, 1:]], axis=1), 3))
     True
     """
-    return run(SIG_COMBINE, (sig1, sig2), (dimension, degree, time_aug, lead_lag, n_jobs))
+    return cast(Array, run(SIG_COMBINE, (sig1, sig2), (dimension, degree, time_aug, lead_lag, n_jobs)))
 
 
 def sig_combine_backprop(
-    deriv: Any,
-    sig1: Any,
-    sig2: Any,
+    deriv: Array,
+    sig1: Array,
+    sig2: Array,
     dimension: int,
     degree: int,
     *,
     time_aug: bool = False,
     lead_lag: bool = False,
     n_jobs: int = 1,
-) -> tuple[Any, Any]:
+) -> tuple[Array, Array]:
     r"""Gradients through :func:`sig_combine`.
 
     Given :math:`G = \partial F / \partial (A \otimes B)`, returns

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from ._checks import augmented_dimension, check_bool, check_non_negative_int, signature_length
 from ._run import run
 from ._specs.signature import SIG, SIG_BACKPROP, SIG_BACKPROP_JVP
+from ._typing import Array
 
 
 def sig_length(
@@ -63,7 +64,7 @@ def sig_length(
 
 
 def sig(
-    path: Any,
+    path: Array,
     degree: int,
     *,
     time_aug: bool = False,
@@ -72,7 +73,7 @@ def sig(
     horner: bool = True,
     scalar_term: bool = False,
     n_jobs: int = 1,
-) -> Any:
+) -> Array:
     r"""Truncated signature of a path, or of each path in a batch.
 
     For a path :math:`x: [0, T] \to \mathbb{R}^d` the signature truncated at degree :math:`N` is
@@ -141,20 +142,20 @@ def sig(
     >>> tensorsig.sig(paths, 4, time_aug=True, n_jobs=-1).shape
     (32, 340)
     """
-    return run(SIG, (path,), (degree, time_aug, lead_lag, end_time, horner, scalar_term, n_jobs))
+    return cast(Array, run(SIG, (path,), (degree, time_aug, lead_lag, end_time, horner, scalar_term, n_jobs)))
 
 
 def sig_backprop(
-    path: Any,
-    sig: Any,
-    sig_derivs: Any,
+    path: Array,
+    sig: Array,
+    sig_derivs: Array,
     degree: int,
     *,
     time_aug: bool = False,
     lead_lag: bool = False,
     end_time: float = 1.0,
     n_jobs: int = 1,
-) -> Any:
+) -> Array:
     r"""Gradient of a scalar function of signatures with respect to the paths.
 
     Given :math:`\partial F / \partial S(x)` for signatures :math:`S(x)` computed by :func:`sig`,
@@ -194,20 +195,22 @@ def sig_backprop(
     >>> grad.shape
     (10, 50, 3)
     """
-    return run(SIG_BACKPROP, (path, sig, sig_derivs), (degree, time_aug, lead_lag, end_time, n_jobs))
+    return cast(
+        Array, run(SIG_BACKPROP, (path, sig, sig_derivs), (degree, time_aug, lead_lag, end_time, n_jobs))
+    )
 
 
 def _sig_backprop_jvp(
-    path: Any,
-    directions: Any,
-    sig_derivs: Any,
+    path: Array,
+    directions: Array,
+    sig_derivs: Array,
     degree: int,
     *,
     time_aug: bool = False,
     lead_lag: bool = False,
     end_time: float = 1.0,
     n_jobs: int = 1,
-) -> tuple[Any, Any]:
+) -> tuple[Array, Array]:
     r"""Second derivatives of signatures, by forward-over-reverse differentiation.
 
     For :math:`F = \langle G, S(x) \rangle` (``G = sig_derivs``) and a direction :math:`v`

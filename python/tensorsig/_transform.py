@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from ._run import run
 from ._specs.transform import TRANSFORM_PATH, TRANSFORM_PATH_BACKPROP
+from ._typing import Array
 
 
 def transform_path(
-    path: Any,
+    path: Array,
     *,
     time_aug: bool = False,
     lead_lag: bool = False,
     end_time: float = 1.0,
     n_jobs: int = 1,
-) -> Any:
+) -> Array:
     r"""Apply time augmentation and/or the lead-lag transform to paths.
 
     The lead-lag transform of :math:`x_0, \ldots, x_{L-1}` is the path of :math:`2L - 1` points
@@ -55,17 +56,17 @@ def transform_path(
            [0. , 1. , 2. , 3. , 0.5],
            [2. , 3. , 2. , 3. , 1. ]])
     """
-    return run(TRANSFORM_PATH, (path,), (time_aug, lead_lag, end_time, n_jobs))
+    return cast(Array, run(TRANSFORM_PATH, (path,), (time_aug, lead_lag, end_time, n_jobs)))
 
 
 def transform_path_backprop(
-    derivs: Any,
+    derivs: Array,
     *,
     time_aug: bool = False,
     lead_lag: bool = False,
     end_time: float = 1.0,
     n_jobs: int = 1,
-) -> Any:
+) -> Array:
     r"""Gradients through :func:`transform_path`.
 
     Given :math:`\partial F / \partial \tilde x` for the transformed path, returns
@@ -92,4 +93,4 @@ def transform_path_backprop(
     array([[3., 3.],
            [3., 3.]])
     """
-    return run(TRANSFORM_PATH_BACKPROP, (derivs,), (time_aug, lead_lag, end_time, n_jobs))
+    return cast(Array, run(TRANSFORM_PATH_BACKPROP, (derivs,), (time_aug, lead_lag, end_time, n_jobs)))

@@ -134,7 +134,10 @@ mod tests {
         assert_eq!(Threads::from_n_jobs(1 << 40).unwrap().count(), 4 * all);
         assert_eq!(Threads::from_n_jobs(-1).unwrap().count(), all);
         assert!(Threads::from_n_jobs(0).is_err());
-        assert_eq!(Threads::from_n_jobs(-(all as i64) - 1).unwrap(), Threads::SERIAL);
+        assert_eq!(
+            Threads::from_n_jobs(-(all as i64) - 1).unwrap(),
+            Threads::SERIAL
+        );
         assert_eq!(Threads::from_n_jobs(i64::MIN).unwrap(), Threads::SERIAL);
         if all > 1 {
             assert_eq!(Threads::from_n_jobs(-2).unwrap().count(), all - 1);

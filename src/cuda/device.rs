@@ -9,7 +9,7 @@ use cudarc::driver::sys::{self, CUdevice_attribute, CUfunction_attribute};
 use cudarc::driver::{DriverError, result};
 
 use super::nvrtc::{self, Image};
-use crate::error::{Error, Result};
+use crate::error::{DeviceErrorKind, Error, Result};
 
 /// The kernels' CUDA C: shared definitions, then each file.
 const SOURCE: &str = concat!(
@@ -124,7 +124,10 @@ fn driver_error(what: &str, e: DriverError) -> Error {
         .error_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Error::Device(format!("{what}: CUDA driver error {} ({name})", e.0 as i32))
+    Error::device(
+        DeviceErrorKind::Driver,
+        format!("{what}: CUDA driver error {} ({name})", e.0 as i32),
+    )
 }
 
 /// Loads and initialises the driver once; the reason it cannot be used otherwise.
@@ -138,7 +141,7 @@ fn driver() -> Result<()> {
         result::init().map_err(|e| driver_error("initialising the CUDA driver", e).to_string())
     })
     .clone()
-    .map_err(Error::Device)
+    .map_err(|message| Error::device(DeviceErrorKind::Unavailable, message))
 }
 
 /// The number of CUDA devices, or why CUDA cannot be used (no driver, no device).
@@ -147,7 +150,10 @@ pub fn device_count() -> Result<usize> {
     let count =
         result::device::get_count().map_err(|e| driver_error("counting CUDA devices", e))?;
     if count < 1 {
-        return Err(Error::Device("the CUDA driver reports no GPU".into()));
+        return Err(Error::device(
+            DeviceErrorKind::Unavailable,
+            "the CUDA driver reports no GPU",
+        ));
     }
     Ok(count as usize)
 }

@@ -10,7 +10,7 @@ use std::sync::{Mutex, OnceLock};
 
 use libloading::{Library, Symbol};
 
-use crate::error::{Error, Result};
+use crate::error::{DeviceErrorKind, Error, Result};
 
 type Program = *mut c_void;
 type Status = c_int;
@@ -50,17 +50,17 @@ fn library() -> Result<&'static Nvrtc> {
             ))
         })
         .as_ref()
-        .map_err(|e| Error::Device(e.clone()))
+        .map_err(|e| Error::device(DeviceErrorKind::Compiler, e.clone()))
 }
 
 impl Nvrtc {
     fn symbol<F>(&self, name: &[u8]) -> Result<Symbol<'_, F>> {
         // SAFETY: every symbol is looked up with the signature of NVRTC's C API.
         unsafe { self.library.get(name) }.map_err(|e| {
-            Error::Device(format!(
-                "NVRTC lacks {}: {e}",
-                String::from_utf8_lossy(name)
-            ))
+            Error::device(
+                DeviceErrorKind::Compiler,
+                format!("NVRTC lacks {}: {e}", String::from_utf8_lossy(name)),
+            )
         })
     }
 }
@@ -90,9 +90,10 @@ fn check(lib: &Nvrtc, status: Status, what: &str) -> Result<()> {
                 .into_owned()
         })
         .unwrap_or_default();
-    Err(Error::Device(format!(
-        "{what} failed with NVRTC error {status}: {message}"
-    )))
+    Err(Error::device(
+        DeviceErrorKind::Compiler,
+        format!("{what} failed with NVRTC error {status}: {message}"),
+    ))
 }
 
 /// What NVRTC produced: a binary for one GPU (`cubin`), or PTX for the driver to finish.
@@ -107,14 +108,16 @@ pub enum Image {
 /// real architecture (`sm_XY`) the result is a cubin, with a virtual one (`compute_XY`) PTX.
 pub fn compile(source: &str, name: &str, options: &[String]) -> Result<Image> {
     let lib = library()?;
-    let source =
-        CString::new(source).map_err(|_| Error::Device("kernel source contains NUL".into()))?;
-    let name = CString::new(name).map_err(|_| Error::Device("kernel name contains NUL".into()))?;
+    let source = CString::new(source)
+        .map_err(|_| Error::device(DeviceErrorKind::Compiler, "kernel source contains NUL"))?;
+    let name = CString::new(name)
+        .map_err(|_| Error::device(DeviceErrorKind::Compiler, "kernel name contains NUL"))?;
     let options: Vec<CString> = options
         .iter()
         .map(|o| {
-            CString::new(o.as_str())
-                .map_err(|_| Error::Device("an NVRTC option contains NUL".into()))
+            CString::new(o.as_str()).map_err(|_| {
+                Error::device(DeviceErrorKind::Compiler, "an NVRTC option contains NUL")
+            })
         })
         .collect::<Result<_>>()?;
     let option_ptrs: Vec<*const c_char> = options.iter().map(|o| o.as_ptr()).collect();
@@ -160,10 +163,13 @@ pub fn compile(source: &str, name: &str, options: &[String]) -> Result<Image> {
                 b"nvrtcGetProgramLog\0",
             )
             .unwrap_or_default();
-            return Err(Error::Device(format!(
-                "compiling the CUDA kernels failed (NVRTC error {status}):\n{}",
-                String::from_utf8_lossy(&log).trim_end_matches('\0')
-            )));
+            return Err(Error::device(
+                DeviceErrorKind::Compiler,
+                format!(
+                    "compiling the CUDA kernels failed (NVRTC error {status}):\n{}",
+                    String::from_utf8_lossy(&log).trim_end_matches('\0')
+                ),
+            ));
         }
         let cubin = options
             .iter()

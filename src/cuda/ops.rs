@@ -10,7 +10,7 @@ use std::ffi::c_void;
 
 use super::device::{CHUNK, Dtype, Module, Scratch, Spec, activate, launch, module};
 use crate::algebra::Layout;
-use crate::error::{Error, Result};
+use crate::error::{DeviceErrorKind, Error, Result};
 use crate::sig::PathTransform;
 
 /// Where kernels run: a device and a stream on it (`cudaStream_t` as an integer; 0 for the
@@ -115,10 +115,10 @@ fn clear(at: Stream, ptr: u64, bytes: usize) -> Result<()> {
         )
     }
     .map_err(|e| {
-        Error::Device(format!(
-            "clearing GPU memory: CUDA driver error {}",
-            e.0 as i32
-        ))
+        Error::device(
+            DeviceErrorKind::Driver,
+            format!("clearing GPU memory: CUDA driver error {}", e.0 as i32),
+        )
     })
 }
 
@@ -153,11 +153,14 @@ impl SharedPlan {
         } else if self.fixed * size <= m.max_shared {
             Ok((self.fixed * size, true))
         } else {
-            Err(Error::Device(format!(
-                "a signature of dimension {}, degree {} is too large for the GPU kernels' shared memory; \
-                 compute it on the CPU",
-                spec.dim, spec.degree
-            )))
+            Err(Error::device(
+                DeviceErrorKind::Unsupported,
+                format!(
+                    "a signature of dimension {}, degree {} is too large for the GPU kernels' shared memory; \
+                     compute it on the CPU",
+                    spec.dim, spec.degree
+                ),
+            ))
         }
     }
 }

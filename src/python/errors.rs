@@ -16,7 +16,7 @@ pub(crate) fn to_py_err(error: Error) -> PyErr {
             PyValueError::new_err(message)
         }
         Error::OutOfMemory { .. } => PyMemoryError::new_err(message),
-        Error::ThreadPool { .. } | Error::Device(_) => PyRuntimeError::new_err(message),
+        Error::ThreadPool { .. } | Error::Device { .. } => PyRuntimeError::new_err(message),
     }
 }
 

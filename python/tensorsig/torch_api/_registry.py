@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, cast
 
 import numpy as np
 import torch
@@ -21,8 +21,14 @@ from .._operands import Operand, check_same_kind, dtype_error
 from .._run import run
 from .._specs import OPS, OpSpec
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 _SCHEMA_TYPES = {int: "int", float: "float", bool: "bool"}
-_NUMPY_DTYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
+_NUMPY_DTYPES: dict[torch.dtype, np.dtype[Any]] = {
+    torch.float32: np.dtype(np.float32),
+    torch.float64: np.dtype(np.float64),
+}
 
 
 def _schema(spec: OpSpec) -> str:
@@ -72,7 +78,7 @@ def check_tensors(spec: OpSpec, tensors: tuple[torch.Tensor, ...], params: tuple
 _MISSING = inspect.Parameter.empty
 
 
-def differentiable(plain: Callable[..., Any], spec: OpSpec) -> Callable[..., Any]:
+def differentiable(plain: Callable[P, R], spec: OpSpec) -> Callable[P, R]:
     """``plain``'s torch_api twin: the same signature and docstring; tensors go through the
     operator (differentiable), anything else to ``plain`` (numpy in, numpy out, as pysiglib's
     torch_api does). ``plain``'s parameters are ``spec``'s arrays then its params, in order."""
@@ -111,4 +117,4 @@ def differentiable(plain: Callable[..., Any], spec: OpSpec) -> Callable[..., Any
     function.__doc__ = (plain.__doc__ or "") + (
         "\n    In ``tensorsig.torch_api``, differentiable (twice) with respect to every tensor argument.\n"
     )
-    return function
+    return cast(Callable[P, R], function)
