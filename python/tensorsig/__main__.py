@@ -8,7 +8,7 @@ timing table against pysiglib and iisignature (those installed).
   2. Chen's identity: the signature of a concatenation is the product of the signatures.
   3. Timings of signatures, their gradients and Chen products on random paths.
 
-`python -m tensorsig bench` runs the full benchmark instead.
+python -m tensorsig bench runs the full benchmark instead.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import platform
+import textwrap
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m tensorsig",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f"Timings include only the peers installed. {_bench.PEER_HINT}",
+        epilog=textwrap.fill(f"Timings include only the peers installed. {_bench.PEER_HINT}", 95),
     )
     parser.add_argument(
         "--quick", action="store_true", help="fewest timing repeats (CI); the accuracies are unchanged"
