@@ -4,7 +4,9 @@ a well-behaved scikit-learn estimator, and accurate on real data."""
 from __future__ import annotations
 
 import doctest
+import pathlib
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -221,7 +223,7 @@ def test_pipeline_cross_validation_on_basic_motions():
     X = X.transpose(0, 2, 1)  # aeon is (n, channels, length); tensorsig wants time first
     model = make_pipeline(
         SignatureTransformer(3, time_aug=True, basepoint=True),
-        RandomForestClassifier(n_estimators=100, random_state=0),
+        RandomForestClassifier(n_estimators=50, random_state=0),
     )
     scores = cross_val_score(model, X, y, cv=4)
     assert scores.mean() >= 0.9, scores
@@ -251,3 +253,15 @@ def test_docstring_examples():
 
     result = doctest.testmod(tensorsig.sklearn, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_readme_example_runs(capsys):
+    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+    if not readme.exists():
+        pytest.skip("README.md is not next to the tests")
+    block = re.search(r"```python\n(import numpy as np\nfrom sklearn.*?)```", readme.read_text(), re.S)
+    assert block, "README.md has no scikit-learn example"
+    exec(compile(block.group(1), "README.md", "exec"), {})
+    score, names = capsys.readouterr().out.splitlines()
+    assert float(score) >= 0.95
+    assert names == "['S(0,0)' 'S(0,1)' 'S(0,time)']"
