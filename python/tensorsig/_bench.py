@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import importlib
 import sys
+import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 import tensorsig as ts
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -41,6 +44,17 @@ def horner_flops(dim: int, degree: int, increments: int) -> float:
     return float(per_step * increments)
 
 
+#: The libraries tensorsig is timed against, in the order of the table's columns.
+PEERS = ("pysiglib", "iisignature")
+
+#: How to install the peers (iisignature's build imports numpy, so it needs numpy installed first
+#: and no build isolation).
+PEER_HINT = (
+    'Add pysiglib with pip install ".[bench]" (it brings torch, ~3 GB), and iisignature, after numpy, '
+    "with pip install --no-build-isolation iisignature."
+)
+
+
 def _peer(name: str) -> Any:
     try:
         return importlib.import_module(name)
@@ -48,16 +62,34 @@ def _peer(name: str) -> Any:
         return None
 
 
-def _progress(done: int, total: int, label: str) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label[:48]:<48}")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+def progress(
+    items: Iterable[T], label: str, total: int | None = None, describe: Callable[[T], str] | None = None
+) -> Iterable[T]:
+    """``items`` with a tqdm progress bar on stderr, showing ``describe(item)`` for the item in
+    progress, when stderr is a terminal.
+
+    tqdm's ``disable=None`` turns the bar off when stderr is not a terminal (a log, a pipe, CI),
+    where its carriage returns would only garble the output. Without tqdm there is no bar: it is
+    an optional dependency (the ``demo`` extra)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    bar = tqdm(items, desc=label, total=total, disable=None, leave=False, file=sys.stderr, dynamic_ncols=True)
+    if describe is None:
+        return bar  # type: ignore[no-any-return]
+
+    def described() -> Iterator[T]:
+        for item in bar:
+            bar.set_postfix_str(describe(item))
+            yield item
+
+    return described()
 
 
-def measure(workloads: list[Workload], repeats: int = 5, budget_s: float = 2.0) -> None:
+def measure(
+    workloads: list[Workload], repeats: int = 5, budget_s: float = 2.0, show_progress: bool = True
+) -> None:
     """Fills each workload's ``times`` with the minimum over interleaved rounds: rounds go on
     until a workload has used ``budget_s`` seconds (at least two rounds) or run ``10 * repeats``
     of them. Short workloads thus get many samples, whose minimum a busy moment cannot skew.
@@ -65,8 +97,8 @@ def measure(workloads: list[Workload], repeats: int = 5, budget_s: float = 2.0) 
     Each round starts with the next library in turn: whoever runs right after another library
     finds the shared input already in cache (or the caches flushed by a slow peer), and no
     library should always be the one that does."""
-    for i, w in enumerate(workloads):
-        _progress(i, len(workloads), w.name)
+    shown = progress(workloads, "timing", len(workloads), lambda w: w.name) if show_progress else workloads
+    for w in shown:
         for f in w.runs.values():
             f()  # warm-up: pools, caches, page faults
         best = dict.fromkeys(w.runs, float("inf"))
@@ -82,13 +114,24 @@ def measure(workloads: list[Workload], repeats: int = 5, budget_s: float = 2.0) 
             if r >= 1 and spent > budget_s:
                 break
         w.times = best
-    _progress(len(workloads), len(workloads), "done")
+
+
+def format_rows(header: list[str], rows: list[list[str]]) -> str:
+    """A plain-text table: left-aligned columns under a header and a rule."""
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [line.format(*header), line.format(*("-" * w for w in widths))]
+    out += [line.format(*r) for r in rows]
+    return "\n".join(line.rstrip() for line in out)
 
 
 def format_table(workloads: list[Workload]) -> str:
-    peers = [p for p in ("pysiglib", "iisignature") if any(p in w.times for w in workloads)]
+    """The timings of measured workloads, with ratios to each peer and, where a workload has a
+    goal, whether this run reached it (:func:`legend` explains the columns)."""
+    peers = [p for p in PEERS if any(p in w.times for w in workloads)]
+    goals = any(w.target or w.check is not None for w in workloads)
     header = ["workload", "tensorsig ms", *(f"{p} ms" for p in peers), *(f"vs {p}" for p in peers)]
-    header += ["GFLOP/s", "target", "met"]
+    header += ["GFLOP/s", *(["goal", "reached"] if goals else [])]
     rows = []
     for w in workloads:
         ours = w.times["tensorsig"]
@@ -96,22 +139,55 @@ def format_table(workloads: list[Workload]) -> str:
         row += [f"{w.times[p] * 1e3:.3f}" if p in w.times else "-" for p in peers]
         row += [f"{w.times[p] / ours:.2f}x" if p in w.times else "-" for p in peers]
         row.append(f"{w.flops / ours / 1e9:.1f}" if w.flops else "-")
-        row.append(w.target or "-")
-        verdict = "-" if w.check is None else ("yes" if w.check(w.times) else "NO")
-        row.append(verdict + (f" ({w.detail(w.times)})" if w.detail else ""))
+        if goals:
+            row.append(w.target or "-")
+            verdict = "-" if w.check is None else ("yes" if w.check(w.times) else "NO")
+            row.append(verdict + (f" ({w.detail(w.times)})" if w.detail else ""))
         rows.append(row)
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-    line = "  ".join(f"{{:<{w}}}" for w in widths)
-    out = [line.format(*header), line.format(*("-" * w for w in widths))]
-    out += [line.format(*r) for r in rows]
-    return "\n".join(out)
+    return format_rows(header, rows)
+
+
+def legend(workloads: list[Workload]) -> str:
+    """What the names and columns of :func:`format_table` mean, for the columns it shows."""
+    peers = [p for p in PEERS if any(p in w.times for w in workloads)]
+    lines = [
+        "sig 128x256x5 N=4: signatures of a batch of 128 paths, each of 256 points in 5 channels "
+        "(batch x length x channels), truncated at degree N=4; sig_backprop: their gradients; "
+        "sig_combine 10000 d=5 N=4: 10000 Chen products of two degree-4 signatures in 5 channels.",
+        "ms: the best wall-clock time over interleaved repeats (noisy on a busy machine). "
+        "GFLOP/s: tensorsig's arithmetic rate.",
+    ]
+    if peers:
+        lines.append(
+            "vs pysiglib: pysiglib's time / tensorsig's, so above 1x tensorsig is faster "
+            "(likewise for each peer)."
+        )
+    if any(w.target or w.check is not None for w in workloads):
+        lines.append(
+            "goal: the speed-up over pysiglib a workload is built to reach, and for gradients a cap on "
+            "their time in units of tensorsig's own forward pass (sig); reached: whether this run did "
+            "(a peer that is not installed is not held against it)."
+        )
+    missing = [p for p in PEERS if _peer(p) is None]
+    if missing:
+        lines.append(f"Not installed, so not timed: {', '.join(missing)}. {PEER_HINT}")
+    return "\n".join(textwrap.fill(line, 100, subsequent_indent="  ") for line in lines)
 
 
 def _ratio_at_least(peer: str, minimum: float) -> Callable[[dict[str, float]], bool]:
     return lambda t: peer not in t or t[peer] / t["tensorsig"] >= minimum
 
 
-def sig_workload(batch, length, dim, degree, dtype, n_jobs=1, target=None, iis=True) -> Workload:
+def sig_workload(
+    batch: int,
+    length: int,
+    dim: int,
+    degree: int,
+    dtype: Any,
+    n_jobs: int = 1,
+    target: float | None = None,
+    iis: bool = True,
+) -> Workload:
     """Forward signatures of random paths, every library on the same array."""
     rng = np.random.default_rng(0)
     path = (rng.normal(size=(batch, length, dim)) / np.sqrt(length)).astype(dtype)
@@ -133,7 +209,9 @@ def sig_workload(batch, length, dim, degree, dtype, n_jobs=1, target=None, iis=T
     )
 
 
-def sig_backprop_workload(batch, length, dim, degree, dtype, n_jobs=1, target=None) -> Workload:
+def sig_backprop_workload(
+    batch: int, length: int, dim: int, degree: int, dtype: Any, n_jobs: int = 1, target: float | None = None
+) -> Workload:
     rng = np.random.default_rng(1)
     path = (rng.normal(size=(batch, length, dim)) / np.sqrt(length)).astype(dtype)
     sig = ts.sig(path, degree)
@@ -154,13 +232,15 @@ def sig_backprop_workload(batch, length, dim, degree, dtype, n_jobs=1, target=No
         f"sig_backprop {batch}x{length}x{dim} N={degree} {np.dtype(dtype).name}",
         runs,
         flops=3 * horner_flops(dim, degree, batch * (length - 1)),
-        target=f">= {target}x pysiglib, <= 3x own fwd" if target else "<= 3x own fwd",
+        target=f">= {target}x pysiglib, <= 3x sig" if target else "<= 3x sig",
         check=check,
-        detail=lambda t: f"{t['tensorsig'] / t['tensorsig fwd']:.2f}x own fwd",
+        detail=lambda t: f"{t['tensorsig'] / t['tensorsig fwd']:.2f}x sig",
     )
 
 
-def sig_combine_workload(batch, dim, degree, dtype, backprop=False, target=None) -> Workload:
+def sig_combine_workload(
+    batch: int, dim: int, degree: int, dtype: Any, backprop: bool = False, target: float | None = None
+) -> Workload:
     rng = np.random.default_rng(2)
     s1 = ts.sig((rng.normal(size=(batch, 4, dim)) * 0.3).astype(dtype), degree)
     s2 = ts.sig((rng.normal(size=(batch, 4, dim)) * 0.3).astype(dtype), degree)
