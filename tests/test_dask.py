@@ -1,0 +1,99 @@
+"""tensorsig.dask: lazy results equal to the eager ones over chunkings, exact metadata without
+computing, the path axis never cut, and process workers of a distributed cluster."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tensorsig as ts
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+import tensorsig.dask as tsd  # noqa: E402
+from tensorsig.exceptions import ShapeError  # noqa: E402
+
+#: Batch chunkings of 10 paths: even, uneven, one, and with an empty chunk.
+CHUNKINGS = [(5, 5), (3, 4, 2, 1), (10,), (4, 0, 6)]
+
+
+@pytest.fixture(scope="module")
+def paths():
+    return np.random.default_rng(0).normal(size=(10, 30, 3)) / 5
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS, ids=str)
+def test_results_equal_the_eager_functions(paths, chunks):
+    x = da.from_array(paths, chunks=(chunks, 30, 3))
+    flags = {"time_aug": True, "lead_lag": True}
+    sigs = tsd.sig(x, 3, **flags)
+    eager = ts.sig(paths, 3, **flags)
+    np.testing.assert_array_equal(sigs.compute(), eager)
+    derivs = da.from_array(np.ones_like(eager), chunks=(chunks, -1))
+    np.testing.assert_array_equal(
+        tsd.sig_backprop(x, sigs, derivs, 3, **flags).compute(),
+        ts.sig_backprop(paths, eager, np.ones_like(eager), 3, **flags),
+    )
+    np.testing.assert_array_equal(
+        tsd.sig_combine(sigs, sigs, 3, 3, **flags).compute(), ts.sig_combine(eager, eager, 3, 3, **flags)
+    )
+    np.testing.assert_array_equal(tsd.transform_path(x, **flags).compute(), ts.transform_path(paths, **flags))
+
+
+def test_metadata_is_exact_without_computing(paths):
+    def explode(block):
+        raise AssertionError("computed")
+
+    x = da.from_array(paths, chunks=(4, 30, 3)).map_blocks(explode, dtype=np.float32)
+    sigs = tsd.sig(x, 4, scalar_term=True)
+    assert sigs.shape == (10, ts.sig_length(3, 4, scalar_term=True))
+    assert sigs.chunks == ((4, 4, 2), (sigs.shape[1],))
+    assert sigs.dtype == np.float32
+    grads = tsd.sig_backprop(x, sigs, sigs, 4)
+    assert grads.shape == x.shape and grads.chunks == x.chunks and grads.dtype == np.float32
+    transformed = tsd.transform_path(x, lead_lag=True)
+    assert transformed.shape == (10, 59, 6)
+
+
+def test_more_batch_axes_keep_their_chunks(paths):
+    x = da.from_array(paths.reshape(2, 5, 30, 3), chunks=(1, (2, 3), 30, 3))
+    sigs = tsd.sig(x, 2)
+    assert sigs.chunks[:2] == ((1, 1), (2, 3))
+    np.testing.assert_array_equal(sigs.compute(), ts.sig(paths.reshape(2, 5, 30, 3), 2))
+
+
+@pytest.mark.parametrize("chunks", [(5, 10, 3), (5, 30, 2)])
+def test_a_chunked_path_axis_is_refused_with_the_fix(paths, chunks):
+    x = da.from_array(paths, chunks=chunks)
+    with pytest.raises(ShapeError, match=r"rechunk\(\{-2: -1, -1: -1\}\)"):
+        tsd.sig(x, 2)
+    with pytest.raises(ShapeError, match="core axes"):
+        tsd.sig_combine(*(da.from_array(np.zeros((4, 12)), chunks=(2, 6)),) * 2, 3, 2)
+
+
+def test_bad_arguments_raise_before_any_graph_is_built(paths):
+    x = da.from_array(paths, chunks=(5, 30, 3))
+    with pytest.raises(TypeError, match="degree must be of type int"):
+        tsd.sig(x, 2.0)
+    with pytest.raises(TypeError, match=r"dask\.array\.Array or numpy\.ndarray"):
+        tsd.sig([[0.0]], 2)
+
+
+def test_process_workers_of_a_local_cluster(paths):
+    """Two worker processes (spawned), the Rust thread pools built afresh in each."""
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        x = da.from_array(paths, chunks=(3, 30, 3))
+        np.testing.assert_array_equal(tsd.sig(x, 3, n_jobs=2).compute(), ts.sig(paths, 3))
+
+
+def test_importing_tensorsig_does_not_import_dask():
+    code = "import sys, tensorsig; assert 'dask' not in sys.modules, 'dask imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
