@@ -26,9 +26,10 @@ def _signatures(
     time_aug: bool,
     lead_lag: bool,
     n_jobs: int,
+    outputs: int,
 ) -> Meta:
-    """Signatures of one shape that are combined entry by entry; the results are shaped like
-    them. The first's width says whether they carry the scalar term."""
+    """Signatures of one shape that are combined entry by entry into ``outputs`` results shaped
+    like them. The first's width says whether they carry the scalar term."""
     check_non_negative_int(dimension, "dimension")
     check_non_negative_int(degree, "degree")
     check_bool(time_aug, "time_aug")
@@ -46,8 +47,8 @@ def _signatures(
             raise ShapeError(f"{', '.join(names)} have different batch shapes: {first[:-1]} and {shape[:-1]}")
     flat = (math.prod(first[:-1]), first[-1])
     return Meta(
-        outputs=(),
-        views=(flat,) * len(shapes),
+        outputs=(first,) * outputs,
+        views=(flat,) * (len(shapes) + outputs),
         native_args=(augmented_dimension(dimension, time_aug, lead_lag), degree, scalar_term, threads),
     )
 
@@ -55,8 +56,7 @@ def _signatures(
 def sig_combine_meta(
     sig1: Shape, sig2: Shape, dimension: int, degree: int, time_aug: bool, lead_lag: bool, n_jobs: int
 ) -> Meta:
-    meta = _signatures((sig1, sig2), ("sig1", "sig2"), dimension, degree, time_aug, lead_lag, n_jobs)
-    return meta._replace(outputs=(sig1,), views=meta.views + meta.views[:1])
+    return _signatures((sig1, sig2), ("sig1", "sig2"), dimension, degree, time_aug, lead_lag, n_jobs, 1)
 
 
 SIG_COMBINE = register(
@@ -82,8 +82,7 @@ def sig_combine_backprop_meta(
 ) -> Meta:
     # pysiglib names the gradient `sig_combined_deriv` in its messages.
     names = ("sig1", "sig2", "sig_combined_deriv")
-    meta = _signatures((sig1, sig2, deriv), names, dimension, degree, time_aug, lead_lag, n_jobs)
-    return meta._replace(outputs=(sig1, sig1), views=meta.views + meta.views[:2])
+    return _signatures((sig1, sig2, deriv), names, dimension, degree, time_aug, lead_lag, n_jobs, 2)
 
 
 SIG_COMBINE_BACKPROP = register(
