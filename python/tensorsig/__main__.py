@@ -17,12 +17,13 @@ import argparse
 import importlib.util
 import platform
 import textwrap
+from collections.abc import Callable
 
 import numpy as np
 
 import tensorsig as ts
 
-from . import _bench
+from . import _bench, _bench_grid
 
 _DEMO_EXTRAS = ("aeon", "sklearn")
 
@@ -78,16 +79,38 @@ def demo(quick: bool) -> None:
     timings(quick)
 
 
-def bench(quick: bool) -> None:
-    workloads = _bench.full_workloads()
-    _bench.measure(workloads, repeats=3 if quick else 7, budget_s=1.0 if quick else 4.0)
-    print(_bench.format_table(workloads))
-    print(_bench.legend(workloads))
-    missed = [w.name for w in workloads if w.check is not None and not w.check(w.times)]
-    print(
-        f"\n{len(workloads) - len(missed)}/{len(workloads)} workloads reach their goals"
-        + (": missed " + "; ".join(missed) if missed else "")
-    )
+#: The benchmark's sections: what each times, its workloads (given `quick`), and a summary.
+SECTIONS: dict[str, tuple[str, Callable[[bool], list[_bench.Workload]], Callable[..., str] | None]] = {
+    "targets": (
+        "signatures, gradients and Chen products on long paths and large batches",
+        lambda quick: _bench.full_workloads(),
+        None,
+    ),
+    "grid": (
+        "signatures over batch x length x (dimension, degree): the shapes ML code feeds",
+        _bench_grid.grid_workloads,
+        _bench_grid.summary,
+    ),
+    "call": ("the fixed cost of one small call", lambda quick: _bench_grid.call_workloads(), None),
+}
+
+
+def bench(quick: bool, sections: list[str]) -> None:
+    for name in sections:
+        about, build, summary = SECTIONS[name]
+        print(f"\n== {name}: {about}\n")
+        workloads = build(quick)
+        _bench.measure(workloads, repeats=3 if quick else 7, budget_s=0.5 if quick else 2.0)
+        print(_bench.format_table(workloads))
+        missed = [w.name for w in workloads if w.check is not None and not w.check(w.times)]
+        print(
+            f"\n{len(workloads) - len(missed)}/{len(workloads)} workloads reach their goals"
+            + (": missed " + "; ".join(missed) if missed else "")
+        )
+        if summary is not None:
+            print(summary(workloads))
+    print()
+    print(_bench.legend([]))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,10 +129,16 @@ def main(argv: list[str] | None = None) -> None:
         help="the full benchmark: every speed goal against pysiglib (minutes)",
         description="Times every workload with a speed goal against pysiglib and iisignature.",
     )
-    b.add_argument("--quick", action="store_true", help="fewer repeats")
+    b.add_argument("--quick", action="store_true", help="fewer repeats (and float64 only in the grid)")
+    b.add_argument(
+        "--section",
+        action="append",
+        choices=list(SECTIONS),
+        help="only this section (repeatable): " + "; ".join(f"{k}: {v[0]}" for k, v in SECTIONS.items()),
+    )
     args = parser.parse_args(argv)
     if args.command == "bench":
-        bench(args.quick)
+        bench(args.quick, args.section or list(SECTIONS))
     else:
         demo(args.quick)
 

@@ -8,8 +8,9 @@ the values of the parameters, it validates everything that does not need the dat
 
 Metadata functions are pure Python over tuples of ints, ints, floats and bools (and stay within
 what torch.compile's tracer follows back to torch 2.4: no ``NamedTuple._replace``, for one), so
-one function serves three callers: the numpy facade allocates its results from it (``tensorsig._run``), torch's
-fake tensors take their shapes from it (``tensorsig.torch_api``), and ``torch.compile`` traces it.
+one function serves three callers: the numpy facade allocates its results from it
+(``tensorsig._run``), torch's fake tensors take their shapes from it (``tensorsig.torch_api``),
+and ``torch.compile`` traces it.
 Each check and each error message exists once, in these functions or the role parsers of
 ``tensorsig._operands``.
 
