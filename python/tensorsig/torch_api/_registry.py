@@ -105,7 +105,7 @@ def differentiable(plain: Callable[P, R], spec: OpSpec) -> Callable[P, R]:
         arrays = values[:count]
         if not all(isinstance(a, torch.Tensor) for a in arrays):
             return plain(*args, **kwargs)
-        if _MISSING in values:
+        if any(v is _MISSING for v in values):  # `in` would compare tensors elementwise
             missing = [n for n, v in zip(names, values) if v is _MISSING]
             raise TypeError(f"{plain.__name__}() missing required arguments: {', '.join(missing)}")
         check_tensors(spec, tuple(arrays), tuple(values[count:]))
