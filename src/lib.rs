@@ -49,6 +49,6 @@ pub use cpu::{
     signature_layout, transform_path, transform_path_backprop,
 };
 pub use error::{DeviceErrorKind, Error, Result};
-pub use scalar::Scalar;
+pub use scalar::{DType, Scalar};
 pub use sig::{PathTransform, Paths};
 pub use simd::simd_level;

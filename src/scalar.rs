@@ -3,6 +3,26 @@
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
+/// The element types the crate computes in, as a value: for code that picks the algorithm's
+/// precision at run time (the Python bindings, the GPU's kernel specialisations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DType {
+    /// `f32` (C's `float`).
+    F32,
+    /// `f64` (C's `double`).
+    F64,
+}
+
+impl DType {
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::F64 => 8,
+        }
+    }
+}
+
 /// A real number type the tensor algebra computes in: `f32` and `f64`.
 ///
 /// Every algorithm in the crate is written once against this trait, so each precision runs the

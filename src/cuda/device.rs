@@ -10,6 +10,7 @@ use cudarc::driver::{DriverError, result};
 
 use super::nvrtc::{self, Image};
 use crate::error::{DeviceErrorKind, Error, Result};
+use crate::scalar::DType;
 
 /// The kernels' CUDA C: shared definitions, then each file.
 const SOURCE: &str = concat!(
@@ -33,35 +34,18 @@ pub(crate) const KERNELS: [&str; 7] = [
 /// Steps whose increments the signature kernels stage in shared memory at once (`TS_CHUNK`).
 pub(crate) const CHUNK: usize = 32;
 
-/// The element type kernels compute in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Dtype {
-    /// `float`.
-    F32,
-    /// `double`.
-    F64,
-}
-
-impl Dtype {
-    /// Bytes per element.
-    pub fn size(self) -> usize {
-        match self {
-            Dtype::F32 => 4,
-            Dtype::F64 => 8,
-        }
-    }
-    fn c_name(self) -> &'static str {
-        match self {
-            Dtype::F32 => "float",
-            Dtype::F64 => "double",
-        }
+/// C's name of an element type, for the kernels' `-D` specialisations.
+fn c_name(dtype: DType) -> &'static str {
+    match dtype {
+        DType::F32 => "float",
+        DType::F64 => "double",
     }
 }
 
 /// What a kernel module is specialised for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Spec {
-    pub(crate) dtype: Dtype,
+    pub(crate) dtype: DType,
     /// Channels after the transforms.
     pub(crate) dim: usize,
     pub(crate) degree: usize,
@@ -71,7 +55,7 @@ pub(crate) struct Spec {
 
 impl Spec {
     /// The specialisation for signatures of `layout` in `dtype`, over dual numbers or not.
-    pub(crate) fn new(dtype: Dtype, layout: crate::algebra::Layout, dual: bool) -> Self {
+    pub(crate) fn new(dtype: DType, layout: crate::algebra::Layout, dual: bool) -> Self {
         Spec {
             dtype,
             dim: layout.dim(),
@@ -85,7 +69,7 @@ impl Spec {
         vec![
             format!("--gpu-architecture={arch}"),
             "-std=c++17".into(),
-            format!("-DTS_REAL={}", self.dtype.c_name()),
+            format!("-DTS_REAL={}", c_name(self.dtype)),
             format!("-DTS_DIM={}", self.dim),
             format!("-DTS_DEGREE={}", self.degree),
             format!("-DTS_DUAL={}", u8::from(self.dual)),
@@ -102,7 +86,7 @@ impl Spec {
 /// Compiles the kernels for `spec` and `arch` without loading them: what `.ci/run` checks on
 /// machines without a GPU.
 pub fn compile_check(
-    dtype: Dtype,
+    dtype: DType,
     dim: usize,
     degree: usize,
     dual: bool,

@@ -11,7 +11,7 @@ mod device;
 mod nvrtc;
 mod ops;
 
-pub use device::{Dtype, compile_check, device_count};
+pub use device::{compile_check, device_count};
 pub use nvrtc::{set_library_path as set_nvrtc_path, version as nvrtc_version};
 pub use ops::{
     DevicePaths, Stream, sig, sig_backprop, sig_backprop_jvp, sig_combine, sig_combine_backprop,

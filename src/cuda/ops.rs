@@ -8,9 +8,10 @@
 
 use std::ffi::c_void;
 
-use super::device::{CHUNK, Dtype, Module, Scratch, Spec, activate, launch, module};
+use super::device::{CHUNK, Module, Scratch, Spec, activate, launch, module};
 use crate::algebra::Layout;
 use crate::error::{DeviceErrorKind, Error, Result};
+use crate::scalar::DType;
 use crate::sig::PathTransform;
 
 /// Where kernels run: a device and a stream on it (`cudaStream_t` as an integer; 0 for the
@@ -60,7 +61,7 @@ enum PathParam {
 
 impl PathParam {
     fn new(
-        dtype: Dtype,
+        dtype: DType,
         paths: Option<&DevicePaths>,
         transform: &PathTransform,
         length: usize,
@@ -87,8 +88,8 @@ impl PathParam {
             }
         }
         match dtype {
-            Dtype::F32 => PathParam::F32(arg(data, strides, length, dim, transform, dt as f32)),
-            Dtype::F64 => PathParam::F64(arg(data, strides, length, dim, transform, dt)),
+            DType::F32 => PathParam::F32(arg(data, strides, length, dim, transform, dt as f32)),
+            DType::F64 => PathParam::F64(arg(data, strides, length, dim, transform, dt)),
         }
     }
 
@@ -510,7 +511,7 @@ unsafe fn join_pieces(
 /// `batch` rows; both must stay valid until `at.stream` has run the launches.
 pub unsafe fn sig(
     at: Stream,
-    dtype: Dtype,
+    dtype: DType,
     paths: &DevicePaths,
     degree: usize,
     transform: &PathTransform,
@@ -617,7 +618,7 @@ unsafe fn backward(
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn sig_backprop(
     at: Stream,
-    dtype: Dtype,
+    dtype: DType,
     paths: &DevicePaths,
     degree: usize,
     transform: &PathTransform,
@@ -720,7 +721,7 @@ pub unsafe fn sig_backprop(
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn sig_backprop_jvp(
     at: Stream,
-    dtype: Dtype,
+    dtype: DType,
     paths: &DevicePaths,
     directions: &DevicePaths,
     degree: usize,
@@ -788,7 +789,7 @@ pub unsafe fn sig_backprop_jvp(
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn sig_combine(
     at: Stream,
-    dtype: Dtype,
+    dtype: DType,
     layout: Layout,
     scalar_term: bool,
     count: usize,
@@ -826,7 +827,7 @@ pub unsafe fn sig_combine(
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn sig_combine_backprop(
     at: Stream,
-    dtype: Dtype,
+    dtype: DType,
     layout: Layout,
     scalar_term: bool,
     count: usize,
@@ -909,7 +910,7 @@ unsafe fn product_adjoint(
 /// As for [`sig`], with `out` sized for the transformed paths.
 pub unsafe fn transform_path(
     at: Stream,
-    dtype: Dtype,
+    dtype: DType,
     paths: &DevicePaths,
     transform: &PathTransform,
     out: u64,
@@ -944,7 +945,7 @@ pub unsafe fn transform_path(
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn transform_path_backprop(
     at: Stream,
-    dtype: Dtype,
+    dtype: DType,
     grad: u64,
     batch: usize,
     length: usize,

@@ -10,12 +10,7 @@ use pyo3::prelude::*;
 
 use crate::sig::Paths;
 
-/// The element types the extension accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum DType {
-    F32,
-    F64,
-}
+pub(crate) use crate::DType;
 
 /// The element type of the numpy array `array` (named `name` in errors).
 pub(crate) fn dtype_of(array: &Bound<'_, PyAny>, name: &str) -> PyResult<DType> {

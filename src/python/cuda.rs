@@ -13,7 +13,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::errors::guarded;
-use crate::cuda::{self, DevicePaths, Dtype, Stream};
+use crate::DType;
+use crate::cuda::{self, DevicePaths, Stream};
 use crate::{Layout, PathTransform};
 
 /// A CUDA array borrowed through the CUDA array interface (version 2 or 3).
@@ -23,7 +24,7 @@ struct CudaArray {
     shape: Vec<usize>,
     /// Strides in elements.
     strides: Vec<i64>,
-    dtype: Dtype,
+    dtype: DType,
 }
 
 impl CudaArray {
@@ -41,8 +42,8 @@ impl CudaArray {
         let typestr: String = item("typestr")?.extract()?;
         let (ptr, _read_only): (u64, bool) = item("data")?.extract()?;
         let dtype = match typestr.as_str() {
-            "<f4" => Dtype::F32,
-            "<f8" => Dtype::F64,
+            "<f4" => DType::F32,
+            "<f8" => DType::F64,
             other => {
                 return Err(PyTypeError::new_err(format!(
                     "{name}.dtype must be float32 or float64, got {other:?}"
@@ -107,7 +108,7 @@ impl CudaArray {
     }
 
     /// The device address of a C-contiguous array of `dtype` holding exactly `len` values.
-    fn rows(&self, dtype: Dtype, len: usize) -> PyResult<u64> {
+    fn rows(&self, dtype: DType, len: usize) -> PyResult<u64> {
         if self.dtype != dtype {
             return Err(PyValueError::new_err(format!(
                 "{} must have the same dtype as the other arguments",
@@ -478,7 +479,7 @@ pub(crate) fn cuda_compile_check(
     dual: bool,
     arch: &str,
 ) -> PyResult<usize> {
-    let dtype = if double { Dtype::F64 } else { Dtype::F32 };
+    let dtype = if double { DType::F64 } else { DType::F32 };
     let arch = arch.to_owned();
     py.detach(|| guarded(|| cuda::compile_check(dtype, dim, degree, dual, &arch)))
 }
