@@ -692,7 +692,11 @@ mod tests {
                 &mut ws,
             );
             assert_eq!(before, start, "the input is left as it was");
-            for (x, y) in grad_given.iter().chain(&dz_given).zip(grad.iter().chain(&dz)) {
+            for (x, y) in grad_given
+                .iter()
+                .chain(&dz_given)
+                .zip(grad.iter().chain(&dz))
+            {
                 assert!((x - y).abs() < 1e-13, "d={d} N={n}: {x} vs {y}");
             }
         }
