@@ -71,3 +71,36 @@ pub(crate) fn rows_in<T>(buf: &[T], row: usize, name: &'static str) -> Result<us
     }
     Ok(buf.len() / row)
 }
+
+/// Calls `work(c, chunk_c, workspace)` for consecutive chunks of `chunk_len` values of `out`
+/// (the last one shorter when `out.len()` is not a multiple), spreading chunks over `threads`.
+pub(crate) fn for_each_chunk<T, W>(
+    threads: Threads,
+    out: &mut [T],
+    chunk_len: usize,
+    workspace: impl Fn() -> Result<W> + Sync,
+    work: impl Fn(usize, &mut [T], &mut W) + Sync,
+) -> Result<()>
+where
+    T: Send,
+{
+    if out.is_empty() || chunk_len == 0 {
+        return Ok(());
+    }
+    if threads.count() == 1 || out.len() <= chunk_len {
+        let mut ws = workspace()?;
+        for (c, chunk) in out.chunks_mut(chunk_len).enumerate() {
+            work(c, chunk, &mut ws);
+        }
+        return Ok(());
+    }
+    threads.install(|| {
+        out.par_chunks_mut(chunk_len)
+            .enumerate()
+            .try_for_each_init(&workspace, |ws, (c, chunk)| {
+                let ws = ws.as_mut().map_err(|e| e.clone())?;
+                work(c, chunk, ws);
+                Ok(())
+            })
+    })?
+}

@@ -18,6 +18,9 @@ MODULES = [
     "tensorsig._transform",
     "tensorsig._cuda",
     "tensorsig._words",
+    "tensorsig._sig_join",
+    "tensorsig._sig_coef",
+    "tensorsig._streams",
 ]
 
 

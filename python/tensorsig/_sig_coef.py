@@ -13,7 +13,9 @@ from ._signature import _as_batch
 from ._words import _word_to_idx
 
 
-def _parse_words(words: Any, alphabet: int, dimension: int, allow_empty_list: bool = False) -> list[tuple[int, ...]]:
+def _parse_words(
+    words: Any, alphabet: int, dimension: int, allow_empty_list: bool = False
+) -> list[tuple[int, ...]]:
     """``words`` (one word as a tuple of ints, or a list of words) as a list of tuples, with
     every letter checked against the ``alphabet`` of the (transformed) path."""
     if isinstance(words, tuple):
@@ -24,7 +26,8 @@ def _parse_words(words: Any, alphabet: int, dimension: int, allow_empty_list: bo
             raise ValueError("words must be a non-empty list of words (tuples of ints), got []")
     else:
         raise TypeError(
-            f"words must be a tuple of integers (one word) or a list of such tuples, got {type(words).__name__}"
+            "words must be a tuple of integers (one word) or a list of such tuples, "
+            f"got {type(words).__name__}"
         )
     parsed = []
     for i, word in enumerate(word_list):
@@ -38,7 +41,9 @@ def _parse_words(words: Any, alphabet: int, dimension: int, allow_empty_list: bo
                     f"{type(letter).__name__} in {word!r}"
                 )
             if not 0 <= letter < alphabet:
-                channels = f"{alphabet} channels" + (f" after the transforms ({dimension} before)" if alphabet != dimension else "")
+                channels = f"{alphabet} channels" + (
+                    f" after the transforms ({dimension} before)" if alphabet != dimension else ""
+                )
                 raise ValueError(
                     f"Error processing words: words[{i}] = {tuple(word)} has letter {letter}, outside "
                     f"[0, {alphabet}) for a path of {channels}"
@@ -141,7 +146,8 @@ def sig_coef(
     -------
     numpy.ndarray or torch.Tensor
         ``(*batch, n)`` with ``n = len(words)``, or :math:`\sum_w \max(|w|, 1)` with
-        ``prefixes``; same container and dtype as ``path``.
+        ``prefixes``; same container and dtype as ``path``. A path of one point has every
+        coefficient 0 but the empty word's, which is always 1 (pysiglib 4.0 gives 0 for it).
 
     Raises
     ------
@@ -169,7 +175,9 @@ def sig_coef(
     True
     """
     op = operand(path, "path")
-    shape, letters, lengths, n_jobs = _sig_coef_meta(op.shape, words, time_aug, lead_lag, end_time, prefixes, n_jobs)
+    shape, letters, lengths, n_jobs = _sig_coef_meta(
+        op.shape, words, time_aug, lead_lag, end_time, prefixes, n_jobs
+    )
     batch_shape = shape[:-1]
     result, out = empty(op, shape)
     if has_values(out):
@@ -199,7 +207,9 @@ def _sig_coef_backprop_meta(
 ) -> tuple[tuple[int, ...], list[int], list[int], int]:
     """Checks :func:`sig_coef_backprop`'s arguments; returns the output shape (the path's), the
     words as letters and lengths, and ``n_jobs``."""
-    _, letters, lengths, n_jobs = _sig_coef_meta(path_shape, words, time_aug, lead_lag, end_time, True, n_jobs)
+    _, letters, lengths, n_jobs = _sig_coef_meta(
+        path_shape, words, time_aug, lead_lag, end_time, True, n_jobs
+    )
     batch_shape = tuple(path_shape[:-2])
     expected = (*batch_shape, sum(max(n, 1) for n in lengths))
     for name, shape in (("coefs", coefs_shape), ("derivs", derivs_shape)):

@@ -137,7 +137,9 @@ def sig_join(
     """
     sig_op, disp_op = operand(sig, "sig"), operand(displacement, "displacement")
     check_same_kind(sig_op, disp_op)
-    shape, scalar_term, n_jobs = _sig_join_meta(sig_op.shape, disp_op.shape, dimension, degree, prepend, n_jobs)
+    shape, scalar_term, n_jobs = _sig_join_meta(
+        sig_op.shape, disp_op.shape, dimension, degree, prepend, n_jobs
+    )
     batch_shape = shape[:-1]
     result, out = empty(sig_op, shape)
     if has_values(out):
@@ -218,7 +220,11 @@ def sig_join_backprop(
     >>> d_sig.shape, d_v.shape
     ((4, 39), (4, 3))
     """
-    grad_op, sig_op, disp_op = operand(d_out, "d_out"), operand(sig, "sig"), operand(displacement, "displacement")
+    grad_op, sig_op, disp_op = (
+        operand(d_out, "d_out"),
+        operand(sig, "sig"),
+        operand(displacement, "displacement"),
+    )
     check_same_kind(grad_op, sig_op, disp_op)
     sig_shape, disp_shape, scalar_term, n_jobs = _sig_join_backprop_meta(
         grad_op.shape, sig_op.shape, disp_op.shape, dimension, degree, prepend, n_jobs

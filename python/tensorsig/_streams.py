@@ -43,29 +43,32 @@ class _Points:
     from ``first`` (the oldest kept) to ``end`` (one past the newest)."""
 
     def __init__(self, batch: int, dimension: int, dtype: np.dtype) -> None:
-        self._data = np.empty((64, batch, dimension), dtype=dtype)
+        self.data = np.empty((64, batch, dimension), dtype=dtype)
         self._row0 = 0  # the row of absolute index `first`
         self.first = 0
         self.end = 0
 
-    def append(self, rows: np.ndarray) -> None:
+    def append(self, rows: np.ndarray) -> int:
+        """Appends ``rows`` ``(n, batch, dimension)``; returns the row of ``data`` holding the
+        first of them (earlier points stay in the rows before it)."""
         n, kept = rows.shape[0], self.end - self.first
-        if self._row0 + kept + n > self._data.shape[0]:
-            capacity = self._data.shape[0]
+        if self._row0 + kept + n > self.data.shape[0]:
+            capacity = self.data.shape[0]
             while kept + n > capacity // 2:
                 capacity *= 2
-            data = np.empty((capacity, *self._data.shape[1:]), dtype=self._data.dtype)
-            data[:kept] = self._data[self._row0 : self._row0 + kept]
-            self._data, self._row0 = data, 0
+            data = np.empty((capacity, *self.data.shape[1:]), dtype=self.data.dtype)
+            data[:kept] = self.data[self._row0 : self._row0 + kept]
+            self.data, self._row0 = data, 0
         at = self._row0 + kept
-        self._data[at : at + n] = rows
+        self.data[at : at + n] = rows
         self.end += n
+        return at
 
     def span(self, start: int, stop: int) -> np.ndarray:
         """The points ``start .. stop - 1`` (absolute), ``(stop - start, batch, dimension)``: a
         view, valid until the next append."""
         offset = self._row0 - self.first
-        return self._data[start + offset : stop + offset]
+        return self.data[start + offset : stop + offset]
 
     def drop_before(self, index: int) -> None:
         """Forgets the points before ``index`` (``first <= index``); past ``end``, the next
@@ -88,6 +91,7 @@ class _StreamBase:
         self._scalar_term: bool = scalar_term
         self._sig_len = signature_length(dimension, degree, scalar_term)
         self._batch_shape: tuple[int, ...] | None = None
+        self._point_shape: tuple[int, ...] | None = None
         self._batch = 0
         self._dtype: np.dtype | None = None
         self._kind = ""
@@ -98,9 +102,7 @@ class _StreamBase:
         push)."""
         op = operand(value, name)
         if op.on_gpu:
-            raise RuntimeError(
-                f"{type(self).__name__} works on the CPU: move {name} there with .cpu() first"
-            )
+            raise RuntimeError(f"{type(self).__name__} works on the CPU: move {name} there with .cpu() first")
         shape = op.shape
         rank = 2 if point_axis else 1
         if len(shape) < rank or shape[-1] != self._dimension:
@@ -125,6 +127,7 @@ class _StreamBase:
 
     def _lock(self, op: Operand, batch: tuple[int, ...]) -> None:
         self._batch_shape = batch
+        self._point_shape = (*batch, self._dimension)
         self._batch = int(np.prod(batch, dtype=np.int64))
         self._dtype = op.dtype
         self._kind = op.kind
@@ -162,7 +165,9 @@ class _StreamBase:
         """Chen products of two C-contiguous ``(rows, sig_length)`` arrays of signatures."""
         out = np.empty_like(left)
         if out.size:
-            _core.sig_combine(left, right, out, self._dimension, self._degree, self._scalar_term, self._n_jobs)
+            _core.sig_combine(
+                left, right, out, self._dimension, self._degree, self._scalar_term, self._n_jobs
+            )
         return out
 
     @property
@@ -261,26 +266,19 @@ class SigStream(_StreamBase):
         """Appends one point, ``(*batch, dimension)`` (the batch shape locked by the first
         push): one fused multiply-exponentiate, plus a Chen product per tree level when the
         point completes a block of 32 increments (one per block, amortised)."""
-        points = self._points
-        if (
-            points is not None
-            and type(point) is np.ndarray
-            and self._kind == "numpy"
-            and point.dtype == self._dtype
-            and point.shape[:-1] == self._batch_shape
-            and point.shape[-1:] == (self._dimension,)
-        ):
-            row = point.reshape(1, self._batch, self._dimension)
+        # The lean path (every push after the first, for numpy points) checks in one comparison
+        # what _rows checks at length.
+        if type(point) is np.ndarray and point.shape == self._point_shape and point.dtype == self._dtype:
+            row = point if self._kind == "numpy" else self._rows(point, "point", "push", point_axis=False)
         else:
             row = self._rows(point, "point", "push", point_axis=False)
-            points = self._points
+        points = self._points
         assert points is not None
-        points.append(row)
+        at = points.append(row.reshape(1, self._batch, self._dimension))
         end = points.end - 1
         if end == 0:
             return
-        last_two = points.span(end - 1, end + 1)
-        np.subtract(last_two[1], last_two[0], out=self._z)
+        np.subtract(points.data[at], points.data[at - 1], out=self._z)
         if self._running.size:
             _core.sig_join(
                 self._running,
@@ -381,9 +379,7 @@ class SigStream(_StreamBase):
         and :math:`O(\\log n)` Chen products."""
         start, end = self._index(start, "start"), self._index(end, "end")
         if not (self.start_index <= min(start, end) and max(start, end) <= self.end_index):
-            raise IndexError(
-                f"Indices [{start}, {end}] out of range [{self.start_index}, {self.end_index}]"
-            )
+            raise IndexError(f"Indices [{start}, {end}] out of range [{self.start_index}, {self.end_index}]")
         if start > end:
             return self._output(self._inverse(self._interval(end, start)))
         return self._output(self._interval(start, end))
@@ -396,7 +392,9 @@ class SigStream(_StreamBase):
             start, end = pair
             results.append(self.sig(start, end))
         if not results:
-            return self._output(np.empty((0, self._batch, self._sig_len), dtype=self._dtype or np.float64), (0,))
+            return self._output(
+                np.empty((0, self._batch, self._sig_len), dtype=self._dtype or np.float64), (0,)
+            )
         if self._kind == "torch":
             import torch
 
@@ -437,7 +435,9 @@ class SigStream(_StreamBase):
             np.ascontiguousarray(heads.reshape(-1, self._sig_len)), prefixes.reshape(-1, self._sig_len)
         )
         keep = self._start - first
-        return self._output(np.ascontiguousarray(out.reshape(count, self._batch, self._sig_len)[keep:]), (-1,))
+        return self._output(
+            np.ascontiguousarray(out.reshape(count, self._batch, self._sig_len)[keep:]), (-1,)
+        )
 
     def _index(self, value: Any, name: str) -> int:
         if isinstance(value, bool):
@@ -486,7 +486,7 @@ class SigStream(_StreamBase):
         """The inverse of group-like elements: the word ``w`` gets ``(-1)^|w|`` times the
         coefficient of the reversed word."""
         index, sign = _antipode(self._dimension, self._degree, self._scalar_term)
-        return sig[..., index] * sign
+        return sig[..., index] * sign.astype(sig.dtype)
 
     # -- properties ----------------------------------------------------------------------
 
@@ -633,7 +633,9 @@ class SigWindowStream(_StreamBase):
     def _store(self, sigs: np.ndarray) -> None:
         needed = self._count + sigs.shape[0]
         if needed > self._windows.shape[0]:
-            grown = np.empty((max(needed, 2 * self._windows.shape[0]), *self._windows.shape[1:]), self._windows.dtype)
+            grown = np.empty(
+                (max(needed, 2 * self._windows.shape[0]), *self._windows.shape[1:]), self._windows.dtype
+            )
             grown[: self._count] = self._windows[: self._count]
             self._windows = grown
         self._windows[self._count : needed] = sigs

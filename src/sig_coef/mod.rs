@@ -6,19 +6,20 @@
 //! increment `z`, Chen's identity `S ⊗ exp(z)` read at `w` involves only the coefficients of
 //! `w`'s prefixes, so the requested words and their prefixes — a [`WordTrie`] — are all that is
 //! carried along the path: a node of depth `k` costs `k` multiply-adds per segment, a step costs
-//! [`WordTrie::chain_len`] of them, whatever the words' length (no degree cap).
+//! [`WordTrie::chain_len`] of them, whatever the words' length (no degree cap). Paths are
+//! processed in groups, one per SIMD lane, so that the chains' dependent multiply-adds overlap.
 
 mod path;
 mod trie;
 
 pub use trie::WordTrie;
 
-use crate::batch_rows::for_each_row;
+use crate::batch_rows::for_each_chunk;
 use crate::cpu::Threads;
 use crate::error::{Error, Result, check_len};
 use crate::scalar::Scalar;
 use crate::sig::{PathTransform, Paths};
-use path::{CoefWorkspace, coefs_backward_of_path, coefs_of_path};
+use path::{CoefWorkspace, coefs_backward_of_group, coefs_of_group, group_width};
 
 fn check_letters<T: Copy>(
     paths: &Paths<'_, T>,
@@ -68,13 +69,13 @@ pub fn sig_coef<T: Scalar>(
     let row = words.outputs();
     check_len("out", out, paths.batch() * row)?;
     let steps = transform.increments(paths.len());
-    for_each_row(
+    let group = group_width::<T>();
+    for_each_chunk(
         threads,
-        paths.batch(),
-        [out],
-        [row],
+        out,
+        group * row,
         || CoefWorkspace::new(words, steps, false),
-        |b, [out], ws| coefs_of_path(words, &paths.path(b), transform, out, ws),
+        |c, out, ws| coefs_of_group(words, paths, transform, c * group, out, ws),
     )
 }
 
@@ -99,16 +100,14 @@ pub fn sig_coef_backprop<T: Scalar>(
     let row = paths.len() * paths.dim();
     check_len("out", out, paths.batch() * row)?;
     let steps = transform.increments(paths.len());
-    let outputs = words.outputs();
-    for_each_row(
+    let group = group_width::<T>();
+    for_each_chunk(
         threads,
-        paths.batch(),
-        [out],
-        [row],
+        out,
+        group * row,
         || CoefWorkspace::new(words, steps, true),
-        |b, [d_path], ws| {
-            let g = &grads[b * outputs..(b + 1) * outputs];
-            coefs_backward_of_path(words, &paths.path(b), transform, g, d_path, ws);
+        |c, d_paths, ws| {
+            coefs_backward_of_group(words, paths, transform, c * group, grads, d_paths, ws);
         },
     )
 }

@@ -1,17 +1,34 @@
 //! Joining a straight segment to signatures, `S ⊗ exp(v)` or `exp(v) ⊗ S`, the signatures of
 //! straight segments, `exp(v)`, and the joins' gradients.
 //!
-//! A join is one fused multiply-exponentiate ([`crate::algebra::exp_mul`]), never a Chen product
-//! with a materialised `exp(v)`. Appending, `S ⊗ exp(v) = rev(exp(v) ⊗ rev(S))`, runs the same
-//! step on word-reversed tensors (see [`crate::algebra::reverse_words`]).
+//! A join is one fused multiply-exponentiate, never a Chen product with a materialised `exp(v)`:
+//! [`crate::algebra::exp_mul`] in front, its mirror image in the natural word order
+//! ([`right`]) at the end.
 
-use crate::algebra::{
-    Layout, MulExpWorkspace, exp_mul, exp_mul_backward_given_input, reverse_words,
-};
+mod right;
+
+use crate::algebra::{Layout, MulExpWorkspace, exp_mul, exp_mul_backward_given_input};
 use crate::batch_rows::{for_each_row, rows_in};
 use crate::cpu::Threads;
 use crate::error::{Error, Result, check_len, try_zeroed};
 use crate::scalar::Scalar;
+use right::{RightWorkspace, mul_exp_right, mul_exp_right_backward};
+
+/// Scratch for one side of a join.
+enum JoinWorkspace<T> {
+    Front(MulExpWorkspace<T>),
+    End(RightWorkspace<T>),
+}
+
+impl<T: Scalar> JoinWorkspace<T> {
+    fn new(layout: Layout, prepend: bool) -> Result<Self> {
+        Ok(if prepend {
+            JoinWorkspace::Front(MulExpWorkspace::new(layout)?)
+        } else {
+            JoinWorkspace::End(RightWorkspace::new(layout)?)
+        })
+    }
+}
 
 /// The number of displacements in `displacements`, each `layout.dim()` long.
 fn displacement_count<T>(layout: Layout, displacements: &[T]) -> Result<usize> {
@@ -62,7 +79,7 @@ pub fn sig_join<T: Scalar>(
         batch,
         [out],
         [row],
-        || MulExpWorkspace::new(layout),
+        || JoinWorkspace::new(layout, prepend),
         |b, [out], ws| {
             let v = &displacements[b * d..(b + 1) * d];
             if scalar_term {
@@ -70,12 +87,9 @@ pub fn sig_join<T: Scalar>(
             }
             let tail = &mut out[skip..];
             tail.copy_from_slice(&sigs[b * row + skip..(b + 1) * row]);
-            if prepend {
-                exp_mul(layout, v, tail, ws);
-            } else {
-                reverse_words(layout, tail);
-                exp_mul(layout, v, tail, ws);
-                reverse_words(layout, tail);
+            match ws {
+                JoinWorkspace::Front(ws) => exp_mul(layout, v, tail, ws),
+                JoinWorkspace::End(ws) => mul_exp_right(tail, v, ws),
             }
         },
     )
@@ -133,10 +147,10 @@ pub fn linear_sig<T: Scalar>(
     )
 }
 
-/// Scratch for [`sig_join_backprop`]: the multiply-exponentiate's, and the (possibly reversed)
-/// input signature.
+/// Scratch for [`sig_join_backprop`]: the join's, and a copy of the input signature (the
+/// backward pass in front takes it mutably).
 struct JoinBackwardWorkspace<T> {
-    mul_exp: MulExpWorkspace<T>,
+    join: JoinWorkspace<T>,
     before: Vec<T>,
 }
 
@@ -176,8 +190,11 @@ pub fn sig_join_backprop<T: Scalar>(
         [row, d],
         || {
             Ok(JoinBackwardWorkspace {
-                mul_exp: MulExpWorkspace::new(layout)?,
-                before: try_zeroed("a sig_join_backprop workspace", layout.len())?,
+                join: JoinWorkspace::new(layout, prepend)?,
+                before: try_zeroed(
+                    "a sig_join_backprop workspace",
+                    if prepend { layout.len() } else { 0 },
+                )?,
             })
         },
         |b, [d_sig, d_v], ws| {
@@ -187,17 +204,14 @@ pub fn sig_join_backprop<T: Scalar>(
             }
             let grad = &mut d_sig[skip..];
             grad.copy_from_slice(&grads[b * row + skip..(b + 1) * row]);
-            ws.before
-                .copy_from_slice(&sigs[b * row + skip..(b + 1) * row]);
+            let sig = &sigs[b * row + skip..(b + 1) * row];
             d_v.fill(T::ZERO);
-            // <G, S ⊗ exp(v)> = <rev(G), exp(v) ⊗ rev(S)>: reverse both, and the gradient back.
-            if !prepend {
-                reverse_words(layout, &mut ws.before);
-                reverse_words(layout, grad);
-            }
-            exp_mul_backward_given_input(layout, v, &mut ws.before, grad, d_v, &mut ws.mul_exp);
-            if !prepend {
-                reverse_words(layout, grad);
+            match &mut ws.join {
+                JoinWorkspace::Front(join) => {
+                    ws.before.copy_from_slice(sig);
+                    exp_mul_backward_given_input(layout, v, &mut ws.before, grad, d_v, join);
+                }
+                JoinWorkspace::End(join) => mul_exp_right_backward(sig, v, grad, d_v, join),
             }
         },
     )
