@@ -8,7 +8,7 @@
 use super::trie::WordTrie;
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
-use crate::sig::{PathTransform, Paths};
+use crate::sig::{PathRef, PathTransform, Paths};
 use crate::simd::{Kernel, Simd, Vectorize, dispatch};
 
 /// Above this many stored values (states of the trie along a path, times the lanes), the
@@ -58,6 +58,8 @@ pub(crate) struct CoefWorkspace<T> {
     partial: Vec<T>,
     /// Backward: the node values before each step of the current stretch.
     states: Vec<T>,
+    /// Backward: each step's increments in the current stretch (gathered once per stretch).
+    increments: Vec<T>,
     /// Backward: the node values at the start of each stretch (empty when one stretch).
     checkpoints: Vec<T>,
     /// Steps per stretch.
@@ -81,16 +83,19 @@ impl<T: Scalar> CoefWorkspace<T> {
         let what = "a sig_coef workspace";
         let g = MAX_GROUP;
         let row = trie.nodes() * g;
-        let (stretch, stored, checkpoints) = if !backward || steps == 0 {
-            (steps.max(1), 0, 0)
-        } else if steps.saturating_mul(row) <= max_stored {
-            (steps, steps * row, 0)
+        let (depth, dim) = (trie.max_depth(), trie.dim());
+        // Per step: the node values and the increments.
+        let per_step = row + dim * g;
+        let (stretch, checkpoints) = if !backward || steps == 0 {
+            (steps.max(1), 0)
+        } else if steps.saturating_mul(per_step) <= max_stored {
+            (steps, 0)
         } else {
             // √steps stretches of √steps steps: memory O(√steps), one extra forward pass.
             let stretch = steps.isqrt().max(1);
-            (stretch, stretch * row, steps.div_ceil(stretch) * row)
+            (stretch, steps.div_ceil(stretch) * row)
         };
-        let (depth, dim) = (trie.max_depth(), trie.dim());
+        let stored = if backward && steps > 0 { stretch } else { 0 };
         let back = |n: usize| if backward { n } else { 0 };
         Ok(CoefWorkspace {
             values: try_zeroed(what, row)?,
@@ -103,10 +108,54 @@ impl<T: Scalar> CoefWorkspace<T> {
             d_z: try_zeroed(what, back(dim * g))?,
             d_z_path: try_zeroed(what, back(dim))?,
             partial: try_zeroed(what, back(depth * g))?,
-            states: try_zeroed(what, stored)?,
+            states: try_zeroed(what, stored * row)?,
+            increments: try_zeroed(what, stored * dim * g)?,
             checkpoints: try_zeroed(what, checkpoints)?,
             stretch,
         })
+    }
+}
+
+/// Where channel `c` of increment `step` of the transformed path comes from: the constant time
+/// step, or the difference of original channel `channel` between points `point` and
+/// `point + 1`, or nothing (the transform holds that channel still). This is
+/// [`PathTransform::increment`] one channel at a time: a trie reads few of a wide path's
+/// channels, and each the same way for every lane.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum ChannelIncrement {
+    Time(f64),
+    Still,
+    Difference { point: usize, channel: usize },
+}
+
+#[inline(always)]
+fn channel_increment(
+    transform: &PathTransform,
+    len: usize,
+    dim: usize,
+    step: usize,
+    c: usize,
+) -> ChannelIncrement {
+    if transform.time_aug && c == transform.dim(dim) - 1 {
+        let steps = transform.increments(len).max(1);
+        return ChannelIncrement::Time(transform.end_time / steps as f64);
+    }
+    if !transform.lead_lag {
+        return ChannelIncrement::Difference {
+            point: step,
+            channel: c,
+        };
+    }
+    // Lead-lag: even steps move the lead channels (the second half), odd steps the lag ones.
+    let lead = c >= dim;
+    if lead == step.is_multiple_of(2) {
+        let channel = if lead { c - dim } else { c };
+        ChannelIncrement::Difference {
+            point: step / 2,
+            channel,
+        }
+    } else {
+        ChannelIncrement::Still
     }
 }
 
@@ -118,25 +167,78 @@ struct Group<'a, 'p, T> {
     transform: &'a PathTransform,
     first: usize,
     count: usize,
+    /// Each lane's path.
+    lanes: [PathRef<'p, T>; MAX_GROUP],
 }
 
-impl<T: Scalar> Group<'_, '_, T> {
-    /// Loads increment `step` of every lane's path into `z` and the scaled letters.
+/// Each lane's points as one row-major slice, when the batch is stored that way: the increments
+/// are then read with one offset for all lanes.
+type Rows<'r, T> = Option<[&'r [T]; MAX_GROUP]>;
+
+impl<'a, 'p, T: Scalar> Group<'a, 'p, T> {
+    fn new(
+        trie: &'a WordTrie,
+        paths: &'a Paths<'p, T>,
+        transform: &'a PathTransform,
+        first: usize,
+        count: usize,
+    ) -> Self {
+        let lanes = std::array::from_fn(|lane| paths.path(first + lane.min(count - 1)));
+        Group {
+            trie,
+            paths,
+            transform,
+            first,
+            count,
+            lanes,
+        }
+    }
+
+    /// The lanes' [`Rows`], if every path is stored row-major.
+    fn rows(&self) -> Rows<'_, T> {
+        let all = self.lanes.iter().all(|p| p.row_major_from(0).is_some());
+        all.then(|| std::array::from_fn(|l| self.lanes[l].row_major_from(0).unwrap_or(&[])))
+    }
+
+    /// Loads increment `step` of every lane's path (the channels the words read) into `z`, and
+    /// the scaled letters.
     #[inline(always)]
-    fn load<S: Simd>(&self, step: usize, ws: &mut CoefWorkspace<T>)
+    fn load<S: Simd>(&self, step: usize, rows: &Rows<'_, T>, ws: &mut CoefWorkspace<T>)
     where
         T: Vectorize<S>,
     {
         let g = 2 * <T as Vectorize<S>>::LANES;
-        for lane in 0..g {
-            let path = self.paths.path(self.first + lane.min(self.count - 1));
-            let z = &mut ws.z;
-            // SAFETY: `step` is below the transformed path's increments (the callers' loops).
-            unsafe {
-                self.transform
-                    .increment_unchecked(&path, step, |c, v| z[c * g + lane] = v)
-            };
+        let (len, dim) = (self.paths.len(), self.paths.dim());
+        for &c in self.trie.letters_used() {
+            let z = &mut ws.z[c * g..(c + 1) * g];
+            match channel_increment(self.transform, len, dim, step, c) {
+                ChannelIncrement::Time(dt) => z.fill(T::from_f64(dt)),
+                ChannelIncrement::Still => z.fill(T::ZERO),
+                ChannelIncrement::Difference { point, channel } => match rows {
+                    Some(rows) => {
+                        let (here, next) = (point * dim + channel, (point + 1) * dim + channel);
+                        for (zl, row) in z.iter_mut().zip(rows) {
+                            *zl = row[next] - row[here];
+                        }
+                    }
+                    None => {
+                        for (zl, path) in z.iter_mut().zip(&self.lanes) {
+                            *zl = path.at(point + 1, channel) - path.at(point, channel);
+                        }
+                    }
+                },
+            }
         }
+        self.scale::<S>(ws);
+    }
+
+    /// The scaled letters of the increments in `z`.
+    #[inline(always)]
+    fn scale<S: Simd>(&self, ws: &mut CoefWorkspace<T>)
+    where
+        T: Vectorize<S>,
+    {
+        let g = 2 * <T as Vectorize<S>>::LANES;
         for &(s, c, m) in self.trie.scaled_used() {
             let inv = <T as Vectorize<S>>::splat(ws.reciprocals[m - 1]);
             for half in 0..2 {
@@ -304,8 +406,9 @@ pub(crate) fn coefs_of_group<T: Scalar>(
             let Task { group, out, ws } = self;
             let g = 2 * <T as Vectorize<S>>::LANES;
             reset(&mut ws.values, g);
+            let rows = group.rows();
             for step in 0..group.transform.increments(group.paths.len()) {
-                group.load::<S>(step, ws);
+                group.load::<S>(step, &rows, ws);
                 segment::<S, T>(group.trie, &ws.scaled, &mut ws.values);
             }
             let outputs = group.trie.output_nodes();
@@ -317,13 +420,7 @@ pub(crate) fn coefs_of_group<T: Scalar>(
         }
     }
     let count = out.len() / trie.outputs();
-    let group = Group {
-        trie,
-        paths,
-        transform,
-        first,
-        count,
-    };
+    let group = Group::new(trie, paths, transform, first, count);
     dispatch(Task { group, out, ws })
 }
 
@@ -368,13 +465,7 @@ pub(crate) fn coefs_backward_of_group<T: Scalar>(
     }
     let row = paths.len() * paths.dim();
     let count = d_paths.len() / row.max(1);
-    let group = Group {
-        trie,
-        paths,
-        transform,
-        first,
-        count,
-    };
+    let group = Group::new(trie, paths, transform, first, count);
     dispatch(Task {
         group,
         grads,
@@ -409,6 +500,7 @@ fn backward_group<S: Simd, T: Scalar + Vectorize<S>>(
     ws.grad_after[..g].fill(T::ZERO); // the empty word's coefficient is constant
     let stretch = ws.stretch;
     let stretches = steps.div_ceil(stretch);
+    let rows = group.rows();
     reset(&mut ws.values[..row], g);
     if stretches > 1 {
         for step in 0..steps {
@@ -416,7 +508,7 @@ fn backward_group<S: Simd, T: Scalar + Vectorize<S>>(
                 let at = step / stretch * row;
                 ws.checkpoints[at..at + row].copy_from_slice(&ws.values[..row]);
             }
-            group.load::<S>(step, ws);
+            group.load::<S>(step, &rows, ws);
             segment::<S, T>(trie, &ws.scaled, &mut ws.values);
         }
     }
@@ -426,14 +518,19 @@ fn backward_group<S: Simd, T: Scalar + Vectorize<S>>(
         if stretches > 1 {
             ws.values[..row].copy_from_slice(&ws.checkpoints[s * row..(s + 1) * row]);
         }
+        let dz_len = dim * g;
         for step in start..stop {
             let at = (step - start) * row;
             ws.states[at..at + row].copy_from_slice(&ws.values[..row]);
-            group.load::<S>(step, ws);
+            group.load::<S>(step, &rows, ws);
+            let at = (step - start) * dz_len;
+            ws.increments[at..at + dz_len].copy_from_slice(&ws.z[..dz_len]);
             segment::<S, T>(trie, &ws.scaled, &mut ws.values);
         }
         for step in (start..stop).rev() {
-            group.load::<S>(step, ws);
+            let at = (step - start) * dz_len;
+            ws.z[..dz_len].copy_from_slice(&ws.increments[at..at + dz_len]);
+            group.scale::<S>(ws);
             let at = (step - start) * row;
             ws.grad_before[..row].fill(T::ZERO);
             ws.d_scaled.fill(T::ZERO);
@@ -468,6 +565,34 @@ fn backward_group<S: Simd, T: Scalar + Vectorize<S>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channel_increments_are_those_of_the_transform() {
+        let data: Vec<f64> = (0..5 * 3).map(|i| (i * i % 7) as f64 - 2.5).collect();
+        let paths = Paths::new(&data, 1, 5, 3).unwrap();
+        let path = paths.path(0);
+        for (time_aug, lead_lag) in [(false, false), (true, false), (false, true), (true, true)] {
+            let t = PathTransform {
+                time_aug,
+                lead_lag,
+                end_time: 1.7,
+            };
+            let mut z = vec![0.0; t.dim(3)];
+            for step in 0..t.increments(5) {
+                t.increment(&path, step, &mut z);
+                for (c, &zc) in z.iter().enumerate() {
+                    let got = match channel_increment(&t, 5, 3, step, c) {
+                        ChannelIncrement::Time(dt) => dt,
+                        ChannelIncrement::Still => 0.0,
+                        ChannelIncrement::Difference { point, channel } => {
+                            path.at(point + 1, channel) - path.at(point, channel)
+                        }
+                    };
+                    assert_eq!(got, zc, "{t:?} {step} {c}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn checkpointed_stretches_give_the_stored_gradient() {

@@ -38,6 +38,8 @@ pub struct WordTrie {
     /// `(index in the scaled table, letter, m)` for every scaled letter `z[letter] / m` that
     /// some chain reads: only these are computed at each step.
     scaled_used: Vec<(usize, usize, usize)>,
+    /// The letters some word uses, in increasing order: the only channels read from the path.
+    letters_used: Vec<usize>,
     /// The node each output coefficient reads.
     outputs: Vec<usize>,
 }
@@ -114,6 +116,9 @@ impl WordTrie {
             chains[start..].reverse();
         }
         chain_start.push(chains.len());
+        let mut letters_used: Vec<usize> = letter[1..].to_vec();
+        letters_used.sort_unstable();
+        letters_used.dedup();
         let scaled_used = (0..max_depth * dim)
             .filter(|&s| used[s])
             .map(|s| (s, s % dim, s / dim + 1))
@@ -126,6 +131,7 @@ impl WordTrie {
             chain_start,
             chains,
             scaled_used,
+            letters_used,
             outputs,
         })
     }
@@ -163,6 +169,11 @@ impl WordTrie {
     /// The scaled letters the chains read, as `(index, letter, m)` for `z[letter] / m`.
     pub(crate) fn scaled_used(&self) -> &[(usize, usize, usize)] {
         &self.scaled_used
+    }
+
+    /// The letters the words use, in increasing order.
+    pub(crate) fn letters_used(&self) -> &[usize] {
+        &self.letters_used
     }
 
     /// Each non-root node in update order, with its chain.

@@ -85,11 +85,13 @@ pub fn sig_join<T: Scalar>(
             if scalar_term {
                 out[0] = T::ONE;
             }
-            let tail = &mut out[skip..];
-            tail.copy_from_slice(&sigs[b * row + skip..(b + 1) * row]);
+            let (tail, sig) = (&mut out[skip..], &sigs[b * row + skip..(b + 1) * row]);
             match ws {
-                JoinWorkspace::Front(ws) => exp_mul(layout, v, tail, ws),
-                JoinWorkspace::End(ws) => mul_exp_right(tail, v, ws),
+                JoinWorkspace::Front(ws) => {
+                    tail.copy_from_slice(sig);
+                    exp_mul(layout, v, tail, ws);
+                }
+                JoinWorkspace::End(ws) => mul_exp_right(sig, v, tail, ws),
             }
         },
     )

@@ -1,10 +1,11 @@
-//! Right multiplication by an exponential in the natural word order, `a ← a ⊗ exp(z)`, and its
-//! backward pass given `a`.
+//! Right multiplication by an exponential in the natural word order, `out = a ⊗ exp(z)`, and
+//! its backward pass given `a`.
 //!
 //! Level `k` of `A ⊗ exp(z)` is `Σ_j A_j ⊗ z^{⊗(k-j)}/(k-j)!`, in Horner form
 //! `A_k + (A_{k-1} + (… (A_1 + z/k) ⊗ z/(k-1) …) ⊗ z/2) ⊗ z`: the chain
 //! `s_1 = A_1 + z/k`, `s_{j+1} = A_{j+1} + s_j ⊗ z/(k-j)` grows one level per link, and
-//! `A_k += s_{k-1} ⊗ z`. Levels are updated from the top down, so each chain reads old levels.
+//! `out_k = A_k + s_{k-1} ⊗ z`. The result goes to its own buffer, so the input is read once and
+//! never copied.
 //!
 //! [`crate::algebra::exp_mul`] computes the mirror image, `exp(z) ⊗ a`, with the long operand on
 //! the right of its outer products, and the signature code runs it on word-reversed tensors; for
@@ -73,17 +74,6 @@ fn outer_rows_add<T: Scalar>(out: &mut [T], addend: &[T], left: &[T], right: &[T
     }
 }
 
-/// `out[w·d + c] += left[w]·right[c]`.
-#[inline(always)]
-fn outer_rows_acc<T: Scalar>(out: &mut [T], left: &[T], right: &[T]) {
-    let d = right.len();
-    for (row, &l) in out.chunks_exact_mut(d).zip(left) {
-        for (o, &r) in row.iter_mut().zip(right) {
-            *o += l * r;
-        }
-    }
-}
-
 /// The adjoint of `out = left ⊗ right` (rows of `d = right.len()`): given the gradient `grad`
 /// of `out`, writes the gradient of `left` into `d_left` and adds that of `right` to `d_right`.
 #[inline(always)]
@@ -125,11 +115,17 @@ fn chain_of<T: Scalar>(layout: Layout, a: &[T], scaled: &[T], k: usize, chain: &
     }
 }
 
-/// `a ← a ⊗ exp(z)` in place, in the natural word order.
-pub(crate) fn mul_exp_right<T: Scalar>(a: &mut [T], z: &[T], ws: &mut RightWorkspace<T>) {
+/// `out = a ⊗ exp(z)`, in the natural word order.
+pub(crate) fn mul_exp_right<T: Scalar>(
+    a: &[T],
+    z: &[T],
+    out: &mut [T],
+    ws: &mut RightWorkspace<T>,
+) {
     struct Task<'a, T> {
-        a: &'a mut [T],
+        a: &'a [T],
         z: &'a [T],
+        out: &'a mut [T],
         ws: &'a mut RightWorkspace<T>,
     }
     impl<T: Scalar> Kernel for Task<'_, T> {
@@ -140,25 +136,25 @@ pub(crate) fn mul_exp_right<T: Scalar>(a: &mut [T], z: &[T], ws: &mut RightWorks
         where
             T: Vectorize<S>,
         {
-            let Task { a, z, ws } = self;
+            let Task { a, z, out, ws } = self;
             let layout = ws.layout;
             let (d, n) = (layout.dim(), layout.degree());
             if n == 0 {
                 return;
             }
             ws.scale(z);
-            for k in (2..=n).rev() {
-                let (lower, upper) = a.split_at_mut(layout.level_offset(k));
-                chain_of(layout, lower, &ws.scaled, k, &mut ws.chain);
-                let top = &ws.chain[layout.level_range(k - 1)];
-                outer_rows_acc(&mut upper[..layout.level_len(k)], top, z);
+            for ((o, &x), &v) in out[..d].iter_mut().zip(&a[..d]).zip(z) {
+                *o = x + v;
             }
-            for (x, &v) in a[..d].iter_mut().zip(z) {
-                *x += v;
+            for k in 2..=n {
+                chain_of(layout, a, &ws.scaled, k, &mut ws.chain);
+                let range = layout.level_range(k);
+                let top = &ws.chain[layout.level_range(k - 1)];
+                outer_rows_add(&mut out[range.clone()], &a[range], top, z);
             }
         }
     }
-    dispatch(Task { a, z, ws })
+    dispatch(Task { a, z, out, ws })
 }
 
 /// The backward pass of [`mul_exp_right`] given the tensor before the step, `a` (read only):
@@ -285,8 +281,8 @@ mod tests {
             let mut ws = RightWorkspace::new(layout).unwrap();
             let mut left_ws = MulExpWorkspace::new(layout).unwrap();
 
-            let mut right = start.clone();
-            mul_exp_right(&mut right, &z, &mut ws);
+            let mut right = vec![f64::NAN; layout.len()];
+            mul_exp_right(&start, &z, &mut right, &mut ws);
             let mut reversed = start.clone();
             reverse_words(layout, &mut reversed);
             crate::algebra::exp_mul(layout, &z, &mut reversed, &mut left_ws);
