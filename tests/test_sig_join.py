@@ -171,3 +171,16 @@ V = np.ones((2, 3))
 def test_bad_inputs(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_threads_give_the_same_results(rng):
+    s = _signatures(rng, (37,), 3, 4, False)
+    v, g = rng.normal(size=(37, 3)), rng.normal(size=s.shape)
+    for prepend in (False, True):
+        serial = ts.sig_join(s, v, 3, 4, prepend=prepend)
+        grads = ts.sig_join_backprop(g, s, v, 3, 4, prepend=prepend)
+        for n_jobs in (2, -1):
+            np.testing.assert_array_equal(ts.sig_join(s, v, 3, 4, prepend=prepend, n_jobs=n_jobs), serial)
+            for a, b in zip(ts.sig_join_backprop(g, s, v, 3, 4, prepend=prepend, n_jobs=n_jobs), grads):
+                np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(ts.linear_sig(v, 3, 4, n_jobs=2), ts.linear_sig(v, 3, 4))

@@ -59,17 +59,56 @@ impl<T: Scalar> RightWorkspace<T> {
     }
 }
 
+/// Calls `$f::<T, D>` with the constant `D = $d` for the small widths (its rows then unroll and
+/// its accumulators stay in registers), else `$f::<T, 0>`, which reads the width at run time.
+macro_rules! by_width {
+    ($d:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match $d {
+            1 => $f::<T, 1>($($arg),*),
+            2 => $f::<T, 2>($($arg),*),
+            3 => $f::<T, 3>($($arg),*),
+            4 => $f::<T, 4>($($arg),*),
+            5 => $f::<T, 5>($($arg),*),
+            6 => $f::<T, 6>($($arg),*),
+            7 => $f::<T, 7>($($arg),*),
+            8 => $f::<T, 8>($($arg),*),
+            _ => $f::<T, 0>($($arg),*),
+        }
+    };
+}
+
 /// `out[w·d + c] = addend[w·d + c] + left[w]·right[c]`, `d = right.len()`.
 #[inline(always)]
 fn outer_rows_add<T: Scalar>(out: &mut [T], addend: &[T], left: &[T], right: &[T]) {
-    let d = right.len();
-    for ((row, add), &l) in out
-        .chunks_exact_mut(d)
-        .zip(addend.chunks_exact(d))
-        .zip(left)
-    {
-        for ((o, &a), &r) in row.iter_mut().zip(add).zip(right) {
-            *o = a + l * r;
+    by_width!(right.len(), outer_rows_add_n(out, addend, left, right))
+}
+
+#[inline(always)]
+fn outer_rows_add_n<T: Scalar, const D: usize>(
+    out: &mut [T],
+    addend: &[T],
+    left: &[T],
+    right: &[T],
+) {
+    if D == 0 {
+        let d = right.len();
+        for ((row, add), &l) in out
+            .chunks_exact_mut(d)
+            .zip(addend.chunks_exact(d))
+            .zip(left)
+        {
+            for ((o, &a), &r) in row.iter_mut().zip(add).zip(right) {
+                *o = a + l * r;
+            }
+        }
+        return;
+    }
+    let r: [T; D] = std::array::from_fn(|c| right[c]);
+    let (rows, _) = out.as_chunks_mut::<D>();
+    let (adds, _) = addend.as_chunks::<D>();
+    for ((row, add), &l) in rows.iter_mut().zip(adds).zip(left) {
+        for c in 0..D {
+            row[c] = add[c] + l * r[c];
         }
     }
 }
@@ -84,14 +123,45 @@ fn outer_rows_adjoint<T: Scalar>(
     d_left: &mut [T],
     d_right: &mut [T],
 ) {
-    let d = right.len();
-    for ((row, &l), dl) in grad.chunks_exact(d).zip(left).zip(d_left.iter_mut()) {
-        let mut acc = T::ZERO;
-        for ((&g, &r), dr) in row.iter().zip(right).zip(d_right.iter_mut()) {
-            acc += g * r;
-            *dr += g * l;
+    by_width!(
+        right.len(),
+        outer_rows_adjoint_n(grad, left, right, d_left, d_right)
+    )
+}
+
+#[inline(always)]
+fn outer_rows_adjoint_n<T: Scalar, const D: usize>(
+    grad: &[T],
+    left: &[T],
+    right: &[T],
+    d_left: &mut [T],
+    d_right: &mut [T],
+) {
+    if D == 0 {
+        let d = right.len();
+        for ((row, &l), dl) in grad.chunks_exact(d).zip(left).zip(d_left.iter_mut()) {
+            let mut acc = T::ZERO;
+            for ((&g, &r), dr) in row.iter().zip(right).zip(d_right.iter_mut()) {
+                acc += g * r;
+                *dr += g * l;
+            }
+            *dl = acc;
         }
-        *dl = acc;
+        return;
+    }
+    let r: [T; D] = std::array::from_fn(|c| right[c]);
+    let mut acc = [T::ZERO; D];
+    let (rows, _) = grad.as_chunks::<D>();
+    for ((row, &l), dl) in rows.iter().zip(left).zip(d_left.iter_mut()) {
+        let mut sum = T::ZERO;
+        for c in 0..D {
+            sum += row[c] * r[c];
+            acc[c] += row[c] * l;
+        }
+        *dl = sum;
+    }
+    for (dr, a) in d_right.iter_mut().zip(acc) {
+        *dr += a;
     }
 }
 
