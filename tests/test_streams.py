@@ -197,3 +197,23 @@ def test_pushes_must_keep_the_first_shape_dtype_and_container():
     windows.push_batch(np.zeros((2, 5, 2)))
     with pytest.raises(ValueError, match="does not match"):
         windows.push(np.zeros(2))
+
+
+@pytest.mark.parametrize("scalar_term", [False, True])
+def test_degree_zero_and_empty_batches(scalar_term):
+    width = int(scalar_term)
+    stream = ts.SigStream(2, 0, scalar_term=scalar_term)
+    stream.push_batch(np.zeros((70, 2)))
+    stream.push(np.ones(2))
+    assert stream.sig(3, 60).shape == (width,) and stream.sig(60, 3).shape == (width,)
+    assert stream.sig_all().shape == (71, width)
+    empty = ts.SigStream(2, 2, scalar_term=scalar_term)
+    empty.push_batch(np.zeros((0, 70, 2)))
+    empty.push(np.ones((0, 2)))
+    assert empty.sig(3, 60).shape == (0, 6 + width) and empty.sig_all().shape == (71, 0, 6 + width)
+    windows = ts.SigWindowStream(2, 2, 3, scalar_term=scalar_term)
+    windows.push_batch(np.zeros((0, 10, 2)))
+    assert windows.sig().shape == (8, 0, 6 + width)
+    fresh = ts.SigStream(2, 2)
+    assert fresh.sig_all().shape == (0, 6) and fresh.sig_batch([]).shape == (0, 6)
+    assert (fresh.size, fresh.start_index, fresh.end_index, fresh.batch_shape) == (0, 0, -1, None)

@@ -137,8 +137,8 @@ class _StreamBase:
         """Allocates what depends on the batch shape and dtype."""
 
     def _output(self, rows: np.ndarray, lead: tuple[int, ...] = ()) -> Any:
-        """``rows`` (a fresh array of ``(*lead, batch, sig_length)``) in the caller's shape and
-        container."""
+        """``rows`` (a fresh array of ``(*lead, batch, sig_length)``, ``lead`` given in full) in
+        the caller's shape and container."""
         shaped = rows.reshape(*lead, *(self._batch_shape or ()), self._sig_len)
         if self._kind == "torch":
             import torch
@@ -410,7 +410,7 @@ class SigStream(_StreamBase):
         point ever pushed (as pysiglib, also after :meth:`pop_front`). Each is a Chen product of
         block signatures and a partial block signed from the points: about one fused step and
         one Chen product per point."""
-        if self._points is None:
+        if self._points is None:  # nothing pushed: no batch shape, dtype or container yet
             return np.empty((0, self._sig_len))
         first = self._first_block * _BLOCK
         count = self._points.end - first
@@ -421,8 +421,9 @@ class SigStream(_StreamBase):
             rows = np.arange(offset, count, _BLOCK)
             if rows.size == 0:
                 break
-            previous = np.ascontiguousarray(prefixes[rows - 1].reshape(-1, self._sig_len))
-            z = np.ascontiguousarray((span[rows] - span[rows - 1]).reshape(-1, self._dimension))
+            n = rows.size * self._batch
+            previous = np.ascontiguousarray(prefixes[rows - 1].reshape(n, self._sig_len))
+            z = np.ascontiguousarray((span[rows] - span[rows - 1]).reshape(n, self._dimension))
             joined = np.empty_like(previous)
             if joined.size:
                 _core.sig_join(
@@ -434,13 +435,11 @@ class SigStream(_StreamBase):
         for block in range(self._first_block, self._first_block + (count - 1) // _BLOCK):
             starts.append(self._combine(starts[-1], self._tree[0][block]))
         heads = np.stack(starts)[np.arange(count) // _BLOCK]
-        out = self._combine(
-            np.ascontiguousarray(heads.reshape(-1, self._sig_len)), prefixes.reshape(-1, self._sig_len)
-        )
+        rows = (count * self._batch, self._sig_len)
+        out = self._combine(np.ascontiguousarray(heads.reshape(rows)), prefixes.reshape(rows))
         keep = self._start - first
-        return self._output(
-            np.ascontiguousarray(out.reshape(count, self._batch, self._sig_len)[keep:]), (-1,)
-        )
+        out = out.reshape(count, self._batch, self._sig_len)[keep:]
+        return self._output(np.ascontiguousarray(out), (count - keep,))
 
     def _index(self, value: Any, name: str) -> int:
         if isinstance(value, bool):
@@ -649,7 +648,7 @@ class SigWindowStream(_StreamBase):
         ValueError when there are none yet."""
         if self._count == 0:
             raise ValueError("No complete windows yet")
-        return self._output(self._windows[: self._count].copy(), (-1,))
+        return self._output(self._windows[: self._count].copy(), (self._count,))
 
     @property
     def num_windows(self) -> int:
