@@ -21,6 +21,7 @@ MODULES = [
     "tensorsig._sig_join",
     "tensorsig._sig_coef",
     "tensorsig._streams",
+    "tensorsig._window_stream",
 ]
 
 

@@ -14,169 +14,17 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._arrays import Operand, operand
-from ._checks import check_bool, check_n_jobs, check_non_negative_int, signature_length
+from ._stream_base import Points, StreamBase, windows_of
+from ._window_stream import SigWindowStream
+
+__all__ = ["SigStream", "SigWindowStream"]
 
 #: Points per block of a :class:`SigStream`: the most increments an interval query signs
 #: directly at each end; the blocks' signatures are kept in a binary tree.
 _BLOCK = 32
 
 
-def _check_positive_int(value: Any, name: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be of type int, got {type(value).__name__} instead")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {name} = {value}")
-
-
-def _check_stream_args(dimension: Any, degree: Any, scalar_term: Any, n_jobs: Any) -> int:
-    check_non_negative_int(dimension, "dimension")
-    if dimension == 0:
-        raise ValueError("dimension must be at least 1, got dimension = 0")
-    check_non_negative_int(degree, "degree")
-    check_bool(scalar_term, "scalar_term")
-    return check_n_jobs(n_jobs)
-
-
-class _Points:
-    """A growing buffer of points, rows of ``(batch, dimension)``, addressed by absolute index
-    from ``first`` (the oldest kept) to ``end`` (one past the newest)."""
-
-    def __init__(self, batch: int, dimension: int, dtype: np.dtype) -> None:
-        self.data = np.empty((64, batch, dimension), dtype=dtype)
-        self._row0 = 0  # the row of absolute index `first`
-        self.first = 0
-        self.end = 0
-
-    def append(self, rows: np.ndarray) -> int:
-        """Appends ``rows`` ``(n, batch, dimension)``; returns the row of ``data`` holding the
-        first of them (earlier points stay in the rows before it)."""
-        n, kept = rows.shape[0], self.end - self.first
-        if self._row0 + kept + n > self.data.shape[0]:
-            capacity = self.data.shape[0]
-            while kept + n > capacity // 2:
-                capacity *= 2
-            data = np.empty((capacity, *self.data.shape[1:]), dtype=self.data.dtype)
-            data[:kept] = self.data[self._row0 : self._row0 + kept]
-            self.data, self._row0 = data, 0
-        at = self._row0 + kept
-        self.data[at : at + n] = rows
-        self.end += n
-        return at
-
-    def span(self, start: int, stop: int) -> np.ndarray:
-        """The points ``start .. stop - 1`` (absolute), ``(stop - start, batch, dimension)``: a
-        view, valid until the next append."""
-        offset = self._row0 - self.first
-        return self.data[start + offset : stop + offset]
-
-    def drop_before(self, index: int) -> None:
-        """Forgets the points before ``index`` (``first <= index``); past ``end``, the next
-        point appended gets index ``index``."""
-        if index >= self.end:
-            self._row0, self.first, self.end = 0, index, index
-        else:
-            self._row0 += index - self.first
-            self.first = index
-
-
-class _StreamBase:
-    """What both streams share: argument checks, the locked batch shape, dtype and container,
-    and turning the points pushed into rows ``(n, batch, dimension)`` of numpy arrays."""
-
-    def __init__(self, dimension: Any, degree: Any, scalar_term: Any, n_jobs: Any) -> None:
-        self._n_jobs = _check_stream_args(dimension, degree, scalar_term, n_jobs)
-        self._dimension: int = dimension
-        self._degree: int = degree
-        self._scalar_term: bool = scalar_term
-        self._sig_len = signature_length(dimension, degree, scalar_term)
-        self._batch_shape: tuple[int, ...] | None = None
-        self._point_shape: tuple[int, ...] | None = None
-        self._batch = 0
-        self._dtype: np.dtype | None = None
-        self._kind = ""
-
-    def _rows(self, value: Any, name: str, method: str, point_axis: bool) -> np.ndarray:
-        """``value`` as ``(n, batch, dimension)`` rows (a view when possible), after checking it
-        against the stream's dimension, batch shape, dtype and container (locked by the first
-        push)."""
-        op = operand(value, name)
-        if op.on_gpu:
-            raise RuntimeError(f"{type(self).__name__} works on the CPU: move {name} there with .cpu() first")
-        shape = op.shape
-        rank = 2 if point_axis else 1
-        if len(shape) < rank or shape[-1] != self._dimension:
-            expected = f"(..., n_points, {self._dimension})" if point_axis else f"(..., {self._dimension})"
-            raise ValueError(f"{method} expects {name} of shape {expected}; got shape {shape}")
-        batch = tuple(shape[:-rank])
-        if self._batch_shape is None:
-            self._lock(op, batch)
-        elif batch != self._batch_shape:
-            raise ValueError(
-                f"{method} batch shape {batch} does not match the shape {self._batch_shape} locked in "
-                f"by the first push"
-            )
-        elif op.kind != self._kind or op.dtype != self._dtype:
-            raise ValueError(
-                f"{name} must be a {self._kind} array of dtype {self._dtype}, as the first push was; "
-                f"got a {op.kind} array of dtype {op.dtype}"
-            )
-        if point_axis:  # (*batch, n, d) -> (n, batch, d)
-            return np.moveaxis(op.array.reshape(self._batch, shape[-2], self._dimension), 1, 0)
-        return op.array.reshape(1, self._batch, self._dimension)
-
-    def _lock(self, op: Operand, batch: tuple[int, ...]) -> None:
-        self._batch_shape = batch
-        self._point_shape = (*batch, self._dimension)
-        self._batch = int(np.prod(batch, dtype=np.int64))
-        self._dtype = op.dtype
-        self._kind = op.kind
-        self._on_lock()
-
-    def _on_lock(self) -> None:
-        """Allocates what depends on the batch shape and dtype."""
-
-    def _output(self, rows: np.ndarray, lead: tuple[int, ...] = ()) -> Any:
-        """``rows`` (a fresh array of ``(*lead, batch, sig_length)``, ``lead`` given in full) in
-        the caller's shape and container."""
-        shaped = rows.reshape(*lead, *(self._batch_shape or ()), self._sig_len)
-        if self._kind == "torch":
-            import torch
-
-            return torch.from_numpy(shaped)
-        return shaped
-
-    def _identity(self, count: int = 1) -> np.ndarray:
-        """``count × batch`` signatures of a constant path."""
-        out = np.zeros((count, self._batch, self._sig_len), dtype=self._dtype or np.float64)
-        if self._scalar_term and self._sig_len:
-            out[..., 0] = 1.0
-        return out
-
-    def _sign(self, paths: np.ndarray) -> np.ndarray:
-        """Signatures of ``paths`` ``(count, length, dimension)`` (any strides), ``(count,
-        sig_length)``."""
-        out = np.empty((paths.shape[0], self._sig_len), dtype=self._dtype)
-        if out.size:
-            _core.sig(paths, out, self._degree, False, False, 1.0, self._scalar_term, self._n_jobs)
-        return out
-
-    def _combine(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """Chen products of two C-contiguous ``(rows, sig_length)`` arrays of signatures."""
-        out = np.empty_like(left)
-        if out.size:
-            _core.sig_combine(
-                left, right, out, self._dimension, self._degree, self._scalar_term, self._n_jobs
-            )
-        return out
-
-    @property
-    def batch_shape(self) -> tuple[int, ...] | None:
-        """The batch shape locked in by the first push, or None before it."""
-        return self._batch_shape
-
-
-class SigStream(_StreamBase):
+class SigStream(StreamBase):
     r"""Signatures of a growing stream of points over any interval of it.
 
     Points (or one point per path of a batch) are pushed one at a time (:meth:`push`) or
@@ -243,7 +91,7 @@ class SigStream(_StreamBase):
 
     def __init__(self, dimension: int, degree: int, *, scalar_term: bool = False, n_jobs: int = 1) -> None:
         super().__init__(dimension, degree, scalar_term, n_jobs)
-        self._points: _Points | None = None
+        self._points: Points | None = None
         self._start = 0
         # The current block's signature so far, and a spare to join into.
         self._running = np.empty((0, 0))
@@ -257,7 +105,7 @@ class SigStream(_StreamBase):
         self._origin = np.empty((0, 0))
 
     def _on_lock(self) -> None:
-        self._points = _Points(self._batch, self._dimension, self._dtype)
+        self._points = Points(self._batch, self._dimension, self._dtype)
         self._running = self._identity()[0]
         self._spare = np.empty_like(self._running)
         self._z = np.empty((self._batch, self._dimension), dtype=self._dtype)
@@ -325,7 +173,7 @@ class SigStream(_StreamBase):
         whole = (end - block_end) // _BLOCK
         if whole:
             span = buffer.span(block_end, block_end + whole * _BLOCK + 1)
-            sigs = self._sign(_windows(span, _BLOCK + 1, _BLOCK))
+            sigs = self._sign(windows_of(span, _BLOCK + 1, _BLOCK))
             for sig in sigs.reshape(whole, self._batch, self._sig_len):
                 self._complete_block(sig.copy())
         last_start = block_end + whole * _BLOCK
@@ -435,8 +283,8 @@ class SigStream(_StreamBase):
         for block in range(self._first_block, self._first_block + (count - 1) // _BLOCK):
             starts.append(self._combine(starts[-1], self._tree[0][block]))
         heads = np.stack(starts)[np.arange(count) // _BLOCK]
-        rows = (count * self._batch, self._sig_len)
-        out = self._combine(np.ascontiguousarray(heads.reshape(rows)), prefixes.reshape(rows))
+        flat = (count * self._batch, self._sig_len)
+        out = self._combine(np.ascontiguousarray(heads.reshape(flat)), prefixes.reshape(flat))
         keep = self._start - first
         out = out.reshape(count, self._batch, self._sig_len)[keep:]
         return self._output(np.ascontiguousarray(out), (count - keep,))
@@ -508,13 +356,6 @@ class SigStream(_StreamBase):
         return self._start + self.size - 1
 
 
-def _windows(span: np.ndarray, size: int, step: int) -> np.ndarray:
-    """The windows ``span[k·step : k·step + size]`` of points ``(n, batch, d)`` as paths
-    ``(windows · batch, size, d)`` (a copy)."""
-    view = np.lib.stride_tricks.sliding_window_view(span, size, axis=0)[::step]  # (W, B, d, size)
-    return view.transpose(0, 1, 3, 2).reshape(-1, size, span.shape[2])
-
-
 def _antipode(dimension: int, degree: int, scalar_term: bool) -> tuple[np.ndarray, np.ndarray]:
     """The gather index and signs that map a signature to its inverse."""
     index, sign, offset = [], [], 0
@@ -531,126 +372,3 @@ def _antipode(dimension: int, degree: int, scalar_term: bool) -> tuple[np.ndarra
     if not index:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     return np.concatenate(index), np.concatenate(sign)
-
-
-class SigWindowStream(_StreamBase):
-    r"""Signatures of sliding windows over a stream of points.
-
-    Window :math:`k` covers points :math:`k \cdot \text{stride} \ldots k \cdot \text{stride} +
-    \text{window\_size} - 1`; its signature is computed, directly from those points, as soon as
-    its last point is pushed (with :meth:`push` or :meth:`push_batch`). Points no window will
-    need are dropped (with ``stride > window_size``, those between windows are never kept).
-    Each window costs ``window_size - 1`` fused steps; the windows completed by one
-    :meth:`push_batch` are signed in one native call. Results are exact (each window is signed
-    from scratch), as in pysiglib.
-
-    Parameters
-    ----------
-    dimension : int
-        :math:`d`, the points' dimension.
-    degree : int
-        Truncation level :math:`N`.
-    window_size : int
-        Points per window, at least 1.
-    stride : int
-        Points between the starts of consecutive windows, at least 1.
-    scalar_term : bool
-        Include the leading 1 in every signature.
-    n_jobs : int
-        Threads for the native calls, as in :func:`sig`.
-
-    Raises
-    ------
-    TypeError, ValueError
-        For arguments of the wrong type or value (``window_size`` and ``stride`` must be
-        positive ints); pushes raise ValueError for points of the wrong shape, batch shape, dtype
-        or container, and :meth:`sig` raises ValueError before the first window is complete.
-
-    Examples
-    --------
-    >>> import numpy as np, tensorsig
-    >>> path = np.random.default_rng(0).normal(size=(100, 3))
-    >>> windows = tensorsig.SigWindowStream(3, 4, window_size=20, stride=5)
-    >>> windows.push_batch(path)
-    >>> windows.num_windows, windows.sig().shape
-    (17, (17, 120))
-    >>> np.allclose(windows.sig()[2], tensorsig.sig(path[10:30], 4))
-    True
-    """
-
-    def __init__(
-        self,
-        dimension: int,
-        degree: int,
-        window_size: int,
-        *,
-        stride: int = 1,
-        scalar_term: bool = False,
-        n_jobs: int = 1,
-    ) -> None:
-        _check_positive_int(window_size, "window_size")
-        _check_positive_int(stride, "stride")
-        super().__init__(dimension, degree, scalar_term, n_jobs)
-        self._window = window_size
-        self._stride = stride
-        self._points: _Points | None = None
-        self._windows = np.empty((0, 0, 0))
-        self._count = 0
-
-    def _on_lock(self) -> None:
-        self._points = _Points(self._batch, self._dimension, self._dtype)
-        self._windows = np.empty((16, self._batch, self._sig_len), dtype=self._dtype)
-
-    def push(self, point: Any) -> None:
-        """Appends one point, ``(*batch, dimension)``; signs the window it completes, if any."""
-        self._append(self._rows(point, "point", "push", point_axis=False))
-
-    def push_batch(self, points: Any) -> None:
-        """Appends ``n`` points, ``(*batch, n, dimension)``; signs every window they complete in
-        one native call."""
-        self._append(self._rows(points, "points", "push_batch", point_axis=True))
-
-    def _append(self, rows: np.ndarray) -> None:
-        buffer = self._points
-        assert buffer is not None
-        arrived = buffer.end  # the absolute index of rows[0]
-        total = arrived + rows.shape[0]
-        # No window needs the points before the next window's start.
-        needed = self._count * self._stride
-        if needed > arrived:
-            skip = min(needed - arrived, rows.shape[0])
-            buffer.drop_before(arrived + skip)
-            rows = rows[skip:]
-        buffer.append(rows)
-        last = (total - self._window) // self._stride if total >= self._window else -1
-        complete = last + 1 - self._count
-        if complete <= 0:
-            return
-        first = self._count * self._stride
-        span = buffer.span(first, last * self._stride + self._window)
-        sigs = self._sign(_windows(span, self._window, self._stride))
-        self._store(sigs.reshape(complete, self._batch, self._sig_len))
-        buffer.drop_before(min(self._count * self._stride, buffer.end))
-
-    def _store(self, sigs: np.ndarray) -> None:
-        needed = self._count + sigs.shape[0]
-        if needed > self._windows.shape[0]:
-            grown = np.empty(
-                (max(needed, 2 * self._windows.shape[0]), *self._windows.shape[1:]), self._windows.dtype
-            )
-            grown[: self._count] = self._windows[: self._count]
-            self._windows = grown
-        self._windows[self._count : needed] = sigs
-        self._count = needed
-
-    def sig(self) -> Any:
-        """The signatures of all complete windows, ``(num_windows, *batch, sig_length)``;
-        ValueError when there are none yet."""
-        if self._count == 0:
-            raise ValueError("No complete windows yet")
-        return self._output(self._windows[: self._count].copy(), (self._count,))
-
-    @property
-    def num_windows(self) -> int:
-        """Number of complete windows so far."""
-        return self._count
