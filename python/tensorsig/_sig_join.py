@@ -86,8 +86,8 @@ def sig_join(
     result is the signature of the path :math:`x` with the point :math:`x_{\text{last}} + v`
     appended (or :math:`x_0 - v` put in front). It is computed as one fused multiply-exponentiate
     (Horner's scheme, about :math:`d^N` multiply-adds per signature, as one step of :func:`sig`),
-    never as a Chen product with a materialised :math:`\exp(v)`; appending runs it on
-    word-reversed tensors.
+    never as a Chen product with a materialised :math:`\exp(v)`, and without copying ``sig``
+    first when appending. The result goes to a new array; ``sig`` is never modified.
 
     Parameters
     ----------

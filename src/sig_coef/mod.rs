@@ -87,8 +87,9 @@ pub fn sig_coef<T: Scalar>(
 ///
 /// The coefficients along each path are recomputed forward (for paths longer than a memory
 /// budget, in √length stretches between checkpoints, at the cost of one more forward pass) and
-/// the gradient pushed back through each segment's update: about three forward passes in all,
-/// with round-off that does not grow with the path's length. `grads` is not modified.
+/// the gradient pushed back through each segment's update (each chain's adjoint costs about
+/// three times the chain): about seven forward passes' time in all, with round-off that does not
+/// grow with the path's length. `grads` is not modified.
 pub fn sig_coef_backprop<T: Scalar>(
     paths: &Paths<'_, T>,
     words: &WordTrie,
