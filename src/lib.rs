@@ -13,7 +13,11 @@
 //! - [`sig_backprop_jvp`]: second derivatives (Hessian-vector products), by running the same
 //!   code on dual numbers;
 //! - [`sig_combine`] / [`sig_combine_backprop`]: Chen products of signatures and their gradients;
-//! - [`transform_path`] / [`transform_path_backprop`]: the transforms themselves.
+//! - [`transform_path`] / [`transform_path_backprop`]: the transforms themselves;
+//! - [`sig_join`] / [`sig_join_backprop`] / [`linear_sig`]: signatures extended by a straight
+//!   segment (one fused multiply-exponentiate each), and those of straight segments;
+//! - [`sig_coef`] / [`sig_coef_backprop`]: chosen coefficients of any length straight from the
+//!   path, over a [`WordTrie`] of the words, and their gradients.
 //!
 //! Buffers are flat slices in pysiglib's layout (see [`Layout`]); batches run on [`Threads`].
 //! The [`algebra`] module has the one-tensor building blocks.
@@ -31,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod algebra;
+mod batch_rows;
 mod buffer;
 mod cpu;
 #[cfg(feature = "cuda")]
@@ -38,6 +43,8 @@ pub mod cuda;
 mod error;
 mod scalar;
 pub mod sig;
+mod sig_coef;
+mod sig_join;
 mod simd;
 
 #[cfg(feature = "python")]
@@ -51,4 +58,6 @@ pub use cpu::{
 pub use error::{DeviceErrorKind, Error, Result};
 pub use scalar::{DType, Scalar};
 pub use sig::{PathTransform, Paths};
+pub use sig_coef::{WordTrie, sig_coef, sig_coef_backprop};
+pub use sig_join::{linear_sig, sig_join, sig_join_backprop};
 pub use simd::simd_level;

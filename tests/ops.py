@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 import reference as ref
+import reference_extras as refx
 import tensorsig as ts
 from tensorsig import _signature
-from tensorsig._specs import OPS
+from tensorsig._specs import OPS, Words, encode_words
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,10 @@ class Case:
         return _PRIVATE.get(self.op) or getattr(ts, self.op)
 
     def call(self, *arrays: Any, **overrides: Any) -> Any:
-        return self.function(*arrays, **{**self.params, **overrides})
+        """The Python function on ``arrays`` (passed by name: pysiglib puts ``words`` between
+        sig_coef_backprop's arrays) and the case's parameters."""
+        named = dict(zip(OPS[self.op].arrays, arrays))
+        return self.function(**named, **{**self.params, **overrides})
 
     def operator_args(self, *arrays: Any) -> tuple[Any, ...]:
         """The positional arguments of ``torch.ops.tensorsig.<op>``: arrays, then every parameter
@@ -57,7 +61,11 @@ class Case:
             if p.default is not inspect.Parameter.empty
         }
         values = {**defaults, **self.params}
-        return (*arrays, *(values[p.name] for p in OPS[self.op].params))
+        params = OPS[self.op].params
+        return (
+            *arrays,
+            *(encode_words(values[p.name]) if p.type is Words else values[p.name] for p in params),
+        )
 
 
 _PRIVATE: dict[str, Callable[..., Any]] = {"sig_backprop_jvp": _signature._sig_backprop_jvp}
@@ -185,6 +193,128 @@ CASES: list[Case] = [
         _paths(3, 9, 5),
         {"time_aug": True, "lead_lag": True},
         ref.transform_path_backprop,
+    ),
+]
+
+
+def _join_arrays(batch: tuple[int, ...], dimension: int, degree: int, gradient: bool, **flags: Any):
+    def build(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        sig = ref.sig(rng.normal(size=(*batch, 4, dimension)) * 0.5, degree, **flags)
+        displacement = rng.normal(size=(*batch, dimension)) * 0.5
+        return (rng.normal(size=sig.shape), sig, displacement) if gradient else (sig, displacement)
+
+    return build
+
+
+def _join_backprop_reference(d_out, sig, displacement, dimension, degree, prepend=False):
+    """The join's gradients by central differences of the reference join (it is polynomial of
+    low degree: differences of step 1e-4 are exact to ~1e-9)."""
+    eps = 1e-4
+
+    def along(values, i, step):
+        moved = values.copy()
+        moved.reshape(-1)[i] += step
+        return moved
+
+    def gradient(values, join):
+        g = np.zeros_like(values)
+        for i in range(values.size):
+            up, down = join(along(values, i, eps)), join(along(values, i, -eps))
+            g.reshape(-1)[i] = np.sum(d_out * (up - down)) / (2 * eps)
+        return g
+
+    scalar = sig.shape[-1] == ref.sig_length(dimension, degree, scalar_term=True)
+    d_sig = gradient(sig, lambda s: refx.sig_join(s, displacement, dimension, degree, prepend))
+    if scalar:
+        d_sig[..., 0] = 0  # read as 1 whatever it holds
+    d_disp = gradient(displacement, lambda v: refx.sig_join(sig, v, dimension, degree, prepend))
+    return d_sig, d_disp
+
+
+def _coef_arrays(shape: tuple[int, ...], words, gradient: bool, **flags: Any):
+    def build(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        path = rng.normal(size=shape) * 0.6
+        if not gradient:
+            return (path,)
+        coefs = refx.sig_coef(path, words, prefixes=True, **flags)
+        return path, coefs, rng.normal(size=coefs.shape)
+
+    return build
+
+
+def _coef_backprop_reference(path, coefs, derivs, words, **flags):
+    """The path gradient of <derivs, sig_coef(path, prefixes=True)> by central differences of the
+    reference (polynomial in the path)."""
+    eps = 1e-5
+    g = np.zeros_like(path)
+    for i in range(path.size):
+        up, down = path.copy(), path.copy()
+        up.reshape(-1)[i] += eps
+        down.reshape(-1)[i] -= eps
+        diff = refx.sig_coef(up, words, prefixes=True, **flags) - refx.sig_coef(
+            down, words, prefixes=True, **flags
+        )
+        g.reshape(-1)[i] = np.sum(derivs * diff) / (2 * eps)
+    return g
+
+
+_WORDS = [(0, 1), (1, 0, 0), (2,), (), (0, 1, 2, 0)]
+
+CASES += [
+    Case(
+        "sig_join",
+        "sig_join",
+        _join_arrays((3,), 3, 3, False),
+        {"dimension": 3, "degree": 3},
+        lambda sig, v, dimension, degree: refx.sig_join(sig, v, dimension, degree),
+    ),
+    Case(
+        "sig_join-prepend-scalar",
+        "sig_join",
+        _join_arrays((2, 2), 2, 4, False, scalar_term=True),
+        {"dimension": 2, "degree": 4, "prepend": True},
+        refx.sig_join,
+    ),
+    Case(
+        "sig_join_backprop",
+        "sig_join_backprop",
+        _join_arrays((2,), 2, 3, True),
+        {"dimension": 2, "degree": 3},
+        _join_backprop_reference,
+        rtol=1e-7,
+        # Second derivatives of joins run through sig_combine_backprop and sig_backprop (see
+        # torch_api/_extras.py); the fused backward operator itself is first order.
+        differentiable=False,
+    ),
+    Case(
+        "linear_sig",
+        "linear_sig",
+        lambda rng: (rng.normal(size=(4, 3)),),
+        {"dimension": 3, "degree": 4, "scalar_term": True},
+        lambda v, dimension, degree, scalar_term: refx.linear_sig(v, degree, scalar_term),
+    ),
+    Case(
+        "sig_coef",
+        "sig_coef",
+        _coef_arrays((3, 6, 3), _WORDS, False),
+        {"words": _WORDS, "time_aug": True},
+        refx.sig_coef,
+    ),
+    Case(
+        "sig_coef-prefixes",
+        "sig_coef",
+        _coef_arrays((2, 5, 2), [(0, 1, 1), (1, 2)], False, lead_lag=True),
+        {"words": [(0, 1, 1), (1, 2)], "lead_lag": True, "prefixes": True},
+        refx.sig_coef,
+    ),
+    Case(
+        "sig_coef_backprop",
+        "sig_coef_backprop",
+        _coef_arrays((2, 5, 3), _WORDS, True),
+        {"words": _WORDS},
+        _coef_backprop_reference,
+        rtol=1e-7,
+        differentiable=False,
     ),
 ]
 

@@ -41,16 +41,6 @@ NOT_YET = {
         "sig_to_log_sig",
         "sig_to_log_sig_backprop",
     ],
-    "signature extras": [
-        "SigStream",
-        "SigWindowStream",
-        "extract_sig_coef",
-        "linear_sig",
-        "sig_coef",
-        "sig_coef_backprop",
-        "sig_join",
-        "sig_join_backprop",
-    ],
     "signature kernels": [
         "Context",
         "LinearKernel",
@@ -84,7 +74,10 @@ DIFFERENCES = {
 
 
 def _parameters(function) -> list[tuple[str, object, object]]:
-    return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
+    """Public parameters: pysiglib's streams also take private hooks (``_sig_join=``, ...) through
+    which its torch_api injects the torch functions; those are not part of its contract."""
+    parameters = inspect.signature(function).parameters.values()
+    return [(p.name, p.kind, p.default) for p in parameters if not p.name.startswith("_")]
 
 
 SHARED = sorted(_public_callables(pysiglib) & set(ts.__all__))

@@ -20,6 +20,10 @@ MODULES = [
     "tensorsig._words",
     "tensorsig.exceptions",
     "tensorsig.torch_api",
+    "tensorsig._sig_join",
+    "tensorsig._sig_coef",
+    "tensorsig._streams",
+    "tensorsig._window_stream",
 ]
 
 

@@ -13,7 +13,10 @@ and return the same kind on the same device; every computation releases the GIL.
 from . import _core, exceptions  # noqa: F401  (tensorsig.exceptions: the exception classes)
 from ._combine import sig_combine, sig_combine_backprop
 from ._cuda import cuda_available, cuda_unavailable_reason
+from ._sig_coef import extract_sig_coef, sig_coef, sig_coef_backprop
+from ._sig_join import linear_sig, sig_join, sig_join_backprop
 from ._signature import sig, sig_backprop, sig_length
+from ._streams import SigStream, SigWindowStream
 from ._transform import transform_path, transform_path_backprop
 from ._words import (
     idx_to_word,
@@ -42,18 +45,26 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "SigStream",
+    "SigWindowStream",
     "TensorsigError",
     "__version__",
     "cuda_available",
     "cuda_unavailable_reason",
+    "extract_sig_coef",
     "idx_to_word",
     "is_lyndon",
+    "linear_sig",
     "lyndon_words",
     "lyndon_words_of_length",
     "sig",
     "sig_backprop",
+    "sig_coef",
+    "sig_coef_backprop",
     "sig_combine",
     "sig_combine_backprop",
+    "sig_join",
+    "sig_join_backprop",
     "sig_length",
     "signature",
     "transform_path",

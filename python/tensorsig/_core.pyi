@@ -1,6 +1,8 @@
 # Type stubs for the native extension `tensorsig._core` (src/python/). Private: use `tensorsig`.
 # Array arguments are numpy arrays of float32 or float64; outputs are C-contiguous and written in
 # place. Shapes: paths (batch, length, channels); signatures (batch, sig_length).
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -83,6 +85,61 @@ def transform_path_backprop(
 ) -> None: ...
 def sig_length(dimension: int, degree: int, scalar_term: bool) -> int: ...
 def resolve_n_jobs(n_jobs: int) -> int: ...
+
+# Signature extras (CPU). Displacements are (batch, dimension); words are their concatenated
+# letters and their lengths; sig_coef_backprop's derivs follow pysiglib's prefixes=True layout.
+def sig_join(
+    sig: _Floats,
+    displacement: _Floats,
+    out: _Floats,
+    dimension: int,
+    degree: int,
+    prepend: bool,
+    scalar_term: bool,
+    n_jobs: int,
+) -> None: ...
+def sig_join_backprop(
+    d_out: _Floats,
+    sig: _Floats,
+    displacement: _Floats,
+    d_sig_out: _Floats,
+    d_displacement_out: _Floats,
+    dimension: int,
+    degree: int,
+    prepend: bool,
+    scalar_term: bool,
+    n_jobs: int,
+) -> None: ...
+def linear_sig(
+    displacement: _Floats,
+    out: _Floats,
+    dimension: int,
+    degree: int,
+    scalar_term: bool,
+    n_jobs: int,
+) -> None: ...
+def sig_coef(
+    path: _Floats,
+    out: _Floats,
+    letters: Sequence[int],
+    lengths: Sequence[int],
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    prefixes: bool,
+    n_jobs: int,
+) -> None: ...
+def sig_coef_backprop(
+    path: _Floats,
+    derivs: _Floats,
+    out: _Floats,
+    letters: Sequence[int],
+    lengths: Sequence[int],
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    n_jobs: int,
+) -> None: ...
 
 # Present when built with the `cuda` feature (HAS_CUDA). Array arguments are objects with
 # `__cuda_array_interface__` (torch CUDA tensors); positional arguments mirror the CPU functions,

@@ -28,8 +28,12 @@ def run(spec: OpSpec, arrays: tuple[Any, ...], params: tuple[Any, ...], *, warn_
     like = ops[0]
     results, outs = zip(*(empty(like, shape) for shape in meta.outputs))
     if all(0 not in out.shape for out in outs):
-        inputs = [native_view(op.array, view, op.name in spec.rows) for op, view in zip(ops, meta.views)]
-        outputs = [native_view(out, view, False) for out, view in zip(outs, meta.views[len(ops) :])]
+        inputs = [
+            native_view(op.array, view, op.name in spec.rows)
+            for op, view in zip(ops, meta.views)
+            if view is not None  # checked by the spec, not read by the native code
+        ]
+        outputs = [native_view(out, view or (), False) for out, view in zip(outs, meta.views[len(ops) :])]
         returned = native(like, spec.name)(*inputs, *outputs, *meta.native_args)
         if spec.after is not None:
             spec.after(returned)

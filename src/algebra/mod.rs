@@ -13,6 +13,6 @@ pub(crate) use kernels::FUSED_STEPS;
 pub use layout::Layout;
 pub(crate) use layout::Levels;
 pub use mul_exp::{MulExpWorkspace, exp_mul, exp_mul_backward, mul_exp, mul_exp_backward};
-pub(crate) use mul_exp::{exp_mul_backward_with, exp_mul_steps_with};
+pub(crate) use mul_exp::{exp_mul_backward_given_input, exp_mul_backward_with, exp_mul_steps_with};
 pub use product::{product, product_backward};
 pub use reverse::reverse_words;

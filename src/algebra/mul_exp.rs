@@ -355,6 +355,17 @@ fn chain_into<'z, S: Simd, T: Scalar + Vectorize<S>>(
     }
 }
 
+/// What the backward pass of the multiply-exponentiate finds in `a` and leaves there.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Before {
+    /// `a` is the tensor after the step; every level is recovered.
+    RecoverAll,
+    /// `a` is the tensor after the step; every level but the top one is recovered.
+    RecoverBelowTop,
+    /// `a` already is the tensor before the step, and is left as it is.
+    Given,
+}
+
 /// [`exp_mul_backward`] at a given [`Simd`] level. Unless `recover_top`, the top level of `a`
 /// is left as it was: no chain reads it, so a walk back through many steps never needs it, and
 /// recovering it would cost as much as the forward step's largest update.
@@ -368,6 +379,75 @@ pub(crate) fn exp_mul_backward_with<S: Simd, T: Scalar + Vectorize<S>>(
     recover_top: bool,
     ws: &mut MulExpWorkspace<T>,
 ) {
+    let before = if recover_top {
+        Before::RecoverAll
+    } else {
+        Before::RecoverBelowTop
+    };
+    exp_mul_backward_impl::<S, T>(layout, z, a, grad, d_z, before, ws)
+}
+
+/// The backward pass of [`exp_mul`] when the tensor *before* the step is known: `a` holds it on
+/// entry and is unchanged on return (it is `&mut` only to share the code of the in-place pass).
+/// `grad` goes from the gradient with respect to `exp(z) ⊗ a` to the gradient with respect to
+/// `a`, and the gradient with respect to `z` is added to `d_z`. Nothing is recovered, so this
+/// costs about one chain evaluation less than [`exp_mul_backward`] and has no recovery round-off.
+pub(crate) fn exp_mul_backward_given_input<T: Scalar>(
+    layout: Layout,
+    z: &[T],
+    a: &mut [T],
+    grad: &mut [T],
+    d_z: &mut [T],
+    ws: &mut MulExpWorkspace<T>,
+) {
+    struct Task<'a, T> {
+        layout: Layout,
+        z: &'a [T],
+        a: &'a mut [T],
+        grad: &'a mut [T],
+        d_z: &'a mut [T],
+        ws: &'a mut MulExpWorkspace<T>,
+    }
+    impl<T: Scalar> Kernel for Task<'_, T> {
+        type Elem = T;
+        type Output = ();
+        #[inline(always)]
+        fn run<S: Simd>(self)
+        where
+            T: Vectorize<S>,
+        {
+            exp_mul_backward_impl::<S, T>(
+                self.layout,
+                self.z,
+                self.a,
+                self.grad,
+                self.d_z,
+                Before::Given,
+                self.ws,
+            )
+        }
+    }
+    dispatch(Task {
+        layout,
+        z,
+        a,
+        grad,
+        d_z,
+        ws,
+    })
+}
+
+#[inline(always)]
+fn exp_mul_backward_impl<S: Simd, T: Scalar + Vectorize<S>>(
+    layout: Layout,
+    z: &[T],
+    a: &mut [T],
+    grad: &mut [T],
+    d_z: &mut [T],
+    before: Before,
+    ws: &mut MulExpWorkspace<T>,
+) {
+    let recover = before != Before::Given;
     let (d, n) = (layout.dim(), layout.degree());
     debug_assert_eq!(a.len(), layout.len());
     debug_assert_eq!(grad.len(), layout.len());
@@ -383,7 +463,9 @@ pub(crate) fn exp_mul_backward_with<S: Simd, T: Scalar + Vectorize<S>>(
         .zip(&grad[..d])
         .zip(z.iter().zip(d_z.iter_mut()))
     {
-        *ai -= zi;
+        if recover {
+            *ai -= zi;
+        }
         *dzi += *gi;
     }
     let MulExpWorkspace {
@@ -403,7 +485,7 @@ pub(crate) fn exp_mul_backward_with<S: Simd, T: Scalar + Vectorize<S>>(
     let q = segment_len::<S, T>(d);
     // Level N-1's recovery waits for the top level's chain, whose last link reads the recovered
     // level: one pass over level N-1 instead of two. Its chain end is kept until then.
-    let deferred = n >= 3 && d >= 2;
+    let deferred = recover && n >= 3 && d >= 2;
     let minus_z = &mut block_z[..d];
     for (m, &v) in minus_z.iter_mut().zip(z) {
         *m = -v;
@@ -439,7 +521,7 @@ pub(crate) fn exp_mul_backward_with<S: Simd, T: Scalar + Vectorize<S>>(
         }
         if deferred && k == n - 1 {
             stash[..lv.len(k - 1)].copy_from_slice(&chain[s(k - 1)]);
-        } else if k < n || recover_top {
+        } else if recover && (k < n || before == Before::RecoverAll) {
             // Recover the old A_k = A_k - z ⊗ s_{k-1}.
             outer_acc::<S, T>(
                 &mut upper[..lv.len(k)],
@@ -580,6 +662,43 @@ mod tests {
             am[i] -= eps;
             let fd = (loss(&ap, &z, &mut ws) - loss(&am, &z, &mut ws)) / (2.0 * eps);
             assert!((fd - grad[i]).abs() < 1e-8, "dA[{i}]: {fd} vs {}", grad[i]);
+        }
+    }
+
+    #[test]
+    fn backward_given_the_input_equals_the_recovering_backward() {
+        for (d, n) in [(2, 4), (3, 3), (1, 5), (5, 2), (4, 1), (3, 0)] {
+            let layout = Layout::new(d, n).unwrap();
+            let mut ws = MulExpWorkspace::new(layout).unwrap();
+            let start: Vec<f64> = (0..layout.len())
+                .map(|i| ((i * 7 % 11) as f64 - 5.0) / 7.0)
+                .collect();
+            let weights: Vec<f64> = (0..layout.len())
+                .map(|i| ((i * 5 % 13) as f64 - 6.0) / 9.0)
+                .collect();
+            let z: Vec<f64> = (0..d).map(|i| 0.4 - 0.3 * i as f64).collect();
+            let mut after = start.clone();
+            exp_mul(layout, &z, &mut after, &mut ws);
+            let (mut grad, mut dz) = (weights.clone(), vec![0.0; d]);
+            exp_mul_backward(layout, &z, &mut after, &mut grad, &mut dz, &mut ws);
+            let mut before = start.clone();
+            let (mut grad_given, mut dz_given) = (weights.clone(), vec![0.0; d]);
+            exp_mul_backward_given_input(
+                layout,
+                &z,
+                &mut before,
+                &mut grad_given,
+                &mut dz_given,
+                &mut ws,
+            );
+            assert_eq!(before, start, "the input is left as it was");
+            for (x, y) in grad_given
+                .iter()
+                .chain(&dz_given)
+                .zip(grad.iter().chain(&dz))
+            {
+                assert!((x - y).abs() < 1e-13, "d={d} N={n}: {x} vs {y}");
+            }
         }
     }
 

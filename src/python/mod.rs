@@ -9,6 +9,7 @@ mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
 mod errors;
+mod extras;
 
 use pyo3::prelude::*;
 
@@ -25,6 +26,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cpu::transform_path_backprop, m)?)?;
     m.add_function(wrap_pyfunction!(cpu::sig_length, m)?)?;
     m.add_function(wrap_pyfunction!(cpu::resolve_n_jobs, m)?)?;
+    m.add_function(wrap_pyfunction!(extras::sig_join, m)?)?;
+    m.add_function(wrap_pyfunction!(extras::sig_join_backprop, m)?)?;
+    m.add_function(wrap_pyfunction!(extras::linear_sig, m)?)?;
+    m.add_function(wrap_pyfunction!(extras::sig_coef, m)?)?;
+    m.add_function(wrap_pyfunction!(extras::sig_coef_backprop, m)?)?;
     #[cfg(feature = "cuda")]
     {
         m.add_function(wrap_pyfunction!(cuda::cuda_sig, m)?)?;

@@ -27,11 +27,36 @@ from typing import Any, NamedTuple
 Shape = tuple[int, ...]
 
 
+class Words:
+    """The type of a ``words`` parameter (one word as a tuple of letters, or a list of words).
+    torch operators take it flattened, :func:`encode_words`; their implementations decode it."""
+
+
+def encode_words(words: Any) -> list[int]:
+    """A list of words as one list of ints (torch's ``int[]``): each word's length, then its
+    letters; one word (a tuple) is a list of one. Anything else is passed through for the spec to
+    refuse."""
+    if isinstance(words, tuple):
+        words = [words]
+    if not isinstance(words, list) or not all(isinstance(w, tuple | list) for w in words):
+        return words  # type: ignore[no-any-return]
+    return [n for w in words for n in (len(w), *w)]
+
+
+def decode_words(flat: list[int]) -> list[tuple[int, ...]]:
+    """The inverse of :func:`encode_words`."""
+    words, at = [], 0
+    while at < len(flat):
+        words.append(tuple(flat[at + 1 : at + 1 + flat[at]]))
+        at += 1 + flat[at]
+    return words
+
+
 class Param(NamedTuple):
     """A non-array parameter of an op, in the order the op takes it."""
 
     name: str
-    #: ``int``, ``float`` or ``bool``: the type of the torch operator's argument.
+    #: ``int``, ``float``, ``bool`` or :class:`Words`: the type of the torch operator's argument.
     type: type
 
 
@@ -41,8 +66,9 @@ class Meta(NamedTuple):
     #: The shape of each result, as the caller receives it.
     outputs: tuple[Shape, ...]
     #: The shape in which the native function reads each array argument, then each result
-    #: (leading batch dimensions merged into one).
-    views: tuple[Shape, ...]
+    #: (leading batch dimensions merged into one); None for an argument the native function does
+    #: not take (checked, not read).
+    views: tuple[Shape | None, ...]
     #: The native function's non-array arguments, in order (the thread count last).
     native_args: tuple[Any, ...]
     #: Return the first array argument itself and compute nothing (``transform_path`` without a
@@ -84,6 +110,19 @@ def register(spec: OpSpec) -> OpSpec:
 
 
 # The families register their ops on import.
-from . import combine, signature, transform  # noqa: E402
+from . import combine, extras, signature, transform  # noqa: E402
 
-__all__ = ["OPS", "Meta", "OpSpec", "Param", "combine", "register", "signature", "transform"]
+__all__ = [
+    "OPS",
+    "Meta",
+    "OpSpec",
+    "Param",
+    "Words",
+    "combine",
+    "decode_words",
+    "encode_words",
+    "extras",
+    "register",
+    "signature",
+    "transform",
+]

@@ -38,9 +38,12 @@ except ModuleNotFoundError as error:  # pragma: no cover - exercised in a subpro
     ) from error
 
 from .. import (
+    SigStream,
+    SigWindowStream,
     TensorsigError,
     cuda_available,
     cuda_unavailable_reason,
+    extract_sig_coef,
     idx_to_word,
     is_lyndon,
     lyndon_words,
@@ -51,10 +54,12 @@ from .. import (
     words_of_length,
 )
 from .. import _combine as _plain_combine
+from .. import _sig_coef as _plain_sig_coef
+from .. import _sig_join as _plain_sig_join
 from .. import _signature as _plain_signature
 from .. import _transform as _plain_transform
 from .._specs import OPS
-from . import _combine, _signature, _transform  # noqa: F401  (each registers its family's autograd)
+from . import _combine, _extras, _signature, _transform  # noqa: F401  (each registers its family's autograd)
 from ._registry import differentiable
 
 sig = differentiable(_plain_signature.sig, OPS["sig"])
@@ -62,17 +67,26 @@ sig = differentiable(_plain_signature.sig, OPS["sig"])
 signature = sig
 sig_combine = differentiable(_plain_combine.sig_combine, OPS["sig_combine"])
 transform_path = differentiable(_plain_transform.transform_path, OPS["transform_path"])
+sig_join = differentiable(_plain_sig_join.sig_join, OPS["sig_join"])
+linear_sig = differentiable(_plain_sig_join.linear_sig, OPS["linear_sig"])
+sig_coef = differentiable(_plain_sig_coef.sig_coef, OPS["sig_coef"])
 
 __all__ = [
+    "SigStream",
+    "SigWindowStream",
     "TensorsigError",
     "cuda_available",
     "cuda_unavailable_reason",
+    "extract_sig_coef",
     "idx_to_word",
     "is_lyndon",
+    "linear_sig",
     "lyndon_words",
     "lyndon_words_of_length",
     "sig",
+    "sig_coef",
     "sig_combine",
+    "sig_join",
     "sig_length",
     "signature",
     "transform_path",

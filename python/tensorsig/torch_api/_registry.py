@@ -19,12 +19,12 @@ import torch
 
 from .._operands import Operand, check_same_kind, dtype_error
 from .._run import run
-from .._specs import OPS, OpSpec
+from .._specs import OPS, OpSpec, Words, decode_words, encode_words
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_SCHEMA_TYPES = {int: "int", float: "float", bool: "bool"}
+_SCHEMA_TYPES = {int: "int", float: "float", bool: "bool", Words: "int[]"}
 _NUMPY_DTYPES: dict[torch.dtype, np.dtype[Any]] = {
     torch.float32: np.dtype(np.float32),
     torch.float64: np.dtype(np.float64),
@@ -38,17 +38,27 @@ def _schema(spec: OpSpec) -> str:
     return f"({', '.join(arguments)}) -> {results}"
 
 
+def _decoded(spec: OpSpec, params: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An operator's parameters as the spec takes them (words come flattened)."""
+    return tuple(decode_words(v) if p.type is Words else v for p, v in zip(spec.params, params))
+
+
+def _encoded(spec: OpSpec, params: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Parameters as the operator takes them."""
+    return tuple(encode_words(v) if p.type is Words else v for p, v in zip(spec.params, params))
+
+
 def _define(spec: OpSpec) -> Any:
     count = len(spec.arrays)
 
     def eager(*args: Any) -> Any:
-        result = run(spec, args[:count], args[count:], warn_grad=False)
+        result = run(spec, args[:count], _decoded(spec, args[count:]), warn_grad=False)
         # An operator's output never aliases its input (transform_path without transforms).
         return result.clone() if result is args[0] else result
 
     def fake(*args: Any) -> Any:
         tensors = args[:count]
-        meta = spec.meta(*(tuple(t.shape) for t in tensors), *args[count:])
+        meta = spec.meta(*(tuple(t.shape) for t in tensors), *_decoded(spec, args[count:]))
         shapes = (tuple(tensors[0].shape),) if meta.passthrough else meta.outputs
         results = tuple(tensors[0].new_empty(shape) for shape in shapes)
         return results[0] if spec.outputs == 1 else results
@@ -108,8 +118,9 @@ def differentiable(plain: Callable[P, R], spec: OpSpec) -> Callable[P, R]:
         if any(v is _MISSING for v in values):  # `in` would compare tensors elementwise
             missing = [n for n, v in zip(names, values) if v is _MISSING]
             raise TypeError(f"{plain.__name__}() missing required arguments: {', '.join(missing)}")
-        check_tensors(spec, tuple(arrays), tuple(values[count:]))
-        return op(*values)
+        params = tuple(values[count:])
+        check_tensors(spec, tuple(arrays), params)
+        return op(*arrays, *_encoded(spec, params))
 
     function.__signature__ = signature  # type: ignore[attr-defined]
     function.__name__ = function.__qualname__ = plain.__name__
