@@ -59,7 +59,9 @@ def _as_dask(value: Any, name: str) -> Any:
     raise ArgumentTypeError(f"{name} must be a dask.array.Array or numpy.ndarray, got {type(value).__name__}")
 
 
-def _apply(spec: OpSpec, eager: Callable[..., Any], arrays: tuple[Any, ...], params: dict[str, Any]) -> Any:
+def _apply(
+    spec: OpSpec, eager: Callable[..., Any], arrays: tuple[Any, ...], params: dict[str, Any]
+) -> da.Array:
     """``eager`` over the blocks of ``arrays`` (chunked along their batch axes only), as a
     generalised ufunc whose core dimensions and output sizes come from ``spec``."""
     arrays = tuple(_as_dask(a, name) for a, name in zip(arrays, spec.arrays))
@@ -68,9 +70,10 @@ def _apply(spec: OpSpec, eager: Callable[..., Any], arrays: tuple[Any, ...], par
             raise ShapeError(f"{name} has unknown chunk sizes; call {name}.compute_chunk_sizes() first")
     meta = spec.meta(*(a.shape for a in arrays), *(params[p.name] for p in spec.params))
     if meta.passthrough:
-        return arrays[0]
+        passthrough: da.Array = arrays[0]
+        return passthrough
     # The native views merge the batch axes into one: what follows them is each array's core.
-    cores = [view[1:] for view in meta.views]
+    cores = [(view or (0,))[1:] for view in meta.views]
     letters = iter(string.ascii_lowercase)
     in_dims = []
     for a, name, core in zip(arrays, spec.arrays, cores[: len(arrays)]):
@@ -93,7 +96,7 @@ def _apply(spec: OpSpec, eager: Callable[..., Any], arrays: tuple[Any, ...], par
         ",".join(f"({','.join(d)})" for d in in_dims) + "->" + ",".join(f"({','.join(d)})" for d in out_dims)
     )
     dtype = np.result_type(*(a.dtype for a in arrays))
-    return da.apply_gufunc(
+    result: da.Array = da.apply_gufunc(
         lambda *blocks: eager(*blocks, **params),
         signature,
         *arrays,
@@ -102,6 +105,7 @@ def _apply(spec: OpSpec, eager: Callable[..., Any], arrays: tuple[Any, ...], par
         allow_rechunk=False,
         vectorize=False,
     )
+    return result
 
 
 def sig(
@@ -126,7 +130,7 @@ def sig(
         scalar_term=scalar_term,
         n_jobs=n_jobs,
     )
-    return _apply(SIG, _signature.sig, (path,), params)  # type: ignore[no-any-return]
+    return _apply(SIG, _signature.sig, (path,), params)
 
 
 def sig_backprop(
@@ -143,7 +147,7 @@ def sig_backprop(
     """:func:`tensorsig.sig_backprop` block by block: path, signatures and their gradients share
     batch axes (chunked alike or rechunked to a common chunking of the batch axes)."""
     params = dict(degree=degree, time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, n_jobs=n_jobs)
-    return _apply(SIG_BACKPROP, _signature.sig_backprop, (path, sig, sig_derivs), params)  # type: ignore[no-any-return]
+    return _apply(SIG_BACKPROP, _signature.sig_backprop, (path, sig, sig_derivs), params)
 
 
 def sig_combine(
@@ -158,7 +162,7 @@ def sig_combine(
 ) -> da.Array:
     """:func:`tensorsig.sig_combine` block by block, over batches of signatures chunked alike."""
     params = dict(dimension=dimension, degree=degree, time_aug=time_aug, lead_lag=lead_lag, n_jobs=n_jobs)
-    return _apply(SIG_COMBINE, _combine.sig_combine, (sig1, sig2), params)  # type: ignore[no-any-return]
+    return _apply(SIG_COMBINE, _combine.sig_combine, (sig1, sig2), params)
 
 
 def transform_path(
@@ -171,4 +175,4 @@ def transform_path(
 ) -> da.Array:
     """:func:`tensorsig.transform_path` block by block."""
     params = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, n_jobs=n_jobs)
-    return _apply(TRANSFORM_PATH, _transform.transform_path, (path,), params)  # type: ignore[no-any-return]
+    return _apply(TRANSFORM_PATH, _transform.transform_path, (path,), params)
