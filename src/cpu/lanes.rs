@@ -94,12 +94,19 @@ fn pieces_per_path(batch: usize, steps: usize, lanes: usize, threads: Threads) -
     wanted.min(steps / MIN_STEPS_PER_PIECE).max(1)
 }
 
-/// The jobs: each path's increments, cut into `pieces` consecutive runs.
-fn jobs<'p, T: Copy>(paths: &Paths<'p, T>, steps: usize, pieces: usize) -> Vec<Job<'p, T>> {
+/// The jobs: each path's increments (its own, in a ragged batch), cut into `pieces` consecutive
+/// runs.
+fn jobs<'p, T: Copy>(
+    paths: &Paths<'p, T>,
+    transform: &PathTransform,
+    pieces: usize,
+) -> Vec<Job<'p, T>> {
     (0..paths.batch())
         .flat_map(|b| {
+            let path = paths.path(b);
+            let steps = transform.increments(path.len());
             (0..pieces).map(move |p| Job {
-                path: paths.path(b),
+                path,
                 steps: steps * p / pieces..steps * (p + 1) / pieces,
             })
         })
@@ -131,7 +138,7 @@ fn plan<'p, T: Scalar>(
     Plan {
         lanes,
         pieces,
-        jobs: jobs(paths, steps, pieces),
+        jobs: jobs(paths, transform, pieces),
     }
 }
 
@@ -278,13 +285,9 @@ pub(super) fn sig_backprop_jvp<T: Scalar>(
     jvps: &mut [&mut [T]],
     hvps: &mut [&mut [T]],
 ) -> Result<()> {
-    let (lanes, steps, len) = (
-        lane_count::<T>(),
-        transform.increments(paths.len()),
-        layout.len(),
-    );
+    let (lanes, len) = (lane_count::<T>(), layout.len());
     let path_len = paths.len() * paths.dim();
-    let jobs = jobs(paths, steps, 1);
+    let jobs = jobs(paths, transform, 1);
     let mut outputs: Vec<(&mut [T], &mut [T])> = jvps
         .iter_mut()
         .zip(hvps.iter_mut())
