@@ -9,6 +9,7 @@ mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
 mod errors;
+mod sig_options;
 
 use pyo3::prelude::*;
 
