@@ -23,7 +23,9 @@ def correction_width(dim: int, top: int) -> int:
 
 def correction_of(rng, shape_kind: str, batch: tuple[int, ...], length: int, width: int) -> np.ndarray:
     """A random correction of one of pysiglib's three shapes."""
-    shape = {"shared": (width,), "segment": (length - 1, width), "path": (*batch, length - 1, width)}[shape_kind]
+    shape = {"shared": (width,), "segment": (length - 1, width), "path": (*batch, length - 1, width)}[
+        shape_kind
+    ]
     return rng.normal(size=shape) * 0.3
 
 
@@ -43,7 +45,9 @@ CASES = [
 @pytest.mark.parametrize(("batch", "length", "dim", "degree", "top"), CASES)
 @pytest.mark.parametrize("shape_kind", SHAPES)
 @pytest.mark.parametrize("time_aug", [False, True])
-def test_corrected_signature_matches_the_reference(rng, batch, length, dim, degree, top, shape_kind, time_aug):
+def test_corrected_signature_matches_the_reference(
+    rng, batch, length, dim, degree, top, shape_kind, time_aug
+):
     path = rng.normal(size=(*batch, length, dim)) / np.sqrt(length)
     c = correction_of(rng, shape_kind, batch, length, correction_width(dim, top))
     expected = ref.sig_corrected(path, degree, c, time_aug=time_aug, end_time=1.5, scalar_term=True)
@@ -163,7 +167,9 @@ def test_correction_is_never_modified(rng):
 def test_non_contiguous_corrections_are_read_as_they_are(rng):
     path = rng.normal(size=(2, 5, 2))
     c = rng.normal(size=(2, 4, 8))[..., ::2]
-    assert_close(ts.sig(path, 2, correction=c), ts.sig(path, 2, correction=np.ascontiguousarray(c)), np.float64)
+    assert_close(
+        ts.sig(path, 2, correction=c), ts.sig(path, 2, correction=np.ascontiguousarray(c)), np.float64
+    )
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,9 @@ def prefix_signatures(path, degree, flags, scalar_term=False):
     """sig of every prefix of the transformed path, by signing each prefix on its own."""
     transformed = ts.transform_path(path, **flags) if flags else path
     steps = transformed.shape[-2] - 1
-    return np.stack([ts.sig(transformed[..., : t + 2, :], degree, scalar_term=scalar_term) for t in range(steps)], -2)
+    return np.stack(
+        [ts.sig(transformed[..., : t + 2, :], degree, scalar_term=scalar_term) for t in range(steps)], -2
+    )
 
 
 @pytest.mark.parametrize("flags", FLAGS)
@@ -90,7 +92,9 @@ def test_stream_with_scalar_term_containers_and_dtypes(rng, container, dtype):
     ours = ts.sig(path, 3, stream=True, scalar_term=True, time_aug=True)
     assert type(ours) is type(path) and ours.dtype == path.dtype and tuple(ours.shape) == (2, 3, 5, 40)
     assert np.all(to_numpy(ours)[..., 0] == 1)
-    assert_close(ours, prefix_signatures(to_numpy(path).astype(np.float64), 3, {"time_aug": True}, True), dtype)
+    assert_close(
+        ours, prefix_signatures(to_numpy(path).astype(np.float64), 3, {"time_aug": True}, True), dtype
+    )
     g = make(rng.normal(size=tuple(ours.shape)), container, dtype)
     grad = ts.sig_backprop(path, ours, g, 3, stream=True, time_aug=True)
     assert type(grad) is type(path) and tuple(grad.shape) == tuple(path.shape)
@@ -133,7 +137,9 @@ def test_ragged_equals_each_truncated_path_alone(rng, batch, length, dim, degree
 
 
 @pytest.mark.parametrize(ARGS, engines("lanes", "rows"))
-def test_ragged_streams_repeat_the_whole_signature_past_the_end(rng, batch, length, dim, degree, n_jobs, flags):
+def test_ragged_streams_repeat_the_whole_signature_past_the_end(
+    rng, batch, length, dim, degree, n_jobs, flags
+):
     path = rng.normal(size=(*batch, length, dim)) / np.sqrt(length)
     lengths = ragged_lengths(rng, batch, length)
     ours = ts.sig(path, degree, stream=True, lengths=lengths, n_jobs=n_jobs, **flags)
@@ -145,7 +151,11 @@ def test_ragged_streams_repeat_the_whole_signature_past_the_end(rng, batch, leng
         whole = ts.sig(alone, degree, **flags)
         own = ts.sig(alone, degree, stream=True, **flags)
         assert_close(ours[i][: own.shape[0]], own, np.float64)
-        assert_close(ours[i][own.shape[0] :], np.broadcast_to(whole, (steps - own.shape[0], whole.shape[0])), np.float64)
+        assert_close(
+            ours[i][own.shape[0] :],
+            np.broadcast_to(whole, (steps - own.shape[0], whole.shape[0])),
+            np.float64,
+        )
         # Rows past the end are the whole signature: their gradients add onto the last prefix's.
         g_own = g[i][: own.shape[0]].copy()
         if own.shape[0]:
@@ -172,7 +182,11 @@ def test_lengths_in_every_container(rng, container):
     torch = pytest.importorskip("torch")
     path = make(rng.normal(size=(2, 3, 5, 2)), container, np.float64)
     expected = ts.sig(path, 2, lengths=np.array([[5, 4, 3], [2, 1, 5]]))
-    for lengths in ([[5, 4, 3], [2, 1, 5]], torch.tensor([[5, 4, 3], [2, 1, 5]]), np.array([[5, 4, 3], [2, 1, 5]], np.uint8)):
+    for lengths in (
+        [[5, 4, 3], [2, 1, 5]],
+        torch.tensor([[5, 4, 3], [2, 1, 5]]),
+        np.array([[5, 4, 3], [2, 1, 5]], np.uint8),
+    ):
         np.testing.assert_array_equal(to_numpy(ts.sig(path, 2, lengths=lengths)), to_numpy(expected))
     single = make(rng.normal(size=(5, 2)), container, np.float64)
     np.testing.assert_array_equal(to_numpy(ts.sig(single, 2, lengths=3)), to_numpy(ts.sig(single[:3], 2)))
@@ -189,7 +203,11 @@ def test_full_lengths_change_nothing(rng):
         (np.array([5, 0]), ValueError, r"lengths must lie in 1..5 .* got lengths\[1\] = 0"),
         (np.array([6, 5]), ValueError, r"lengths must lie in 1..5 .* got lengths\[0\] = 6"),
         (np.array([-1, 5]), ValueError, "lengths must lie in 1..5"),
-        (np.array([5, 5, 5]), ValueError, r"lengths must have the paths' batch shape \(2,\), got shape \(3,\)"),
+        (
+            np.array([5, 5, 5]),
+            ValueError,
+            r"lengths must have the paths' batch shape \(2,\), got shape \(3,\)",
+        ),
         (np.array([[5, 5]]), ValueError, "lengths must have the paths' batch shape"),
         (5, ValueError, "lengths must have the paths' batch shape"),
         (np.array([5.0, 5.0]), TypeError, "lengths must hold integers, got dtype float64"),
@@ -210,14 +228,16 @@ def test_bad_lengths(lengths, exc, match):
 
 def test_float_tensor_lengths_are_refused():
     torch = pytest.importorskip("torch")
-    with pytest.raises(TypeError, match="lengths must hold integers, got a tensor of torch.float32"):
+    with pytest.raises(TypeError, match=r"lengths must hold integers, got a tensor of torch\.float32"):
         ts.sig(np.zeros((2, 5, 3)), 2, lengths=torch.tensor([5.0, 4.0]))
 
 
 def test_stream_gradient_needs_stream_shaped_signatures():
     path = np.zeros((2, 5, 3))
     whole, prefixes = ts.sig(path, 2), ts.sig(path, 2, stream=True)
-    with pytest.raises(ValueError, match=r"with stream=True, sig must have shape \(\*batch, steps, sig_length\)"):
+    with pytest.raises(
+        ValueError, match=r"with stream=True, sig must have shape \(\*batch, steps, sig_length\)"
+    ):
         ts.sig_backprop(path, whole, whole, 2, stream=True)
     with pytest.raises(ValueError, match=r"\(2, 4, 12\) for path shape \(2, 5, 3\), got \(2, 3, 12\)"):
         ts.sig_backprop(path, prefixes[:, 1:], prefixes[:, 1:], 2, stream=True)

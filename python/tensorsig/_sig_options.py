@@ -15,21 +15,15 @@ from typing import Any
 import numpy as np
 
 from ._arrays import Operand, check_same_kind, contiguous, operand
-from ._checks import check_bool
-
-#: How a correction's rows are laid out for the native code, by the rank of the array it gets.
-CORRECTION_SHAPES = (
-    "(C,)",
-    "(path.shape[-2] - 1, C)",
-    "path.shape[:-2] + (path.shape[-2] - 1, C)",
-)
 
 
 def correction_level(dimension: int, degree: int, width: int) -> int:
     """The highest level ``m`` of correction rows of ``width`` values over ``dimension`` channels:
     ``width = d² + … + d^m`` with ``2 ≤ m ≤ degree``, else ValueError."""
     if degree < 2:
-        raise ValueError(f"correction must be empty when degree < 2, got {width} values per row at degree {degree}")
+        raise ValueError(
+            f"correction must be empty when degree < 2, got {width} values per row at degree {degree}"
+        )
     total, level = 0, dimension
     for m in range(2, degree + 1):
         level *= dimension
@@ -58,7 +52,9 @@ def correction_meta(
     if shape is None or math.prod(shape) == 0:
         return None
     if lead_lag:
-        raise ValueError("correction cannot be used with lead_lag=True (lead-lag segments have no correction rows)")
+        raise ValueError(
+            "correction cannot be used with lead_lag=True (lead-lag segments have no correction rows)"
+        )
     segments = max(length - 1, 0)
     if len(shape) == 1:
         native: tuple[int, ...] = shape
@@ -67,9 +63,10 @@ def correction_meta(
     elif len(shape) >= 2 and shape == (*batch_shape, segments, shape[-1]):
         native = (math.prod(batch_shape), segments, shape[-1])
     else:
-        expected = ", ".join(CORRECTION_SHAPES[:2]) + f" or {(*batch_shape, segments, 'C')}"
+        per_path, path_shape = (*batch_shape, segments, "C"), (*batch_shape, length, dimension)
         raise ValueError(
-            f"correction shape must be {expected} for path shape {(*batch_shape, length, dimension)}, got {shape}"
+            f"correction shape must be (C,), (path.shape[-2] - 1, C) or {per_path} for path shape "
+            f"{path_shape}, got {shape}"
         )
     correction_level(dimension, degree, shape[-1])
     return native
@@ -141,16 +138,14 @@ def stream_steps(length: int, lead_lag: bool) -> int:
     return max(points - 1, 0)
 
 
-def check_extras(stream: Any) -> None:
-    check_bool(stream, "stream")
-
-
 def refuse_on_gpu(path: Operand, correction: Any, lengths: Any, stream: bool) -> None:
     """The GPU kernels sign whole, uncorrected, equal-length paths only (for now)."""
     if not path.on_gpu:
         return
     asked = [
-        name for name, given in (("correction", correction), ("lengths", lengths), ("stream", stream)) if given
+        name
+        for name, given in (("correction", correction), ("lengths", lengths), ("stream", stream))
+        if given
     ]
     if asked:
         raise NotImplementedError(

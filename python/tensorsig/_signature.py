@@ -386,8 +386,9 @@ def sig_backprop(
     >>> grad = tensorsig.sig_backprop(path, s, np.ones_like(s), 4, time_aug=True)
     >>> grad.shape
     (10, 50, 3)
-    >>> prefixes = tensorsig.sig(path, 3, stream=True, lengths=np.full(10, 30))
-    >>> grad = tensorsig.sig_backprop(path, prefixes, np.ones_like(prefixes), 3, stream=True, lengths=np.full(10, 30))
+    >>> lengths = np.full(10, 30)   # every path's first 30 points
+    >>> prefixes = tensorsig.sig(path, 3, stream=True, lengths=lengths)
+    >>> grad = tensorsig.sig_backprop(path, prefixes, np.ones_like(prefixes), 3, stream=True, lengths=lengths)
     >>> bool((grad[:, 30:] == 0).all())
     True
     """

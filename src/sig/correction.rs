@@ -236,11 +236,12 @@ impl<T: Scalar> CorrectedStep<T> {
         // U_2 first (the longest), U_N last; `chain_starts[N + 1]` is the end.
         let mut chain_starts = vec![0; n + 2];
         let mut start = 0;
-        for j in 2..=n {
-            chain_starts[j] = start;
-            start += levels.offset(n - j + 2);
+        for (j, at) in chain_starts.iter_mut().enumerate().skip(2) {
+            *at = start;
+            if j <= n {
+                start += levels.offset(n - j + 2);
+            }
         }
-        chain_starts[n + 1] = start;
         let below_top = if n >= 1 { levels.offset(n) } else { 0 };
         Ok(CorrectedStep {
             degree: n,
