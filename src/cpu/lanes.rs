@@ -14,7 +14,7 @@ use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
 use crate::sig::lanes::{
     Job, LaneWorkspace, jobs_per_pass, lane_count, signature_backwards, signature_hvps,
-    signature_jvps, signatures,
+    signature_jvps, signature_stream_backwards, signature_streams, signatures,
 };
 use crate::sig::{PathTransform, Paths};
 
@@ -269,6 +269,58 @@ pub(super) fn sig_backprop<T: Scalar>(
         }
     }
     Ok(())
+}
+
+/// [`crate::sig_with`]'s streams for layouts that [`suits`]: writes into `rows[b]` the signature
+/// of path `b` after each increment, in rows of `stride` values (levels `1..=N` last, after a
+/// scalar term 1 when `stride` leaves room). Streams are not cut in time: each prefix of a
+/// piece would need a Chen product with the pieces before it.
+pub(super) fn sig_stream<T: Scalar>(
+    paths: &Paths<'_, T>,
+    layout: Layout,
+    transform: &PathTransform,
+    threads: Threads,
+    stride: usize,
+    rows: &mut [&mut [T]],
+) -> Result<()> {
+    let lanes = jobs_per_pass::<T>(layout.dim(), paths.batch());
+    let jobs = jobs(paths, transform, 1);
+    run_groups(threads, layout, &jobs, rows, lanes, |ws, range, outs| {
+        signature_streams(layout, transform, &jobs[range], outs, stride, ws)
+    })
+}
+
+/// The gradient of [`sig_stream`]'s rows for layouts that [`suits`]: writes into `d_paths[b]` the
+/// gradient of `Σ_t <grads[b]_t, S_(b,t)>`, `sigs[b]` and `grads[b]` holding path `b`'s rows.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn sig_stream_backprop<T: Scalar>(
+    paths: &Paths<'_, T>,
+    layout: Layout,
+    transform: &PathTransform,
+    threads: Threads,
+    stride: usize,
+    sigs: &[&[T]],
+    grads: &[&[T]],
+    d_paths: &mut [&mut [T]],
+) -> Result<()> {
+    let lanes = jobs_per_pass::<T>(layout.dim(), paths.batch());
+    let jobs = jobs(paths, transform, 1);
+    for d_path in d_paths.iter_mut() {
+        d_path.fill(T::ZERO);
+    }
+    run_groups(threads, layout, &jobs, d_paths, lanes, |ws, range, outs| {
+        let (sigs, grads) = (&sigs[range.clone()], &grads[range.clone()]);
+        signature_stream_backwards(
+            layout,
+            transform,
+            &jobs[range],
+            sigs,
+            grads,
+            stride,
+            outs,
+            ws,
+        )
+    })
 }
 
 /// The directional derivatives of signatures and of their gradients, one path per lane: writes

@@ -174,6 +174,10 @@ pub fn sig_with<T: Scalar>(
     }
     let workspace = || SigWorkspace::with_correction(layout, paths.dim(), top);
     if options.stream {
+        if top.is_none() && lanes::suits(paths, layout, transform, Pass::Forward) {
+            let mut per_path: Vec<&mut [T]> = out.chunks_exact_mut(rows * row).collect();
+            return lanes::sig_stream(paths, layout, transform, threads, row, &mut per_path);
+        }
         return for_each_item(
             threads,
             paths.batch(),
@@ -377,6 +381,25 @@ pub fn sig_backprop_with<T: Scalar>(
         );
     }
     let per_path = rows * row;
+    if per_path == 0 {
+        out.fill(T::ZERO); // a stream of paths without increments
+        return Ok(());
+    }
+    if options.stream && top.is_none() && lanes::suits(paths, layout, transform, Pass::Backward) {
+        let sig_rows: Vec<&[T]> = sigs.chunks_exact(per_path).collect();
+        let grad_rows: Vec<&[T]> = grads.chunks_exact(per_path).collect();
+        let mut d_paths: Vec<&mut [T]> = out.chunks_exact_mut(path_len).collect();
+        return lanes::sig_stream_backprop(
+            paths,
+            layout,
+            transform,
+            threads,
+            row,
+            &sig_rows,
+            &grad_rows,
+            &mut d_paths,
+        );
+    }
     for_each_item(
         threads,
         paths.batch(),
