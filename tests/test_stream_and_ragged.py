@@ -60,8 +60,9 @@ def test_stream_is_the_signature_of_every_prefix(rng, batch, length, dim, degree
     path = rng.normal(size=(*batch, length, dim)) / np.sqrt(length)
     ours = ts.sig(path, degree, stream=True, n_jobs=n_jobs, **flags)
     assert_close(ours, prefix_signatures(path, degree, flags), np.float64)
-    # The last prefix is the whole signature.
+    # The last prefix is the whole signature; threads share the paths out, nothing else.
     assert_close(ours[..., -1, :], ts.sig(path, degree, **flags), np.float64)
+    np.testing.assert_array_equal(ts.sig(path, degree, stream=True, n_jobs=3, **flags), ours)
 
 
 @pytest.mark.parametrize(
@@ -158,6 +159,30 @@ def test_ragged_equals_each_truncated_path_alone(rng, batch, length, dim, degree
         expected_grad = ts.sig_backprop(alone, expected, g[i], degree, **flags)
         assert_close(grad[i][: lengths[i]], expected_grad, np.float64)
         assert np.all(grad[i][lengths[i] :] == 0)
+
+
+@pytest.mark.parametrize("engine", ["lanes", "rows"])
+def test_ragged_float32_matches_float64(rng, engine):
+    batch, length, dim, degree, _ = ENGINES[engine]
+    path = rng.normal(size=(*batch, length, dim)) / np.sqrt(length)
+    lengths = ragged_lengths(rng, batch, length)
+    for stream in (False, True):
+        wide = ts.sig(path, degree, lengths=lengths, stream=stream, time_aug=True)
+        narrow = ts.sig(path.astype(np.float32), degree, lengths=lengths, stream=stream, time_aug=True)
+        assert narrow.dtype == np.float32
+        assert_close(narrow, wide, np.float32)
+        g = rng.normal(size=wide.shape)
+        grad = ts.sig_backprop(path, wide, g, degree, lengths=lengths, stream=stream, time_aug=True)
+        grad32 = ts.sig_backprop(
+            path.astype(np.float32),
+            narrow,
+            g.astype(np.float32),
+            degree,
+            lengths=lengths,
+            stream=stream,
+            time_aug=True,
+        )
+        assert_close(grad32, grad, np.float32)
 
 
 @pytest.mark.parametrize(ARGS, engines("lanes", "rows"))

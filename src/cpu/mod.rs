@@ -7,8 +7,9 @@
 //!
 //! Which engine signs a batch: small signatures fill SIMD lanes with several paths (or pieces of
 //! paths) at once (`lanes`); larger ones run one path per thread, a few long paths cut in time.
-//! Corrected increments and streams of prefixes run one path per thread (streams are never cut:
-//! every prefix would cost a Chen product); ragged batches run on every engine.
+//! Corrected increments always run one path per thread (cut in time when few and long). Streams
+//! of prefixes run on either engine but are never cut in time (every prefix would cost a Chen
+//! product with the pieces before it). Ragged batches run on every engine.
 
 mod batch;
 mod lanes;
