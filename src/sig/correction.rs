@@ -292,7 +292,7 @@ impl<T: Scalar> CorrectedStep<T> {
                     if l == q {
                         add_assign(out, left);
                     } else {
-                        tensor_acc::<S, T>(out, left, &tail[lv.range(q - l)]);
+                        outer_acc::<S, T>(out, left, &tail[lv.range(q - l)]);
                     }
                 }
             }
@@ -316,7 +316,7 @@ impl<T: Scalar> CorrectedStep<T> {
                 if l == q {
                     add_assign(out, left);
                 } else {
-                    tensor_acc::<S, T>(out, left, &u2[lv.range(q - l)]);
+                    outer_acc::<S, T>(out, left, &u2[lv.range(q - l)]);
                 }
             }
         }
@@ -400,6 +400,24 @@ impl<T: Scalar> CorrectedStep<T> {
             }
             add_assign(&mut grad[..below], &next[..below]);
             std::mem::swap(&mut current, &mut next);
+        }
+    }
+}
+
+/// Rows shorter than this take a plain loop in [`outer_acc`].
+const SHORT_ROWS: usize = 16;
+
+/// `out[w·m + a] += left[w] · right[a]`, `m = right.len()`: the library's kernel, or for short
+/// rows a plain loop (the kernel serves them several rows at a time, with tables it builds per
+/// call, which costs more than a corrected step's many small products).
+#[inline(always)]
+fn outer_acc<S: Simd, T: Scalar + Vectorize<S>>(out: &mut [T], left: &[T], right: &[T]) {
+    if right.len() >= SHORT_ROWS {
+        return tensor_acc::<S, T>(out, left, right);
+    }
+    for (row, &l) in out.chunks_exact_mut(right.len()).zip(left) {
+        for (o, &r) in row.iter_mut().zip(right) {
+            *o += l * r;
         }
     }
 }
