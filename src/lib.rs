@@ -8,8 +8,11 @@
 //! The crate computes, for batches of paths in `f32` or `f64`:
 //! - [`sig()`]: signatures, optionally of the time-augmented and/or lead-lag transformed path
 //!   ([`PathTransform`]), folding each increment in with a fused multiply-exponentiate;
-//! - [`sig_backprop`]: their gradients with respect to the path, by reversibility (memory
-//!   independent of the path's length);
+//! - [`sig_with`]: the same with [`SigOptions`]: increments with per-segment higher-level
+//!   corrections ([`Correction`], e.g. Itô signatures), and/or the signature of every prefix
+//!   (a stream);
+//! - [`sig_backprop`] / [`sig_backprop_with`]: their gradients with respect to the path, by
+//!   reversibility (memory independent of the path's length);
 //! - [`sig_backprop_jvp`]: second derivatives (Hessian-vector products), by running the same
 //!   code on dual numbers;
 //! - [`sig_combine`] / [`sig_combine_backprop`]: Chen products of signatures and their gradients;
@@ -20,6 +23,8 @@
 //!   path, over a [`WordTrie`] of the words, and their gradients.
 //!
 //! Buffers are flat slices in pysiglib's layout (see [`Layout`]); batches run on [`Threads`].
+//! A batch may be ragged ([`Paths::with_lengths`]): each path then uses its own first points,
+//! and gets exactly what it would alone.
 //! The [`algebra`] module has the one-tensor building blocks.
 //!
 //! ```
@@ -52,12 +57,12 @@ mod python;
 
 pub use algebra::Layout;
 pub use cpu::{
-    Threads, sig, sig_backprop, sig_backprop_jvp, sig_combine, sig_combine_backprop,
-    signature_layout, transform_path, transform_path_backprop,
+    SigOptions, Threads, sig, sig_backprop, sig_backprop_jvp, sig_backprop_with, sig_combine,
+    sig_combine_backprop, sig_with, signature_layout, transform_path, transform_path_backprop,
 };
 pub use error::{DeviceErrorKind, Error, Result};
 pub use scalar::{DType, Scalar};
-pub use sig::{PathTransform, Paths};
+pub use sig::{Correction, CorrectionRows, PathTransform, Paths};
 pub use sig_coef::{WordTrie, sig_coef, sig_coef_backprop};
 pub use sig_join::{linear_sig, sig_join, sig_join_backprop};
 pub use simd::simd_level;

@@ -225,3 +225,63 @@ def finite_difference_gradient(f, x, eps=1e-6):
         xm[idx] -= eps
         grad[idx] = (float(f(xp)) - float(f(xm))) / (2 * eps)
     return grad
+
+
+def tensor_exp_levels(y, degree):
+    """Truncated exponential of a general tensor y (a level list with y[0] = 0) by its power series
+    sum_k y^k / k!, each power a full truncated tensor product."""
+    result = [np.ones(1)] + [np.zeros_like(level) for level in y[1:]]
+    power = [np.ones(1)] + [np.zeros_like(level) for level in y[1:]]
+    factorial = 1.0
+    for k in range(1, degree + 1):
+        power = chen_product(power, y, degree)
+        factorial *= k
+        result = [r + p / factorial for r, p in zip(result, power)]
+    return result
+
+
+def embed_correction(row, dimension, degree, augmented_dimension):
+    """Level list [0, 0, c2, ..., cN] of a correction row (levels 2..m over ``dimension`` letters,
+    concatenated) written over the first letters of an alphabet of ``augmented_dimension``."""
+    levels = [np.zeros(1)] + [np.zeros(augmented_dimension**k) for k in range(1, degree + 1)]
+    start = 0
+    k = 2
+    while start < len(row):
+        for word in np.ndindex(*(dimension,) * k):
+            index = sum(letter * augmented_dimension ** (k - 1 - j) for j, letter in enumerate(word))
+            levels[k][index] = row[start]
+            start += 1
+        k += 1
+    return levels
+
+
+def sig_corrected(path, degree, correction, time_aug=False, end_time=1.0, scalar_term=False):
+    """Signature of one path or a batch whose segment t enters as exp(z_t + c_t) (pysiglib's
+    ``correction``), each exponential by its power series, chained by full Chen products.
+    ``correction`` is (C,), (L-1, C) or (*batch, L-1, C), over the original channels."""
+    x = transform_path(path, time_aug, False, end_time)
+    batch, (n, d_aug) = x.shape[:-2], x.shape[-2:]
+    dimension = np.shape(path)[-1]
+    c = np.asarray(correction, dtype=np.float64)
+    if c.ndim == 1:
+        c = np.broadcast_to(c, (max(n - 1, 0), c.shape[0]))
+    if c.ndim == 2:
+        c = np.broadcast_to(c, (*batch, *c.shape))
+    out = np.zeros((*batch, sig_length(d_aug, degree, scalar_term=scalar_term)))
+    for idx in np.ndindex(batch):
+        s = _identity(d_aug, degree)
+        for t in range(n - 1):
+            y = embed_correction(c[idx][t], dimension, degree, d_aug)
+            y[1] = x[idx][t + 1] - x[idx][t]
+            s = chen_product(s, tensor_exp_levels(y, degree), degree)
+        out[idx] = levels_to_flat(s, scalar_term)
+    return out
+
+
+def sig_stream(path, degree, time_aug=False, lead_lag=False, end_time=1.0, scalar_term=False):
+    """The signatures of every prefix of the transformed path: shape (*batch, L'-1, sig_len)."""
+    x = transform_path(path, time_aug, lead_lag, end_time)
+    steps = max(x.shape[-2] - 1, 0)
+    rows = [sig(x[..., : t + 2, :], degree, scalar_term=scalar_term) for t in range(steps)]
+    width = sig_length(x.shape[-1], degree, scalar_term=scalar_term)
+    return np.stack(rows, axis=-2) if rows else np.zeros((*x.shape[:-2], 0, width))

@@ -67,10 +67,11 @@ NOT_YET = {
 }
 
 #: Parameters that differ from pysiglib's, each with its reason.
-DIFFERENCES = {
-    name: "the correction= keyword is coming with the signature-extras work"
-    for name in ("sig", "signature", "sig_backprop")
-}
+DIFFERENCES: dict[str, str] = {}
+
+#: Keyword-only parameters tensorsig adds to pysiglib's (after its own, with defaults that keep
+#: pysiglib's behaviour).
+EXTENSIONS = {name: ("stream", "lengths") for name in ("sig", "signature", "sig_backprop")}
 
 
 def _parameters(function) -> list[tuple[str, object, object]]:
@@ -91,12 +92,25 @@ def _maybe_different(name: str):
 
 @pytest.mark.parametrize("name", [_maybe_different(n) for n in SHARED])
 def test_top_level_functions_take_pysiglib_parameters(name):
-    assert _parameters(getattr(ts, name)) == _parameters(getattr(pysiglib, name))
+    assert _ours(getattr(ts, name), name) == _parameters(getattr(pysiglib, name))
 
 
 @pytest.mark.parametrize("name", [_maybe_different(n) for n in SHARED_TORCH])
 def test_torch_api_functions_take_pysiglib_parameters(name):
-    assert _parameters(getattr(ta, name)) == _parameters(getattr(pysiglib_torch, name))
+    assert _ours(getattr(ta, name), name) == _parameters(getattr(pysiglib_torch, name))
+
+
+def _ours(function, name: str) -> list[tuple[str, object, object]]:
+    """tensorsig's parameters less its extensions, which must come last, keyword-only, with defaults."""
+    parameters = _parameters(function)
+    extra = EXTENSIONS.get(name, ())
+    added = parameters[len(parameters) - len(extra) :] if extra else []
+    assert [p[0] for p in added] == list(extra)
+    assert all(
+        kind is inspect.Parameter.KEYWORD_ONLY and default is not inspect.Parameter.empty
+        for _, kind, default in added
+    )
+    return parameters[: len(parameters) - len(extra)]
 
 
 def test_what_is_missing_is_exactly_the_families_not_yet_built():

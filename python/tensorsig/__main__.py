@@ -23,7 +23,7 @@ import numpy as np
 
 import tensorsig as ts
 
-from . import _bench, _bench_grid
+from . import _bench, _bench_extras, _bench_grid, _bench_sig_options
 
 _DEMO_EXTRAS = ("aeon", "sklearn")
 
@@ -92,6 +92,16 @@ SECTIONS: dict[str, tuple[str, Callable[[bool], list[_bench.Workload]], Callable
         _bench_grid.summary,
     ),
     "call": ("the fixed cost of one small call", lambda quick: _bench_grid.call_workloads(), None),
+    "extras": (
+        "joins, chosen coefficients and signature streams",
+        _bench_extras.workloads,
+        None,
+    ),
+    "options": (
+        "sig's correction=, stream=True and lengths= (ragged batches)",
+        _bench_sig_options.workloads,
+        None,
+    ),
 }
 
 

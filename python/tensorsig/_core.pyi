@@ -1,12 +1,15 @@
 # Type stubs for the native extension `tensorsig._core` (src/python/). Private: use `tensorsig`.
 # Array arguments are numpy arrays of float32 or float64; outputs are C-contiguous and written in
-# place. Shapes: paths (batch, length, channels); signatures (batch, sig_length).
+# place. Shapes: paths (batch, length, channels); signatures (batch, sig_length), or with
+# stream=True (batch, steps, sig_length); corrections (C,), (length - 1, C) or
+# (batch, length - 1, C); lengths (batch,).
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 _Floats = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+_Lengths = npt.NDArray[np.int64]
 
 __version__: str
 
@@ -19,6 +22,9 @@ def sig(
     end_time: float,
     scalar_term: bool,
     n_jobs: int,
+    correction: _Floats | None = None,
+    lengths: _Lengths | None = None,
+    stream: bool = False,
 ) -> bool: ...
 def sig_backprop(
     path: _Floats,
@@ -31,6 +37,9 @@ def sig_backprop(
     end_time: float,
     scalar_term: bool,
     n_jobs: int,
+    correction: _Floats | None = None,
+    lengths: _Lengths | None = None,
+    stream: bool = False,
 ) -> None: ...
 def sig_backprop_jvp(
     path: _Floats,

@@ -137,7 +137,7 @@ def run(data: DataSet, repeats: int, budget_s: float) -> Result:
     signature features of both splits with every installed library."""
     from sklearn.pipeline import make_pipeline
 
-    from .sklearn import SignatureTransformer, _read_series, _signature_inputs
+    from .sklearn import SignatureTransformer, _native_inputs, _read_series, _signature_inputs
 
     train, test = standardise(data.train, data.test)
     model = make_pipeline(SignatureTransformer(DEGREE, **FEATURES), data.classifier())
@@ -145,11 +145,14 @@ def run(data: DataSet, repeats: int, budget_s: float) -> Result:
     accuracy = float(np.mean(model.predict(test) == data.y_test))
     features = model[0].n_features_out_
 
-    # Every library signs the same arrays: the series as the transformer prepares them
-    # (basepoint, padding of ragged series), with time augmentation on the fly where the
-    # library offers it and materialised beforehand for iisignature.
-    paths, flags = _signature_inputs(_read_series([*train, *test]), **FEATURES, lead_lag=False, end_time=1.0)
-    workload = _feature_workload(data.name, paths, flags)
+    # Every library signs the same series: tensorsig as the transformer does (ragged series as a
+    # ragged batch), the others as their users would (ragged series padded by repeating their last
+    # point, time augmentation on the fly where the library offers it and materialised beforehand
+    # for iisignature).
+    series = _read_series([*train, *test])
+    options: dict[str, Any] = {**FEATURES, "lead_lag": False, "end_time": 1.0}
+    native, common = _native_inputs(series, **options), _signature_inputs(series, **options)
+    workload = _feature_workload(data.name, native, common)
     _bench.measure([workload], repeats=repeats, budget_s=budget_s, show_progress=False)
     ours = workload.runs["tensorsig"]()
     agreement = {
@@ -160,10 +163,15 @@ def run(data: DataSet, repeats: int, budget_s: float) -> Result:
     return Result(data, features, accuracy, workload.times, agreement)
 
 
-def _feature_workload(name: str, paths: np.ndarray, flags: dict[str, Any]) -> _bench.Workload:
+def _feature_workload(
+    name: str, native: tuple[np.ndarray, dict[str, Any]], common: tuple[np.ndarray, dict[str, Any]]
+) -> _bench.Workload:
+    """tensorsig on ``native`` inputs (``lengths=`` for ragged series); the peers on ``common``
+    ones (paths and flags every library has)."""
     from . import sig
 
-    runs: dict[str, Callable[[], Any]] = {"tensorsig": lambda: sig(paths, DEGREE, **flags)}
+    runs: dict[str, Callable[[], Any]] = {"tensorsig": lambda: sig(native[0], DEGREE, **native[1])}
+    paths, flags = common
     pysiglib, iisignature = _bench._peer("pysiglib"), _bench._peer("iisignature")
     if pysiglib is not None:
         runs["pysiglib"] = lambda: pysiglib.sig(paths, DEGREE, **flags)
@@ -207,14 +215,15 @@ def notes(results: list[Result]) -> str:
         "(tensorsig.sklearn.SignatureTransformer). Accuracy: the classifier fitted on the training "
         "split, scored on the test split.",
         "Feature times: the signatures of all train and test series in one call, best of repeats; every "
-        "library signs the same arrays (iisignature, which has no time augmentation, gets the time "
+        "library signs the same series (iisignature, which has no time augmentation, gets the time "
         "channel appended beforehand).",
     ]
     if any(min(r.data.lengths) != max(r.data.lengths) for r in results):
         lines.append(
-            "Series of different lengths are not truncated: each gets its own clock (0 to 1 over its own "
-            "points, the basepoint included), then is padded to the longest by repeating its last point, "
-            "a constant stretch that leaves its signature unchanged."
+            "Series of different lengths are not truncated: tensorsig signs them as one ragged batch "
+            "(sig(..., lengths=)), each over its own points and clock (0 to 1, the basepoint included); "
+            "the other libraries get each series on its own clock, padded to the longest by repeating "
+            "its last point (a constant stretch that leaves its signature unchanged)."
         )
     agreement = {lib: max(r.agreement.get(lib, 0.0) for r in results) for lib in _bench.PEERS}
     checked = [

@@ -163,16 +163,24 @@ def empty(like: Operand, shape: tuple[int, ...]) -> tuple[Any, Any]:
     return out, out.numpy()
 
 
-def native_view(array: Any, shape: tuple[int, ...], contiguous: bool) -> Any:
+def native_view(array: Any, shape: tuple[int, ...], rows: bool) -> Any:
     """``array`` (numpy array or CUDA tensor) reshaped to ``shape`` (a view whenever possible),
-    and C-contiguous when ``contiguous`` (a copy only if it is not already)."""
+    and C-contiguous when read as ``rows`` (a copy only if it is not already)."""
     if tuple(array.shape) != shape:
         array = array.reshape(shape)
-    if not contiguous:
-        return array
+    return contiguous(array) if rows else array
+
+
+def contiguous(array: Any) -> Any:
+    """``array`` (numpy array or CUDA tensor) C-contiguous: itself when it already is, else a copy."""
     if isinstance(array, np.ndarray):
         return array if array.flags.c_contiguous else np.ascontiguousarray(array)
     return array.contiguous()
+
+
+def has_values(array: Any) -> bool:
+    """Whether a numpy array or tensor holds at least one value."""
+    return 0 not in array.shape
 
 
 def _physical_memory() -> int | None:
@@ -210,6 +218,19 @@ def path_shape(shape: Shape, name: str = "path") -> tuple[Shape, int, int]:
     if shape[-1] == 0:
         raise ShapeError(f"{name} has 0 channels (dimension); a path needs at least one")
     return shape[:-2], shape[-2], shape[-1]
+
+
+def path_operand(value: Any, name: str = "path") -> tuple[Operand, Shape, int, int]:
+    """A path argument ``(*batch, length, dimension)``: its operand, batch shape, length and
+    dimension."""
+    op = operand(value, name)
+    return (op, *path_shape(op.shape, name))
+
+
+def merge_batch(array: Any, batch: Shape) -> Any:
+    """``array`` (numpy array or tensor) with its leading ``batch`` dimensions merged into one (a
+    view whenever possible)."""
+    return array.reshape((math.prod(batch), *array.shape[len(batch) :]))
 
 
 def rows_shape(shape: Shape, name: str) -> tuple[Shape, int]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from ._checks import augmented_dimension, check_bool, check_non_negative_int, signature_length
 from ._run import run
+from ._sig_options import sig_backprop_with_options, sig_with_options, uses_options
 from ._specs.signature import SIG, SIG_BACKPROP, SIG_BACKPROP_JVP
 from ._typing import Array
 
@@ -72,7 +73,10 @@ def sig(
     end_time: float = 1.0,
     horner: bool = True,
     scalar_term: bool = False,
+    correction: Array | None = None,
     n_jobs: int = 1,
+    stream: bool = False,
+    lengths: Any = None,
 ) -> Array:
     r"""Truncated signature of a path, or of each path in a batch.
 
@@ -111,20 +115,62 @@ def sig(
         change the result.
     scalar_term : bool
         Include the level-0 term (the constant 1) at index 0.
+    correction : numpy.ndarray or torch.Tensor, optional
+        Per-segment higher-level terms (pysiglib's ``correction``): segment :math:`t` enters the
+        signature as :math:`\exp(\Delta x_t + c_t^{(2)} + \cdots + c_t^{(m)})` instead of
+        :math:`\exp(\Delta x_t)`, the segments chained by Chen products. A row holds levels
+        :math:`2..m` (:math:`2 \le m \le N`) over the path's own :math:`d` channels, concatenated
+        in the signature's layout: :math:`C = d^2 + \cdots + d^m` values, higher levels zero.
+        Shape ``(C,)`` (one row for every segment), ``(length - 1, C)`` (one per segment, shared by
+        the batch) or ``(*batch, length - 1, C)`` (one per segment of each path); same container,
+        dtype and device as ``path``. With ``time_aug`` the rows stay over the original channels
+        (time gets no correction); not with ``lead_lag``. None or an empty array: no correction.
+        :math:`c^{(2)} = -\tfrac12 \Sigma \Delta t` gives the Itô signature of a Brownian path
+        with covariance :math:`\Sigma` sampled every :math:`\Delta t`. Each corrected step costs
+        about :math:`m` plain ones.
     n_jobs : int
         Threads: 1 runs serially, -1 uses all, and :math:`n < -1` all but :math:`|n| - 1`.
         A batch is split across threads; a few long paths are instead cut in time, the pieces
         signed in parallel and joined by Chen products. The GIL is released throughout, so other
         Python threads run meanwhile. Unused for CUDA tensors, which use the whole GPU.
+    stream : bool
+        Return the signature of every prefix (signatory's ``stream=True``): row :math:`t` is
+        :math:`S(x)_{[0, t+1]}`, the signature of the first :math:`t + 2` points of the
+        transformed path (time augmentation still spans the whole path, as in the full
+        signature), computed in the same pass as the full signature. Not in pysiglib.
+    lengths : array of int, optional
+        Ragged batches (not in pysiglib or signatory): an integer numpy array, torch tensor or list
+        of the batch shape; path :math:`i` is its first ``lengths[i]`` points
+        (:math:`1 \le` ``lengths[i]`` :math:`\le` ``length``) and the rest of its rows are never
+        read. The result equals signing each truncated path alone: time augmentation runs from 0
+        to ``end_time`` over the path's own points, lead-lag over its own points. With
+        ``stream``, the prefixes past a path's end repeat its whole signature (as if the path
+        stood still). A ``correction`` of shape ``(*batch, length - 1, C)`` is read over each
+        path's own segments.
 
     Returns
     -------
     numpy.ndarray or torch.Tensor
         Same container and dtype as ``path``, shape ``(*batch, sig_length)`` where
-        ``sig_length = sig_length(dimension, degree, time_aug=..., lead_lag=..., scalar_term=...)``.
+        ``sig_length = sig_length(dimension, degree, time_aug=..., lead_lag=..., scalar_term=...)``;
+        with ``stream``, ``(*batch, steps, sig_length)``, ``steps`` being the transformed path's
+        increments (``length - 1``, or ``2 * length - 2`` with ``lead_lag``).
         The word :math:`(i_1, \ldots, i_k)` of level :math:`k` sits at offset
         :math:`d + \cdots + d^{k-1} + i_1 d^{k-1} + \cdots + i_k` (plus one with the scalar term).
         A path of a single point has the zero signature.
+
+    Raises
+    ------
+    TypeError
+        For arguments of the wrong type: a path or correction that is not a float32/float64
+        array or tensor, ``lengths`` that are not integers, a non-bool flag.
+    ValueError
+        For a correction of another shape or width (``correction length must be a prefix of
+        tensor levels 2..degree``), a non-empty correction with ``degree < 2`` or ``lead_lag``, a
+        correction of another container, dtype or device than ``path``, ``lengths`` not of the
+        batch shape or outside ``1..length``.
+    NotImplementedError
+        For CUDA tensors with ``correction``, ``stream`` or ``lengths`` (CPU only for now).
 
     Warns
     -----
@@ -141,7 +187,46 @@ def sig(
     >>> paths = np.random.default_rng(0).normal(size=(32, 100, 3))
     >>> tensorsig.sig(paths, 4, time_aug=True, n_jobs=-1).shape
     (32, 340)
+
+    The Itô signature of sampled Brownian paths: the diagonal of level 2 (words 00 and 11, at
+    2 and 5) has expectation :math:`T/2` in the plain (Stratonovich) signature, 0 in Itô's.
+
+    >>> dt = 0.01
+    >>> brownian = np.cumsum(np.random.default_rng(1).normal(0, dt**0.5, (2000, 101, 2)), axis=1)
+    >>> strat = tensorsig.sig(brownian, 2)
+    >>> ito = tensorsig.sig(brownian, 2, correction=-0.5 * dt * np.eye(2).ravel())
+    >>> bool(np.allclose(strat[:, [2, 5]].mean(axis=0), 0.5, atol=0.1))
+    True
+    >>> bool(np.allclose(ito[:, [2, 5]].mean(axis=0), 0.0, atol=0.1))
+    True
+
+    Every prefix's signature, and a ragged batch:
+
+    >>> tensorsig.sig(np.array([[0.0], [1.0], [3.0]]), 2, stream=True)
+    array([[1. , 0.5],
+           [3. , 4.5]])
+    >>> ragged = np.array([[[0.0], [1.0], [3.0]], [[0.0], [2.0], [9.0]]])
+    >>> tensorsig.sig(ragged, 2, lengths=[3, 2])   # the second path is (0) -> (2)
+    array([[3. , 4.5],
+           [2. , 2. ]])
     """
+    if uses_options(correction, stream, lengths):
+        return cast(
+            Array,
+            sig_with_options(
+                path,
+                degree,
+                time_aug,
+                lead_lag,
+                end_time,
+                horner,
+                scalar_term,
+                correction,
+                n_jobs,
+                stream,
+                lengths,
+            ),
+        )
     return cast(Array, run(SIG, (path,), (degree, time_aug, lead_lag, end_time, horner, scalar_term, n_jobs)))
 
 
@@ -154,7 +239,10 @@ def sig_backprop(
     time_aug: bool = False,
     lead_lag: bool = False,
     end_time: float = 1.0,
+    correction: Array | None = None,
     n_jobs: int = 1,
+    stream: bool = False,
+    lengths: Any = None,
 ) -> Array:
     r"""Gradient of a scalar function of signatures with respect to the paths.
 
@@ -170,7 +258,9 @@ def sig_backprop(
         The paths, as given to :func:`sig`: ``(*batch, length, dimension)``.
     sig : numpy.ndarray or torch.Tensor
         Their signatures, ``(*batch, sig_length)``, with or without the scalar term (inferred
-        from the length). The walk back starts from these values.
+        from the length); with ``stream``, every prefix's, ``(*batch, steps, sig_length)``, as
+        :func:`sig` returns them. The walk back starts from these values (from the last prefix
+        of a stream).
     sig_derivs : numpy.ndarray or torch.Tensor
         :math:`\partial F / \partial S(x)`, same shape as ``sig``. The derivative of the scalar
         term, if present, does not contribute.
@@ -178,13 +268,27 @@ def sig_backprop(
         The truncation level used for ``sig``.
     time_aug, lead_lag, end_time
         The transforms used for ``sig``.
+    correction : numpy.ndarray or torch.Tensor, optional
+        The correction given to :func:`sig`. A constant: no gradient is returned for it.
     n_jobs : int
         Threads, as in :func:`sig`.
+    stream : bool
+        ``sig`` and ``sig_derivs`` are every prefix's, as :func:`sig` returns them with
+        ``stream=True``: the gradient of :math:`\sum_t \langle G_t, S(x)_{[0, t+1]} \rangle`, at
+        the cost of one gradient of the whole signature.
+    lengths : array of int, optional
+        The lengths given to :func:`sig`. The gradient past each path's end is 0.
 
     Returns
     -------
     numpy.ndarray or torch.Tensor
         :math:`\partial F / \partial x`, same shape, container and dtype as ``path``.
+
+    Raises
+    ------
+    TypeError, ValueError, NotImplementedError
+        As :func:`sig`; also ValueError for ``sig`` or ``sig_derivs`` of another shape than
+        :func:`sig` returns for these arguments.
 
     Examples
     --------
@@ -194,7 +298,29 @@ def sig_backprop(
     >>> grad = tensorsig.sig_backprop(path, s, np.ones_like(s), 4, time_aug=True)
     >>> grad.shape
     (10, 50, 3)
+    >>> lengths = np.full(10, 30)   # every path's first 30 points
+    >>> prefixes = tensorsig.sig(path, 3, stream=True, lengths=lengths)
+    >>> grad = tensorsig.sig_backprop(path, prefixes, np.ones_like(prefixes), 3, stream=True, lengths=lengths)
+    >>> bool((grad[:, 30:] == 0).all())
+    True
     """
+    if uses_options(correction, stream, lengths):
+        return cast(
+            Array,
+            sig_backprop_with_options(
+                path,
+                sig,
+                sig_derivs,
+                degree,
+                time_aug,
+                lead_lag,
+                end_time,
+                correction,
+                n_jobs,
+                stream,
+                lengths,
+            ),
+        )
     return cast(
         Array, run(SIG_BACKPROP, (path, sig, sig_derivs), (degree, time_aug, lead_lag, end_time, n_jobs))
     )

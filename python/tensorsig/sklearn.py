@@ -98,12 +98,10 @@ class SignatureTransformer(TransformerMixin, BaseEstimator):  # type: ignore[mis
     float32; anything else is converted to float64. Series may be transformed at any length: only
     the number of channels is fixed by :meth:`fit`.
 
-    **Series of different lengths** are never truncated. They are padded to the longest by
-    repeating their last point, a constant stretch whose increments are zero and leave the
-    signature unchanged; under ``time_aug`` each series' time channel is laid over its own points
-    first (the padded stretch then stays at ``end_time``), and the lead-lag transform of a
-    constant stretch is constant too. So the features of a ragged list equal the signatures of its
-    series computed one by one.
+    **Series of different lengths** are never truncated: they are signed as one ragged batch
+    (:func:`tensorsig.sig`'s ``lengths=``), each series over its own points -- time augmentation
+    runs over each series' own clock -- so the features of a ragged list equal the signatures of
+    its series computed one by one.
 
     **scikit-learn conventions.** Parameters are stored as given and validated by :meth:`fit`;
     the transformer clones, pickles and works in ``Pipeline`` and ``GridSearchCV``, and
@@ -202,16 +200,11 @@ class SignatureTransformer(TransformerMixin, BaseEstimator):  # type: ignore[mis
                 f"X has {channels} channels, but SignatureTransformer was fitted on series with "
                 f"{self.n_channels_in_}"
             )
-        paths, flags = _signature_inputs(
-            series,
-            time_aug=params["time_aug"],
-            lead_lag=params["lead_lag"],
-            end_time=params["end_time"],
-            basepoint=params["basepoint"],
+        paths, flags = _native_inputs(
+            series, **{k: params[k] for k in ("time_aug", "lead_lag", "end_time", "basepoint")}
         )
-        return sig(
-            paths, params["degree"], scalar_term=params["scalar_term"], n_jobs=params["n_jobs"], **flags
-        )
+        degree, scalar_term, n_jobs = params["degree"], params["scalar_term"], params["n_jobs"]
+        return sig(paths, degree, scalar_term=scalar_term, n_jobs=n_jobs, **flags)
 
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
         """The word of each feature, as ``"S(a,b,c)"`` over the names of the channels.
@@ -333,19 +326,53 @@ def _signature_inputs(
     basepoint: bool,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Paths and :func:`tensorsig.sig` flags such that ``sig(paths, degree, **flags)[i]`` is the
-    signature of series ``i`` after the transforms: what :meth:`SignatureTransformer.transform`
-    computes, and what the demo hands every library it times, so that all sign the same arrays.
+    signature of series ``i`` after the transforms, using only the flags every peer has: what the
+    demo hands the libraries without ragged batches (:func:`_native_inputs` is tensorsig's own).
 
     ``series`` comes from :func:`_read_series`: one array, or a list of series of different
-    lengths (then padded by :func:`_pad_ragged`)."""
+    lengths (then padded by :func:`_pad_ragged`, for peers without ragged batches: the
+    transformer itself signs ragged lists with ``lengths=``)."""
     if basepoint:
-        if isinstance(series, np.ndarray):
-            series = np.concatenate([np.zeros_like(series[:, :1]), series], axis=1)
-        else:
-            series = [np.concatenate([np.zeros_like(s[:1]), s]) for s in series]
+        series = _with_basepoint(series)
     if isinstance(series, np.ndarray):
         return series, {"time_aug": time_aug, "lead_lag": lead_lag, "end_time": end_time}
     return _pad_ragged(series, time_aug=time_aug, lead_lag=lead_lag, end_time=end_time), {}
+
+
+def _native_inputs(
+    series: np.ndarray | list[np.ndarray],
+    *,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    basepoint: bool,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Paths and :func:`tensorsig.sig` keywords such that ``sig(paths, degree, **flags)[i]`` is the
+    signature of series ``i`` after the transforms (a list of different lengths: a ragged batch)."""
+    if basepoint:
+        series = _with_basepoint(series)
+    flags: dict[str, Any] = {"time_aug": time_aug, "lead_lag": lead_lag, "end_time": end_time}
+    if isinstance(series, list):
+        series, flags["lengths"] = _stacked(series)
+    return series, flags
+
+
+def _with_basepoint(series: np.ndarray | list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
+    """Each series started at the origin (signatory's ``basepoint=True``)."""
+    if isinstance(series, np.ndarray):
+        started: np.ndarray = np.concatenate([np.zeros_like(series[:, :1]), series], axis=1)
+        return started
+    return [np.concatenate([np.zeros_like(s[:1]), s]) for s in series]
+
+
+def _stacked(series: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Series of different lengths in one array ``(n_series, max_length, channels)`` (the rows
+    past each series' end are zeros, never read) and their lengths."""
+    lengths = np.array([len(s) for s in series], dtype=np.int64)
+    stacked = np.zeros((len(series), lengths.max(), series[0].shape[1]), dtype=series[0].dtype)
+    for row, s in zip(stacked, series):
+        row[: len(s)] = s
+    return stacked, lengths
 
 
 def _pad_ragged(series: list[np.ndarray], *, time_aug: bool, lead_lag: bool, end_time: float) -> np.ndarray:
@@ -359,8 +386,8 @@ def _pad_ragged(series: list[np.ndarray], *, time_aug: bool, lead_lag: bool, end
     move on: each series gets its own clock, ``end_time * j / (n_i - 1)`` over its ``n_i`` points
     (after lead-lag), held at ``end_time`` over the padding.
 
-    This is the one place that works around the lack of a ragged signature: a native
-    ``sig(..., lengths=...)`` replaces it (and the time channel it materialises).
+    What a user of a library without ragged batches does (the demo times the peers on it);
+    tensorsig's own ``sig(..., lengths=...)`` needs none of it.
     """
     lengths = np.array([len(s) for s in series])
     padded = np.empty((len(series), lengths.max(), series[0].shape[1]), dtype=series[0].dtype)

@@ -438,7 +438,8 @@ impl<T: Scalar> LaneScratch<T> {
 /// Steps [`exp_mul_steps_lanes`] folds at once.
 pub(crate) const FUSED_LANE_STEPS: usize = 4;
 
-/// `a ← exp(z_F) ⊗ … ⊗ exp(z_1) ⊗ a` for every lane, `F =` [`FUSED_LANE_STEPS`]: `a` interleaved
+/// `a ← exp(z_F) ⊗ … ⊗ exp(z_1) ⊗ a` for every lane, `F ≤` [`FUSED_LANE_STEPS`] (that many
+/// for whole signatures; 1 where every step's state is wanted): `a` interleaved
 /// levels `1..=N`, `steps` the `F` increments (`d` interleaved coefficients each, `z_1` first),
 /// `reciprocals[m-1] = 1/m`. `D` is `dim` when the caller specialised on it (the loops over
 /// letters then unroll), else 0.
@@ -449,7 +450,7 @@ pub(crate) const FUSED_LANE_STEPS: usize = 4;
 /// bound the whole computation).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn exp_mul_steps_lanes<S: Simd, C: Coefficient<S>, const D: usize>(
+pub(crate) fn exp_mul_steps_lanes<S: Simd, C: Coefficient<S>, const D: usize, const F: usize>(
     lv: &Levels,
     dim: usize,
     degree: usize,
@@ -458,7 +459,7 @@ pub(crate) fn exp_mul_steps_lanes<S: Simd, C: Coefficient<S>, const D: usize>(
     a: &mut [C::T],
     ws: &mut LaneScratch<C::T>,
 ) {
-    const F: usize = FUSED_LANE_STEPS;
+    const { assert!(F >= 1 && F <= FUSED_LANE_STEPS) };
     let w = C::WIDTH;
     assert!(D == 0 || D == dim);
     let (d, n) = (if D > 0 { D } else { dim }, degree);

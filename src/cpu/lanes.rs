@@ -14,7 +14,7 @@ use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
 use crate::sig::lanes::{
     Job, LaneWorkspace, jobs_per_pass, lane_count, signature_backwards, signature_hvps,
-    signature_jvps, signatures,
+    signature_jvps, signature_stream_backwards, signature_streams, signatures,
 };
 use crate::sig::{PathTransform, Paths};
 
@@ -94,12 +94,19 @@ fn pieces_per_path(batch: usize, steps: usize, lanes: usize, threads: Threads) -
     wanted.min(steps / MIN_STEPS_PER_PIECE).max(1)
 }
 
-/// The jobs: each path's increments, cut into `pieces` consecutive runs.
-fn jobs<'p, T: Copy>(paths: &Paths<'p, T>, steps: usize, pieces: usize) -> Vec<Job<'p, T>> {
+/// The jobs: each path's increments (its own, in a ragged batch), cut into `pieces` consecutive
+/// runs.
+fn jobs<'p, T: Copy>(
+    paths: &Paths<'p, T>,
+    transform: &PathTransform,
+    pieces: usize,
+) -> Vec<Job<'p, T>> {
     (0..paths.batch())
         .flat_map(|b| {
+            let path = paths.path(b);
+            let steps = transform.increments(path.len());
             (0..pieces).map(move |p| Job {
-                path: paths.path(b),
+                path,
                 steps: steps * p / pieces..steps * (p + 1) / pieces,
             })
         })
@@ -131,7 +138,7 @@ fn plan<'p, T: Scalar>(
     Plan {
         lanes,
         pieces,
-        jobs: jobs(paths, steps, pieces),
+        jobs: jobs(paths, transform, pieces),
     }
 }
 
@@ -264,6 +271,58 @@ pub(super) fn sig_backprop<T: Scalar>(
     Ok(())
 }
 
+/// [`crate::sig_with`]'s streams for layouts that [`suits`]: writes into `rows[b]` the signature
+/// of path `b` after each increment, in rows of `stride` values (levels `1..=N` last, after a
+/// scalar term 1 when `stride` leaves room). Streams are not cut in time: each prefix of a
+/// piece would need a Chen product with the pieces before it.
+pub(super) fn sig_stream<T: Scalar>(
+    paths: &Paths<'_, T>,
+    layout: Layout,
+    transform: &PathTransform,
+    threads: Threads,
+    stride: usize,
+    rows: &mut [&mut [T]],
+) -> Result<()> {
+    let lanes = jobs_per_pass::<T>(layout.dim(), paths.batch());
+    let jobs = jobs(paths, transform, 1);
+    run_groups(threads, layout, &jobs, rows, lanes, |ws, range, outs| {
+        signature_streams(layout, transform, &jobs[range], outs, stride, ws)
+    })
+}
+
+/// The gradient of [`sig_stream`]'s rows for layouts that [`suits`]: writes into `d_paths[b]` the
+/// gradient of `Σ_t <grads[b]_t, S_(b,t)>`, `sigs[b]` and `grads[b]` holding path `b`'s rows.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn sig_stream_backprop<T: Scalar>(
+    paths: &Paths<'_, T>,
+    layout: Layout,
+    transform: &PathTransform,
+    threads: Threads,
+    stride: usize,
+    sigs: &[&[T]],
+    grads: &[&[T]],
+    d_paths: &mut [&mut [T]],
+) -> Result<()> {
+    let lanes = jobs_per_pass::<T>(layout.dim(), paths.batch());
+    let jobs = jobs(paths, transform, 1);
+    for d_path in d_paths.iter_mut() {
+        d_path.fill(T::ZERO);
+    }
+    run_groups(threads, layout, &jobs, d_paths, lanes, |ws, range, outs| {
+        let (sigs, grads) = (&sigs[range.clone()], &grads[range.clone()]);
+        signature_stream_backwards(
+            layout,
+            transform,
+            &jobs[range],
+            sigs,
+            grads,
+            stride,
+            outs,
+            ws,
+        )
+    })
+}
+
 /// The directional derivatives of signatures and of their gradients, one path per lane: writes
 /// into `jvps[b]` `dS_b[v_b]` and into `hvps[b]` the Hessian of `<grads[b], S_b>` applied to
 /// `v_b`, the direction being path `b` of `directions`.
@@ -278,13 +337,9 @@ pub(super) fn sig_backprop_jvp<T: Scalar>(
     jvps: &mut [&mut [T]],
     hvps: &mut [&mut [T]],
 ) -> Result<()> {
-    let (lanes, steps, len) = (
-        lane_count::<T>(),
-        transform.increments(paths.len()),
-        layout.len(),
-    );
+    let (lanes, len) = (lane_count::<T>(), layout.len());
     let path_len = paths.len() * paths.dim();
-    let jobs = jobs(paths, steps, 1);
+    let jobs = jobs(paths, transform, 1);
     let mut outputs: Vec<(&mut [T], &mut [T])> = jvps
         .iter_mut()
         .zip(hvps.iter_mut())

@@ -4,6 +4,12 @@
 //! spreads the batch over [`Threads`]. A batch too small to keep the threads busy with long
 //! paths splits each path in time instead: the pieces are signed in parallel and joined with
 //! Chen products.
+//!
+//! Which engine signs a batch: small signatures fill SIMD lanes with several paths (or pieces of
+//! paths) at once (`lanes`); larger ones run one path per thread, a few long paths cut in time.
+//! Corrected increments always run one path per thread (cut in time when few and long). Streams
+//! of prefixes run on either engine but are never cut in time (every prefix would cost a Chen
+//! product with the pieces before it). Ragged batches run on every engine.
 
 mod batch;
 mod lanes;
@@ -18,8 +24,8 @@ use crate::algebra::{Layout, product, product_backward};
 use crate::error::{Error, Result, check_len, try_zeroed};
 use crate::scalar::Scalar;
 use crate::sig::{
-    PathTransform, Paths, SigBackwardWorkspace, SigWorkspace, signature_backward_of_path,
-    signature_of_path,
+    Correction, PathCorrection, PathTransform, Paths, SigBackwardWorkspace, SigGradient, SigOutput,
+    SigWorkspace, signature_backward_of_path_with, signature_of_path_with,
 };
 
 /// Below this many increments per piece, splitting a path in time costs more than it saves.
@@ -38,6 +44,67 @@ pub fn signature_layout<T: Copy>(
         ));
     }
     Layout::new(transform.dim(paths.dim()), degree)
+}
+
+/// What [`sig_with`] and [`sig_backprop_with`] compute beyond a plain signature.
+#[derive(Clone, Copy, Debug)]
+pub struct SigOptions<'a, T> {
+    /// Per-segment higher-level terms: segment `t` enters the signature as `exp(Δx_t + c_t)`
+    /// (pysiglib's `correction`). Not with lead-lag.
+    pub correction: Option<Correction<'a, T>>,
+    /// Write the signature of every prefix of each transformed path (signatory's `stream=True`):
+    /// `transform.increments(paths.len())` rows per path, row `t` the signature through increment
+    /// `t`. In a ragged batch the rows past a path's last increment repeat its whole signature.
+    pub stream: bool,
+}
+
+impl<T> Default for SigOptions<'_, T> {
+    fn default() -> Self {
+        SigOptions {
+            correction: None,
+            stream: false,
+        }
+    }
+}
+
+impl<'a, T: Scalar> SigOptions<'a, T> {
+    /// Checks the options against the batch: the correction's highest level (`None` without a
+    /// correction) and the number of signature rows each path gets.
+    fn check(
+        &self,
+        paths: &Paths<'_, T>,
+        degree: usize,
+        transform: &PathTransform,
+    ) -> Result<(Option<usize>, usize)> {
+        let top = match &self.correction {
+            Some(c) => c.check(paths, degree, transform)?,
+            None => None,
+        };
+        let rows = if self.stream {
+            transform.increments(paths.len())
+        } else {
+            1
+        };
+        Ok((top, rows))
+    }
+
+    /// The correction rows of path `b`, when there is a correction.
+    fn correction_of(&self, paths: &Paths<'_, T>, b: usize) -> Option<PathCorrection<'a, T>> {
+        self.correction
+            .filter(|c| c.width() > 0)
+            .map(|c| c.of_path(b, paths.len().saturating_sub(1)))
+    }
+}
+
+/// `batch · rows · row`, or an error naming `what` when it overflows.
+fn rows_total(what: &'static str, batch: usize, rows: usize, row: usize) -> Result<usize> {
+    batch
+        .checked_mul(rows)
+        .and_then(|n| n.checked_mul(row))
+        .ok_or_else(|| Error::TooLarge {
+            what,
+            detail: format!("{batch} paths × {rows} rows × {row} values"),
+        })
 }
 
 /// Writes the `degree`-truncated signatures of `paths` under `transform` into `out`, one row of
@@ -60,13 +127,82 @@ pub fn sig<T: Scalar>(
     threads: Threads,
     out: &mut [T],
 ) -> Result<()> {
+    sig_with(
+        paths,
+        degree,
+        transform,
+        scalar_term,
+        &SigOptions::default(),
+        threads,
+        out,
+    )
+}
+
+/// [`sig`] with [`SigOptions`]: corrected increments, and/or the signature of every prefix.
+///
+/// `out` holds `paths.batch() × rows × layout.len_with(scalar_term)` values, `rows` being 1, or
+/// with `options.stream` the transformed paths' increments, `transform.increments(paths.len())`.
+///
+/// ```
+/// use tensorsig::{PathTransform, Paths, SigOptions, Threads};
+/// // (0) → (1) → (3) in R^1: the prefixes' signatures through degree 2 are exp(1), exp(3).
+/// let path = [0.0, 1.0, 3.0];
+/// let options = SigOptions { stream: true, ..SigOptions::default() };
+/// let mut out = [0.0; 4];
+/// tensorsig::sig_with(&Paths::new(&path, 1, 3, 1)?, 2, &PathTransform::default(), false, &options, Threads::SERIAL, &mut out)?;
+/// assert_eq!(out, [1.0, 0.5, 3.0, 4.5]);
+/// # Ok::<(), tensorsig::Error>(())
+/// ```
+pub fn sig_with<T: Scalar>(
+    paths: &Paths<'_, T>,
+    degree: usize,
+    transform: &PathTransform,
+    scalar_term: bool,
+    options: &SigOptions<'_, T>,
+    threads: Threads,
+    out: &mut [T],
+) -> Result<()> {
     let layout = signature_layout(paths, degree, transform)?;
+    let (top, rows) = options.check(paths, degree, transform)?;
     let row = layout.len_with(scalar_term);
-    check_len("out", out, paths.batch() * row)?;
-    if row == 0 || paths.batch() == 0 {
+    check_len(
+        "out",
+        out,
+        rows_total("signatures", paths.batch(), rows, row)?,
+    )?;
+    if out.is_empty() {
         return Ok(());
     }
-    if lanes::suits(paths, layout, transform, Pass::Forward) {
+    let workspace = || SigWorkspace::with_correction(layout, paths.dim(), top);
+    if options.stream {
+        if top.is_none() && lanes::suits(paths, layout, transform, Pass::Forward) {
+            let mut per_path: Vec<&mut [T]> = out.chunks_exact_mut(rows * row).collect();
+            return lanes::sig_stream(paths, layout, transform, threads, row, &mut per_path);
+        }
+        return for_each_item(
+            threads,
+            paths.batch(),
+            [out],
+            [rows * row],
+            workspace,
+            |b, [rows], ws| {
+                let path = paths.path(b);
+                let steps = 0..transform.increments(path.len());
+                let correction = options.correction_of(paths, b);
+                let out = SigOutput::Prefixes { rows, stride: row };
+                signature_of_path_with(
+                    layout,
+                    &path,
+                    transform,
+                    correction.as_ref(),
+                    steps,
+                    out,
+                    ws,
+                );
+            },
+        );
+    }
+    if top.is_none() && lanes::suits(paths, layout, transform, Pass::Forward) {
         let mut tails: Vec<&mut [T]> = out
             .chunks_exact_mut(row)
             .map(|r| split_scalar(r, scalar_term))
@@ -76,33 +212,56 @@ pub fn sig<T: Scalar>(
     let steps = transform.increments(paths.len());
     let pieces = (threads.count() / paths.batch().max(1)).min(steps / MIN_STEPS_PER_PIECE);
     if pieces > 1 {
-        return sig_split_in_time(paths, layout, transform, scalar_term, threads, pieces, out);
+        return sig_split_in_time(
+            paths,
+            layout,
+            transform,
+            options,
+            top,
+            scalar_term,
+            threads,
+            pieces,
+            out,
+        );
     }
     for_each_item(
         threads,
         paths.batch(),
         [out],
         [row],
-        || SigWorkspace::new(layout),
+        workspace,
         |b, [out], ws| {
-            let tail = split_scalar(out, scalar_term);
-            signature_of_path(layout, &paths.path(b), transform, 0..steps, tail, ws);
+            let path = paths.path(b);
+            let steps = 0..transform.increments(path.len());
+            let correction = options.correction_of(paths, b);
+            let out = SigOutput::Whole(split_scalar(out, scalar_term));
+            signature_of_path_with(
+                layout,
+                &path,
+                transform,
+                correction.as_ref(),
+                steps,
+                out,
+                ws,
+            );
         },
     )
 }
 
 /// [`sig`] for a few long paths: each path is cut into `pieces` runs of increments, signed in
 /// parallel, and the pieces joined left to right with Chen products.
+#[allow(clippy::too_many_arguments)]
 fn sig_split_in_time<T: Scalar>(
     paths: &Paths<'_, T>,
     layout: Layout,
     transform: &PathTransform,
+    options: &SigOptions<'_, T>,
+    top: Option<usize>,
     scalar_term: bool,
     threads: Threads,
     pieces: usize,
     out: &mut [T],
 ) -> Result<()> {
-    let steps = transform.increments(paths.len());
     let mut piece_sigs = try_zeroed::<T>("signatures of path pieces", pieces * layout.len())?;
     let mut joined = try_zeroed::<T>("signatures of path pieces", layout.len())?;
     for (b, out) in out
@@ -110,15 +269,26 @@ fn sig_split_in_time<T: Scalar>(
         .enumerate()
     {
         let path = paths.path(b);
+        let steps = transform.increments(path.len());
+        let correction = options.correction_of(paths, b);
         for_each_item(
             threads,
             pieces,
             [&mut piece_sigs[..]],
             [layout.len()],
-            || SigWorkspace::new(layout),
+            || SigWorkspace::with_correction(layout, paths.dim(), top),
             |p, [piece], ws| {
                 let range = steps * p / pieces..steps * (p + 1) / pieces;
-                signature_of_path(layout, &path, transform, range, piece, ws);
+                let out = SigOutput::Whole(piece);
+                signature_of_path_with(
+                    layout,
+                    &path,
+                    transform,
+                    correction.as_ref(),
+                    range,
+                    out,
+                    ws,
+                );
             },
         )?;
         let tail = split_scalar(out, scalar_term);
@@ -148,10 +318,45 @@ pub fn sig_backprop<T: Scalar>(
     threads: Threads,
     out: &mut [T],
 ) -> Result<()> {
+    sig_backprop_with(
+        paths,
+        sigs,
+        grads,
+        degree,
+        transform,
+        scalar_term,
+        &SigOptions::default(),
+        threads,
+        out,
+    )
+}
+
+/// [`sig_backprop`] for [`sig_with`]'s signatures: `sigs` and `grads` hold what [`sig_with`]
+/// wrote with the same `options`, and `out` gets the gradient of `Σ_b Σ_t <grads_(b,t), S_(b,t)>`
+/// with respect to the paths (one `t` without `options.stream`, every prefix with it). The
+/// correction is a constant: it gets no gradient. In a ragged batch, the gradient past each
+/// path's end is 0.
+///
+/// A stream's gradient walks back from its last prefix, picking up each prefix's gradient as it
+/// passes it: the cost of one [`sig_backprop`], whatever the number of prefixes.
+#[allow(clippy::too_many_arguments)]
+pub fn sig_backprop_with<T: Scalar>(
+    paths: &Paths<'_, T>,
+    sigs: &[T],
+    grads: &[T],
+    degree: usize,
+    transform: &PathTransform,
+    scalar_term: bool,
+    options: &SigOptions<'_, T>,
+    threads: Threads,
+    out: &mut [T],
+) -> Result<()> {
     let layout = signature_layout(paths, degree, transform)?;
+    let (top, rows) = options.check(paths, degree, transform)?;
     let row = layout.len_with(scalar_term);
-    check_len("sig", sigs, paths.batch() * row)?;
-    check_len("sig_derivs", grads, paths.batch() * row)?;
+    let total = rows_total("signatures", paths.batch(), rows, row)?;
+    check_len("sig", sigs, total)?;
+    check_len("sig_derivs", grads, total)?;
     let path_len = paths.len() * paths.dim();
     check_len("out", out, paths.batch() * path_len)?;
     let skip = usize::from(scalar_term);
@@ -162,7 +367,7 @@ pub fn sig_backprop<T: Scalar>(
     if path_len == 0 || paths.batch() == 0 {
         return Ok(());
     }
-    if lanes::suits(paths, layout, transform, Pass::Backward) {
+    if !options.stream && top.is_none() && lanes::suits(paths, layout, transform, Pass::Backward) {
         let sig_tails: Vec<&[T]> = sigs.chunks_exact(row).map(|r| &r[skip..]).collect();
         let grad_tails: Vec<&[T]> = grads.chunks_exact(row).map(|r| &r[skip..]).collect();
         let mut d_paths: Vec<&mut [T]> = out.chunks_exact_mut(path_len).collect();
@@ -176,18 +381,56 @@ pub fn sig_backprop<T: Scalar>(
             &mut d_paths,
         );
     }
+    let per_path = rows * row;
+    if per_path == 0 {
+        out.fill(T::ZERO); // a stream of paths without increments
+        return Ok(());
+    }
+    if options.stream && top.is_none() && lanes::suits(paths, layout, transform, Pass::Backward) {
+        let sig_rows: Vec<&[T]> = sigs.chunks_exact(per_path).collect();
+        let grad_rows: Vec<&[T]> = grads.chunks_exact(per_path).collect();
+        let mut d_paths: Vec<&mut [T]> = out.chunks_exact_mut(path_len).collect();
+        return lanes::sig_stream_backprop(
+            paths,
+            layout,
+            transform,
+            threads,
+            row,
+            &sig_rows,
+            &grad_rows,
+            &mut d_paths,
+        );
+    }
     for_each_item(
         threads,
         paths.batch(),
         [out],
         [path_len],
-        || SigBackwardWorkspace::new(layout),
+        || SigBackwardWorkspace::with_options(layout, paths.dim(), top, options.stream),
         |b, [d_path], ws| {
-            let (sig, grad) = (
-                levels_of(sigs, b, row, skip),
-                levels_of(grads, b, row, skip),
+            let input = if options.stream {
+                SigGradient::Prefixes {
+                    signatures: &sigs[b * per_path..(b + 1) * per_path],
+                    grads: &grads[b * per_path..(b + 1) * per_path],
+                    stride: row,
+                }
+            } else {
+                SigGradient::Whole {
+                    signature: levels_of(sigs, b, row, skip),
+                    grad: levels_of(grads, b, row, skip),
+                }
+            };
+            let correction = options.correction_of(paths, b);
+            let path = paths.path(b);
+            signature_backward_of_path_with(
+                layout,
+                &path,
+                transform,
+                correction.as_ref(),
+                input,
+                d_path,
+                ws,
             );
-            signature_backward_of_path(layout, &paths.path(b), transform, sig, grad, d_path, ws);
         },
     )
 }

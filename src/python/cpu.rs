@@ -9,7 +9,8 @@ use pyo3::prelude::*;
 
 use super::arrays::{DType, PathArray, contiguous, dtype_of, output};
 use super::errors::{guarded, to_py_err};
-use crate::{Layout, PathTransform, Scalar, Threads};
+use super::sig_options::{correction_of, path_lengths};
+use crate::{Layout, PathTransform, Scalar, SigOptions, Threads};
 
 /// Calls `$f::<f32>` or `$f::<f64>` by the element type of the numpy array `$array`.
 macro_rules! by_dtype {
@@ -29,9 +30,25 @@ fn threads(n_jobs: i64) -> PyResult<Threads> {
     Threads::from_n_jobs(n_jobs).map_err(to_py_err)
 }
 
-/// Signatures of a `(batch, length, channels)` array of paths into `out` `(batch, sig_len)`.
-/// Returns whether every value written is finite (the facade warns otherwise).
+/// The optional arguments of `sig` and `sig_backprop`.
+#[derive(Clone, Copy)]
+struct Extras<'a, 'py> {
+    /// Corrections, rank 1 (shared), 2 (per segment) or 3 (per path and segment).
+    correction: Option<&'a Bound<'py, PyAny>>,
+    /// One `int64` length per path: a ragged batch.
+    lengths: Option<&'a Bound<'py, PyAny>>,
+    /// Every prefix's signature: `out` is `(batch, steps, sig_len)`.
+    stream: bool,
+}
+
+/// Signatures of a `(batch, length, channels)` array of paths into `out` `(batch, sig_len)`, or
+/// with `stream` `(batch, steps, sig_len)`. Returns whether every value written is finite (the
+/// facade warns otherwise).
 #[pyfunction]
+#[pyo3(signature = (
+    path, out, degree, time_aug, lead_lag, end_time, scalar_term, n_jobs,
+    correction=None, lengths=None, stream=false
+))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn sig(
     py: Python<'_>,
@@ -43,19 +60,37 @@ pub(crate) fn sig(
     end_time: f64,
     scalar_term: bool,
     n_jobs: i64,
+    correction: Option<&Bound<'_, PyAny>>,
+    lengths: Option<&Bound<'_, PyAny>>,
+    stream: bool,
 ) -> PyResult<bool> {
     let transform = PathTransform {
         time_aug,
         lead_lag,
         end_time,
     };
+    let extras = Extras {
+        correction,
+        lengths,
+        stream,
+    };
     by_dtype!(
         path,
         "path",
-        sig_typed(py, path, out, degree, &transform, scalar_term, n_jobs)
+        sig_typed(
+            py,
+            path,
+            out,
+            degree,
+            &transform,
+            scalar_term,
+            n_jobs,
+            extras
+        )
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn sig_typed<T: Scalar + Element>(
     py: Python<'_>,
     path: &Bound<'_, PyAny>,
@@ -64,23 +99,54 @@ fn sig_typed<T: Scalar + Element>(
     transform: &PathTransform,
     scalar_term: bool,
     n_jobs: i64,
+    extras: Extras<'_, '_>,
 ) -> PyResult<bool> {
     let threads = threads(n_jobs)?;
     let path = PathArray::<T>::extract(path)?;
     let mut copy = None;
-    let paths = path.view(&mut copy)?;
+    let mut paths = path.view(&mut copy)?;
+    let lengths = extras.lengths.map(path_lengths).transpose()?;
+    if let Some(lengths) = &lengths {
+        paths = paths.with_lengths(lengths).map_err(to_py_err)?;
+    }
+    let correction = extras
+        .correction
+        .map(|c| contiguous::<T>(c, "correction"))
+        .transpose()?;
+    let options = SigOptions {
+        correction: correction
+            .as_ref()
+            .map(correction_of)
+            .transpose()?
+            .flatten(),
+        stream: extras.stream,
+    };
     let mut out = output::<T>(out, "out")?;
     let out = out.as_slice_mut().map_err(slice_err)?;
     py.detach(|| {
         guarded(|| {
-            crate::sig(&paths, degree, transform, scalar_term, threads, out)?;
+            crate::sig_with(
+                &paths,
+                degree,
+                transform,
+                scalar_term,
+                &options,
+                threads,
+                out,
+            )?;
             Ok(out.iter().all(|v| v.is_finite()))
         })
     })
 }
 
-/// Gradients of signatures with respect to their paths, into `out` `(batch, length, channels)`.
+/// Gradients of signatures with respect to their paths, into `out` `(batch, length, channels)`;
+/// the optional arguments as for `sig`, the signatures and their gradients being what `sig`
+/// wrote with them.
 #[pyfunction]
+#[pyo3(signature = (
+    path, sig, sig_derivs, out, degree, time_aug, lead_lag, end_time, scalar_term, n_jobs,
+    correction=None, lengths=None, stream=false
+))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn sig_backprop(
     py: Python<'_>,
@@ -94,11 +160,19 @@ pub(crate) fn sig_backprop(
     end_time: f64,
     scalar_term: bool,
     n_jobs: i64,
+    correction: Option<&Bound<'_, PyAny>>,
+    lengths: Option<&Bound<'_, PyAny>>,
+    stream: bool,
 ) -> PyResult<()> {
     let transform = PathTransform {
         time_aug,
         lead_lag,
         end_time,
+    };
+    let extras = Extras {
+        correction,
+        lengths,
+        stream,
     };
     by_dtype!(
         path,
@@ -112,7 +186,8 @@ pub(crate) fn sig_backprop(
             degree,
             &transform,
             scalar_term,
-            n_jobs
+            n_jobs,
+            extras
         )
     )
 }
@@ -128,11 +203,28 @@ fn sig_backprop_typed<T: Scalar + Element>(
     transform: &PathTransform,
     scalar_term: bool,
     n_jobs: i64,
+    extras: Extras<'_, '_>,
 ) -> PyResult<()> {
     let threads = threads(n_jobs)?;
     let path = PathArray::<T>::extract(path)?;
     let mut copy = None;
-    let paths = path.view(&mut copy)?;
+    let mut paths = path.view(&mut copy)?;
+    let lengths = extras.lengths.map(path_lengths).transpose()?;
+    if let Some(lengths) = &lengths {
+        paths = paths.with_lengths(lengths).map_err(to_py_err)?;
+    }
+    let correction = extras
+        .correction
+        .map(|c| contiguous::<T>(c, "correction"))
+        .transpose()?;
+    let options = SigOptions {
+        correction: correction
+            .as_ref()
+            .map(correction_of)
+            .transpose()?
+            .flatten(),
+        stream: extras.stream,
+    };
     let sig = contiguous::<T>(sig, "sig")?;
     let sig_derivs = contiguous::<T>(sig_derivs, "sig_derivs")?;
     let (sig, sig_derivs) = (
@@ -143,13 +235,14 @@ fn sig_backprop_typed<T: Scalar + Element>(
     let out = out.as_slice_mut().map_err(slice_err)?;
     py.detach(|| {
         guarded(|| {
-            crate::sig_backprop(
+            crate::sig_backprop_with(
                 &paths,
                 sig,
                 sig_derivs,
                 degree,
                 transform,
                 scalar_term,
+                &options,
                 threads,
                 out,
             )

@@ -10,6 +10,7 @@ mod cpu;
 mod cuda;
 mod errors;
 mod extras;
+mod sig_options;
 
 use pyo3::prelude::*;
 

@@ -299,7 +299,15 @@ fn fold<S: Simd, C: Coefficient<S>, const D: usize>(
             .chunks_exact(FUSED_LANE_STEPS * d * w)
             .take((end - block) / FUSED_LANE_STEPS)
         {
-            exp_mul_steps_lanes::<S, C, D>(levels, d, n, reciprocals, z, state, scratch);
+            exp_mul_steps_lanes::<S, C, D, FUSED_LANE_STEPS>(
+                levels,
+                d,
+                n,
+                reciprocals,
+                z,
+                state,
+                scratch,
+            );
         }
     }
 }
@@ -318,8 +326,9 @@ fn extract<S: Simd, C: Coefficient<S>>(
 }
 
 /// Walks every job back from its end state, calling `emit(lane, step, dz)` with each live step's
-/// increment gradient (interleaved coefficients, `d` of them, in `ws.d_z`). `D` as for
-/// [`exp_mul_steps_lanes`].
+/// increment gradient (interleaved coefficients, `d` of them, in `ws.d_z`), then
+/// `after_step(s, grad, reversal)` with the gradient with respect to the state before step `s`
+/// (of the longest job; interleaved) and the word reversal. `D` as for [`exp_mul_steps_lanes`].
 #[inline(always)]
 fn unfold<S: Simd, C: Coefficient<S>, const D: usize>(
     layout: Layout,
@@ -328,6 +337,7 @@ fn unfold<S: Simd, C: Coefficient<S>, const D: usize>(
     directions: &[PathRef<'_, C::T>],
     ws: &mut LaneWorkspace<C::T>,
     mut emit: impl FnMut(usize, usize, &[C::T], &mut [C::T]),
+    mut after_step: impl FnMut(usize, &mut [C::T], &[usize]),
 ) {
     let (d, n, w) = (layout.dim(), layout.degree(), C::WIDTH);
     ws.z.fill(C::T::ZERO);
@@ -347,6 +357,7 @@ fn unfold<S: Simd, C: Coefficient<S>, const D: usize>(
                 d_z,
                 scratch,
                 row,
+                reversal,
                 ..
             } = &mut *ws;
             let z = &z[(s - block) * d * w..(s - block + 1) * d * w];
@@ -367,6 +378,7 @@ fn unfold<S: Simd, C: Coefficient<S>, const D: usize>(
                     emit(lane, job.steps.start + s, d_z, row);
                 }
             }
+            after_step(s, grad, reversal);
         }
         end = block;
     }
@@ -598,7 +610,7 @@ fn walk_back<S: Simd, C: Coefficient<S>, const D: usize>(
         }
         transform.scatter_increment_grad(dz, step, d_paths[lane]);
     };
-    unfold::<S, C, D>(layout, transform, jobs, &[], ws, emit);
+    unfold::<S, C, D>(layout, transform, jobs, &[], ws, emit, |_, _, _| {});
 }
 
 /// The directional derivative of [`signature_backwards`] along `directions[j]`: adds into
@@ -685,6 +697,7 @@ pub(crate) fn signature_hvps<'b, 'c, T: Scalar>(
                         transform.scatter_increment_grad(dz, step, target);
                     }
                 },
+                |_, _, _| {},
             );
         }
     }
@@ -701,3 +714,6 @@ pub(crate) fn signature_hvps<'b, 'c, T: Scalar>(
         ws,
     })
 }
+
+mod stream;
+pub(crate) use stream::{signature_stream_backwards, signature_streams};

@@ -1,15 +1,22 @@
 //! Read-only views of batches of paths, addressed by strides so that any memory layout
-//! (C- or Fortran-ordered, sliced, transposed) is read in place.
+//! (C- or Fortran-ordered, sliced, transposed) is read in place, and optionally ragged: each
+//! path may use only its first points.
 
 use crate::error::{Error, Result};
 
 /// A batch of `batch` paths of `len` points in `R^dim`: the value of channel `i` of point `t` of
 /// path `b` is `data[b·strides[0] + t·strides[1] + i·strides[2]]`.
+///
+/// A *ragged* batch ([`Paths::with_lengths`]) gives each path its own number of points: path
+/// `b` is its first `lengths[b]` points, and the rest of its rows are never read. Everything
+/// computed from path `b` then equals what the path of `lengths[b]` points alone gives (its
+/// time augmentation runs over its own points; its gradient is 0 past its end).
 #[derive(Clone, Copy, Debug)]
 pub struct Paths<'a, T> {
     data: &'a [T],
     shape: [usize; 3],
     strides: [usize; 3],
+    lengths: Option<&'a [usize]>,
 }
 
 impl<'a, T: Copy> Paths<'a, T> {
@@ -48,7 +55,53 @@ impl<'a, T: Copy> Paths<'a, T> {
             data,
             shape,
             strides,
+            lengths: None,
         })
+    }
+
+    /// The same batch, ragged: path `b` is its first `lengths[b]` points.
+    ///
+    /// Fails with [`Error::Shape`] unless there is one length per path, and with
+    /// [`Error::InvalidArgument`] unless every length lies in `1..=len`.
+    ///
+    /// ```
+    /// use tensorsig::Paths;
+    /// let data = [0.0, 1.0, 2.0, 0.0, 5.0, 9.0]; // two paths of 3 points in R^1
+    /// let paths = Paths::new(&data, 2, 3, 1)?.with_lengths(&[3, 2])?;
+    /// assert_eq!((paths.path(0).len(), paths.path(1).len()), (3, 2));
+    /// assert!(Paths::new(&data, 2, 3, 1)?.with_lengths(&[3, 4]).is_err());
+    /// # Ok::<(), tensorsig::Error>(())
+    /// ```
+    pub fn with_lengths(self, lengths: &'a [usize]) -> Result<Self> {
+        if lengths.len() != self.batch() {
+            return Err(Error::Shape {
+                name: "lengths",
+                expected: self.batch(),
+                got: lengths.len(),
+            });
+        }
+        if let Some((b, &n)) = lengths
+            .iter()
+            .enumerate()
+            .find(|&(_, &n)| n == 0 || n > self.len())
+        {
+            return Err(Error::invalid(
+                "lengths",
+                format!(
+                    "every length must lie in 1..={} (the paths' points), got lengths[{b}] = {n}",
+                    self.len()
+                ),
+            ));
+        }
+        Ok(Paths {
+            lengths: Some(lengths),
+            ..self
+        })
+    }
+
+    /// The per-path lengths of a ragged batch, `None` when every path has [`Self::len`] points.
+    pub fn lengths(&self) -> Option<&'a [usize]> {
+        self.lengths
     }
 
     /// Number of paths.
@@ -56,7 +109,7 @@ impl<'a, T: Copy> Paths<'a, T> {
         self.shape[0]
     }
 
-    /// Number of points of each path.
+    /// Number of points of each path: in a ragged batch, the most any path may have.
     pub fn len(&self) -> usize {
         self.shape[1]
     }
@@ -71,12 +124,17 @@ impl<'a, T: Copy> Paths<'a, T> {
         self.shape[2]
     }
 
-    /// Path `b` of the batch.
+    /// Number of points of path `b`: its length in a ragged batch, else [`Self::len`].
+    pub fn len_of(&self, b: usize) -> usize {
+        self.lengths.map_or(self.len(), |lengths| lengths[b])
+    }
+
+    /// Path `b` of the batch (its own points only, in a ragged batch).
     pub fn path(&self, b: usize) -> PathRef<'a, T> {
         assert!(b < self.batch(), "path {b} of a batch of {}", self.batch());
         PathRef {
             data: &self.data[b * self.strides[0]..],
-            len: self.len(),
+            len: self.len_of(b),
             dim: self.dim(),
             strides: [self.strides[1], self.strides[2]],
         }
@@ -166,5 +224,34 @@ mod tests {
         assert!(Paths::strided(&data, [1, 3, 2], [6, 2, 1]).is_err());
         assert!(Paths::new(&data, 1, 3, 2).is_err());
         assert!(Paths::new(&data[..0], 0, 3, 2).is_ok());
+    }
+
+    #[test]
+    fn ragged_paths_end_at_their_own_lengths() {
+        let data = [0.0, 1.0, 2.0, 10.0, 11.0, 12.0];
+        let paths = Paths::new(&data, 2, 3, 1).unwrap();
+        let ragged = paths.with_lengths(&[1, 3]).unwrap();
+        assert_eq!(
+            (ragged.len(), ragged.len_of(0), ragged.len_of(1)),
+            (3, 1, 3)
+        );
+        assert_eq!(ragged.path(0).len(), 1);
+        assert_eq!(ragged.path(1).at(2, 0), 12.0);
+        assert!(matches!(
+            paths.with_lengths(&[1]),
+            Err(Error::Shape {
+                name: "lengths",
+                ..
+            })
+        ));
+        for bad in [[0, 3], [1, 4]] {
+            assert!(matches!(
+                paths.with_lengths(&bad),
+                Err(Error::InvalidArgument {
+                    name: "lengths",
+                    ..
+                })
+            ));
+        }
     }
 }

@@ -46,7 +46,7 @@ def sig_meta(
     )
 
 
-def _warn_if_not_finite(finite: bool) -> None:
+def warn_if_not_finite(finite: bool) -> None:
     if not finite:
         warnings.warn(
             "sig produced NaN or Inf values. This is typically caused by NaN/Inf in the path or by "
@@ -68,7 +68,7 @@ SIG = register(
             Param("n_jobs", int),
         ),
         meta=sig_meta,
-        after=_warn_if_not_finite,
+        after=warn_if_not_finite,
     )
 )
 

@@ -62,7 +62,7 @@ from .._specs import OPS
 from . import _combine, _extras, _signature, _transform  # noqa: F401  (each registers its family's autograd)
 from ._registry import differentiable
 
-sig = differentiable(_plain_signature.sig, OPS["sig"])
+sig = differentiable(_plain_signature.sig, OPS["sig"], with_options=_signature.sig_with_options_autograd)
 #: Alias of :func:`sig`, as in pysiglib.
 signature = sig
 sig_combine = differentiable(_plain_combine.sig_combine, OPS["sig_combine"])

@@ -88,18 +88,26 @@ def check_tensors(spec: OpSpec, tensors: tuple[torch.Tensor, ...], params: tuple
 _MISSING = inspect.Parameter.empty
 
 
-def differentiable(plain: Callable[P, R], spec: OpSpec) -> Callable[P, R]:
+def differentiable(
+    plain: Callable[P, R], spec: OpSpec, *, with_options: Callable[..., Any] | None = None
+) -> Callable[P, R]:
     """``plain``'s torch_api twin: the same signature and docstring; tensors go through the
     operator (differentiable), anything else to ``plain`` (numpy in, numpy out, as pysiglib's
-    torch_api does). ``plain``'s parameters are ``spec``'s arrays then its params, in order."""
+    torch_api does). ``plain``'s parameters are ``spec``'s arrays then its params, in order, among
+    which ``with_options`` names keyword options of its own (``sig``'s ``correction``, ``stream``
+    and ``lengths``): a call that sets any of them away from its default goes to
+    ``with_options(**arguments)`` instead of the operator."""
     signature = inspect.signature(plain)
     parameters = list(signature.parameters.values())
     names = [p.name for p in parameters]
-    if names != [*spec.arrays, *(p.name for p in spec.params)]:
+    spec_names = [*spec.arrays, *(p.name for p in spec.params)]
+    if [n for n in names if n in spec_names] != spec_names or (with_options is None and names != spec_names):
         raise RuntimeError(f"{plain.__name__}'s parameters do not follow its spec: {names}")
     positional = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)
     defaults = [p.default for p in parameters]
     index = {name: i for i, name in enumerate(names)}
+    in_spec = [index[n] for n in spec_names]
+    options = [(i, defaults[i]) for i, n in enumerate(names) if n not in spec_names]
     count = len(spec.arrays)
     op = operators[spec.name]
 
@@ -118,7 +126,9 @@ def differentiable(plain: Callable[P, R], spec: OpSpec) -> Callable[P, R]:
         if any(v is _MISSING for v in values):  # `in` would compare tensors elementwise
             missing = [n for n, v in zip(names, values) if v is _MISSING]
             raise TypeError(f"{plain.__name__}() missing required arguments: {', '.join(missing)}")
-        params = tuple(values[count:])
+        if with_options is not None and any(values[i] is not default for i, default in options):
+            return with_options(**dict(zip(names, values)))
+        params = tuple(values[i] for i in in_spec[count:])
         check_tensors(spec, tuple(arrays), params)
         return op(*arrays, *_encoded(spec, params))
 

@@ -1,6 +1,8 @@
 """Autograd of the signature operators: first and second derivatives of ``sig``.
 
-Every backward is written with operators, so that it is itself differentiable.
+Every backward of an operator is written with operators, so that it is itself differentiable.
+``sig`` with ``correction``, ``stream`` or ``lengths`` is differentiable once (and eager only, so
+far: it runs outside the operators).
 """
 
 from __future__ import annotations
@@ -8,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch.autograd.function import once_differentiable
 
+from .._sig_options import sig_backprop_with_options, sig_with_options
 from ._registry import operators
 
 sig, sig_backprop, sig_backprop_jvp = (operators[n] for n in ("sig", "sig_backprop", "sig_backprop_jvp"))
@@ -44,3 +48,35 @@ def _sig_backprop_backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
 
 sig.register_autograd(_sig_backward, setup_context=_sig_setup)
 sig_backprop.register_autograd(_sig_backprop_backward, setup_context=_sig_backprop_setup)
+
+
+class _SigWithOptions(torch.autograd.Function):
+    """``sig`` with ``correction``, ``stream`` or ``lengths``, to first order: the forward and
+    backward passes are the plain API's (``tensorsig._sig_options``), run on the tensors' memory.
+    The correction is a constant (no gradient), as in :func:`tensorsig.sig_backprop`. A second
+    derivative raises (``once_differentiable``) instead of silently returning zeros."""
+
+    @staticmethod
+    def forward(ctx: Any, path: torch.Tensor, correction: Any, options: dict[str, Any]) -> torch.Tensor:
+        result = sig_with_options(path, correction=correction, **options)
+        ctx.save_for_backward(path, result)
+        ctx.correction, ctx.options = correction, options
+        return result  # type: ignore[no-any-return]
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
+        path, result = ctx.saved_tensors
+        options = {k: v for k, v in ctx.options.items() if k not in ("horner", "scalar_term")}
+        d_path = sig_backprop_with_options(
+            path, result, grad.contiguous(), correction=ctx.correction, **options
+        )
+        return d_path, None, None
+
+
+def sig_with_options_autograd(path: torch.Tensor, correction: Any = None, **options: Any) -> torch.Tensor:
+    """torch_api's ``sig`` when ``correction``, ``stream`` or ``lengths`` is given."""
+    if isinstance(correction, torch.Tensor):
+        correction = correction.detach()
+    result: torch.Tensor = _SigWithOptions.apply(path, correction, options)
+    return result
