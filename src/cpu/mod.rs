@@ -6,6 +6,7 @@
 //! Chen products.
 
 mod batch;
+pub(crate) mod cache;
 mod lanes;
 mod threads;
 
