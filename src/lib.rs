@@ -13,7 +13,11 @@
 //! - [`sig_backprop_jvp`]: second derivatives (Hessian-vector products), by running the same
 //!   code on dual numbers;
 //! - [`sig_combine`] / [`sig_combine_backprop`]: Chen products of signatures and their gradients;
-//! - [`transform_path`] / [`transform_path_backprop`]: the transforms themselves.
+//! - [`transform_path`] / [`transform_path_backprop`]: the transforms themselves;
+//! - [`log_sig()`] / [`log_sig_backprop`]: log-signatures of paths in pysiglib's coordinates
+//!   ([`LogSigMethod`]) and their gradients; [`sig_to_log_sig`], [`log_sig_to_sig`],
+//!   [`log_sig_combine`] (BCH), [`log_sig_join`] and their gradients (see [`logsig`]). Their
+//!   tables are built on first use and kept in a process cache ([`lyndon_basis`]).
 //!
 //! Buffers are flat slices in pysiglib's layout (see [`Layout`]); batches run on [`Threads`].
 //! The [`algebra`] module has the one-tensor building blocks.
@@ -36,6 +40,7 @@ mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
 mod error;
+pub mod logsig;
 mod scalar;
 pub mod sig;
 mod simd;
@@ -48,7 +53,14 @@ pub use cpu::{
     Threads, sig, sig_backprop, sig_backprop_jvp, sig_combine, sig_combine_backprop,
     signature_layout, transform_path, transform_path_backprop,
 };
+pub use cpu::{
+    clear_cache, load_lyndon_basis, log_sig, log_sig_backprop, log_sig_combine,
+    log_sig_combine_backprop, log_sig_join, log_sig_join_backprop, log_sig_length, log_sig_to_sig,
+    log_sig_to_sig_backprop, lyndon_basis, lyndon_basis_bytes, lyndon_basis_cached, sig_to_log_sig,
+    sig_to_log_sig_backprop,
+};
 pub use error::{Error, Result};
+pub use logsig::LogSigMethod;
 pub use scalar::Scalar;
 pub use sig::{PathTransform, Paths};
 pub use simd::simd_level;

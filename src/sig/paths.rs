@@ -71,6 +71,18 @@ impl<'a, T: Copy> Paths<'a, T> {
         self.shape[2]
     }
 
+    /// The paths `range` of the batch, as a batch of their own (for work done a chunk at a time).
+    pub fn sub_batch(&self, range: std::ops::Range<usize>) -> Paths<'a, T> {
+        assert!(range.start <= range.end && range.end <= self.batch());
+        // An empty batch (or empty paths) addresses nothing, and `data` may then be shorter.
+        let start = (range.start * self.strides[0]).min(self.data.len());
+        Paths {
+            data: &self.data[start..],
+            shape: [range.len(), self.shape[1], self.shape[2]],
+            strides: self.strides,
+        }
+    }
+
     /// Path `b` of the batch.
     pub fn path(&self, b: usize) -> PathRef<'a, T> {
         assert!(b < self.batch(), "path {b} of a batch of {}", self.batch());
