@@ -18,6 +18,10 @@ MODULES = [
     "tensorsig._transform",
     "tensorsig._cuda",
     "tensorsig._words",
+    "tensorsig._logsig",
+    "tensorsig._logsig_ops",
+    "tensorsig._logsig_cache",
+    "tensorsig._logsig_streams",
 ]
 
 

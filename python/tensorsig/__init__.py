@@ -13,6 +13,19 @@ and return the same kind on the same device; every computation releases the GIL.
 from . import _core
 from ._combine import sig_combine, sig_combine_backprop
 from ._cuda import cuda_available, cuda_unavailable_reason
+from ._logsig import log_sig, log_sig_length, sig_to_log_sig, sig_to_log_sig_backprop
+from ._logsig_cache import clear_cache, prepare_log_sig, set_cache_dir
+from ._logsig_ops import (
+    linear_log_sig,
+    linear_log_sig_backprop,
+    log_sig_combine,
+    log_sig_combine_backprop,
+    log_sig_join,
+    log_sig_join_backprop,
+    logsig_to_sig,
+    logsig_to_sig_backprop,
+)
+from ._logsig_streams import LogSigStream, LogSigWindowStream
 from ._signature import sig, sig_backprop, sig_length
 from ._transform import transform_path, transform_path_backprop
 from ._words import (
@@ -41,18 +54,35 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "LogSigStream",
+    "LogSigWindowStream",
     "__version__",
+    "clear_cache",
     "cuda_available",
     "cuda_unavailable_reason",
     "idx_to_word",
     "is_lyndon",
+    "linear_log_sig",
+    "linear_log_sig_backprop",
+    "log_sig",
+    "log_sig_combine",
+    "log_sig_combine_backprop",
+    "log_sig_join",
+    "log_sig_join_backprop",
+    "log_sig_length",
+    "logsig_to_sig",
+    "logsig_to_sig_backprop",
     "lyndon_words",
     "lyndon_words_of_length",
+    "prepare_log_sig",
+    "set_cache_dir",
     "sig",
     "sig_backprop",
     "sig_combine",
     "sig_combine_backprop",
     "sig_length",
+    "sig_to_log_sig",
+    "sig_to_log_sig_backprop",
     "signature",
     "transform_path",
     "transform_path_backprop",
