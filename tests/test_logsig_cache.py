@@ -50,6 +50,8 @@ def _child_log_sig(queue, path, clear):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="fork is POSIX")
+# Python 3.12+ warns that forking a process with threads may deadlock: that is what is tested.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 @pytest.mark.parametrize("clear", [False, True])
 def test_a_forked_child_uses_or_rebuilds_the_tables(rng, clear):
     path = rng.normal(size=(5, 10, 4))
@@ -109,7 +111,9 @@ def test_a_damaged_disk_file_is_rebuilt_not_trusted(cache_dir, rng, damage):
     path = rng.normal(size=(2, 7, 3))
     import reference_logsig as ref
 
-    np.testing.assert_allclose(ts.log_sig(path, 4, method=2), ref.log_sig(path, 4, method=2), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        ts.log_sig(path, 4, method=2), ref.log_sig(path, 4, method=2), rtol=1e-10, atol=1e-12
+    )
 
 
 def test_a_file_for_another_shape_is_not_loaded(cache_dir):

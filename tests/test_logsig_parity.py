@@ -44,7 +44,15 @@ def _prepare(dim, degree, method, flags):
 def _cases():
     for (batch, length, dim, degrees), flags, method in itertools.product(GRID, FLAGS, range(4)):
         for degree in degrees:
-            yield pytest.param(batch, length, dim, degree, flags, method, id=f"{batch}-{length}x{dim}-N{degree}-m{method}-{flags}")
+            yield pytest.param(
+                batch,
+                length,
+                dim,
+                degree,
+                flags,
+                method,
+                id=f"{batch}-{length}x{dim}-N{degree}-m{method}-{flags}",
+            )
 
 
 def _scale(expected) -> float:
@@ -77,20 +85,30 @@ def test_log_sig_and_conversions_match_pysiglib(rng, batch, length, dim, degree,
         theirs_back = pysiglib.logsig_to_sig(ours, dim, degree, method=method, scalar_term=True, **transform)
         assert_close(back, to_numpy(theirs_back), dtype)
         gs = make(rng.normal(size=tuple(back.shape)), container, dtype)
-        ours_e = ts.logsig_to_sig_backprop(ours, gs, dim, degree, method=method, scalar_term=True, **transform)
-        theirs_e = pysiglib.logsig_to_sig_backprop(ours, gs, dim, degree, method=method, scalar_term=True, **transform)
+        ours_e = ts.logsig_to_sig_backprop(
+            ours, gs, dim, degree, method=method, scalar_term=True, **transform
+        )
+        theirs_e = pysiglib.logsig_to_sig_backprop(
+            ours, gs, dim, degree, method=method, scalar_term=True, **transform
+        )
         assert_close(ours_e, to_numpy(theirs_e), dtype, scale=_scale(theirs_e) * 10)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("container", CONTAINERS)
-@pytest.mark.parametrize(("batch", "dim", "degree", "flags"), [((), 3, 4, {}), ((4,), 2, 6, {}), ((2, 3), 2, 3, {"time_aug": True, "lead_lag": True})])
+@pytest.mark.parametrize(
+    ("batch", "dim", "degree", "flags"),
+    [((), 3, 4, {}), ((4,), 2, 6, {}), ((2, 3), 2, 3, {"time_aug": True, "lead_lag": True})],
+)
 def test_combine_and_join_match_pysiglib(rng, dtype, container, batch, dim, degree, flags):
     aug = _prepare(dim, degree, 3, flags)
     paths = [rng.normal(size=(*batch, 6, dim)) * 0.4 for _ in range(2)]
     l1, l2 = (make(ts.log_sig(p, degree, method=2, **flags), container, dtype) for p in paths)
     g = make(rng.normal(size=tuple(l1.shape)), container, dtype)
-    ours, theirs = ts.log_sig_combine(l1, l2, dim, degree, **flags), pysiglib.log_sig_combine(l1, l2, dim, degree, **flags)
+    ours, theirs = (
+        ts.log_sig_combine(l1, l2, dim, degree, **flags),
+        pysiglib.log_sig_combine(l1, l2, dim, degree, **flags),
+    )
     assert kind_of(ours) == kind_of(theirs)
     assert_close(ours, to_numpy(theirs), dtype)
     for a, b in zip(
@@ -102,12 +120,16 @@ def test_combine_and_join_match_pysiglib(rng, dtype, container, batch, dim, degr
     ours, theirs = ts.log_sig_join(l1, v, aug, degree), pysiglib.log_sig_join(l1, v, aug, degree)
     assert kind_of(ours) == kind_of(theirs)
     assert_close(ours, to_numpy(theirs), dtype)
-    for a, b in zip(ts.log_sig_join_backprop(g, l1, v, aug, degree), pysiglib.log_sig_join_backprop(g, l1, v, aug, degree)):
+    for a, b in zip(
+        ts.log_sig_join_backprop(g, l1, v, aug, degree), pysiglib.log_sig_join_backprop(g, l1, v, aug, degree)
+    ):
         assert_close(a, to_numpy(b), dtype, scale=_scale(b) * 10)
 
 
 @pytest.mark.parametrize("container", CONTAINERS)
-@pytest.mark.parametrize(("method", "scalar_term"), [(0, False), (0, True), (1, False), (2, True), (3, False)])
+@pytest.mark.parametrize(
+    ("method", "scalar_term"), [(0, False), (0, True), (1, False), (2, True), (3, False)]
+)
 @pytest.mark.parametrize(("dim", "degree"), [(3, 3), (2, 0), (0, 2), (4, 1)])
 def test_linear_log_sig_matches_pysiglib(rng, container, method, scalar_term, dim, degree):
     v = make(rng.normal(size=(2, 3, dim)), container, np.float64)
@@ -116,12 +138,18 @@ def test_linear_log_sig_matches_pysiglib(rng, container, method, scalar_term, di
     assert kind_of(ours) == kind_of(theirs)
     assert_close(ours, to_numpy(theirs), np.float64)
     g = make(rng.normal(size=tuple(ours.shape)), container, np.float64)
-    assert_close(ts.linear_log_sig_backprop(g, v, dim, degree, **kw), to_numpy(pysiglib.linear_log_sig_backprop(g, v, dim, degree, **kw)), np.float64)
+    assert_close(
+        ts.linear_log_sig_backprop(g, v, dim, degree, **kw),
+        to_numpy(pysiglib.linear_log_sig_backprop(g, v, dim, degree, **kw)),
+        np.float64,
+    )
 
 
 def test_log_sig_length_matches_pysiglib():
     for d, n, t, ll in itertools.product(range(1, 6), range(1, 7), [False, True], [False, True]):
-        assert ts.log_sig_length(d, n, time_aug=t, lead_lag=ll) == pysiglib.log_sig_length(d, n, time_aug=t, lead_lag=ll)
+        assert ts.log_sig_length(d, n, time_aug=t, lead_lag=ll) == pysiglib.log_sig_length(
+            d, n, time_aug=t, lead_lag=ll
+        )
 
 
 NAMES = [
@@ -152,7 +180,9 @@ def test_log_sig_matches_iisignature(rng, dim, degree, flags):
     assert_close(ts.log_sig(path, degree, method=0, **flags), iis.logsig(x, prepared, "X"), np.float64)
     ls = iis.logsig(x, prepared, "S")
     transform = {k: v for k, v in flags.items() if k != "end_time"}
-    assert_close(ts.logsig_to_sig(ls, dim, degree, method=2, **transform), iis.logsigtosig(ls, prepared), np.float64)
+    assert_close(
+        ts.logsig_to_sig(ls, dim, degree, method=2, **transform), iis.logsigtosig(ls, prepared), np.float64
+    )
     g = rng.normal(size=ls.shape)
     expected = iis.logsigbackprop(g, x, prepared, "S")
     ours = ts._logsig._log_sig_backprop(x, g, degree, method=2)

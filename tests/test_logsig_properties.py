@@ -20,28 +20,39 @@ def test_exp_of_log_is_the_signature(rng, flags, method):
     for scalar_term in (False, True):
         s = ts.sig(path, 4, scalar_term=scalar_term, **flags)
         ls = ts.sig_to_log_sig(s, 3, 4, method=method, **transform)
-        assert_close(ts.logsig_to_sig(ls, 3, 4, method=method, scalar_term=scalar_term, **transform), s, np.float64)
+        assert_close(
+            ts.logsig_to_sig(ls, 3, 4, method=method, scalar_term=scalar_term, **transform), s, np.float64
+        )
 
 
 @pytest.mark.parametrize(("dim", "degree"), [(2, 6), (3, 4), (5, 3), (1, 4)])
 def test_combine_is_the_log_signature_of_the_concatenation(rng, dim, degree):
     x = rng.normal(size=(3, 31, dim)) * 0.3
     for cut in (1, 15, 29):
-        first, second = ts.log_sig(x[:, : cut + 1], degree, method=2), ts.log_sig(x[:, cut:], degree, method=2)
-        assert_close(ts.log_sig_combine(first, second, dim, degree), ts.log_sig(x, degree, method=2), np.float64)
+        first, second = (
+            ts.log_sig(x[:, : cut + 1], degree, method=2),
+            ts.log_sig(x[:, cut:], degree, method=2),
+        )
+        assert_close(
+            ts.log_sig_combine(first, second, dim, degree), ts.log_sig(x, degree, method=2), np.float64
+        )
 
 
 @pytest.mark.parametrize(("dim", "degree"), [(2, 5), (3, 4), (4, 2)])
 def test_join_is_the_log_signature_with_one_more_point(rng, dim, degree):
     x = rng.normal(size=(2, 3, 12, dim)) * 0.4
-    joined = ts.log_sig_join(ts.log_sig(x[..., :-1, :], degree, method=2), x[..., -1, :] - x[..., -2, :], dim, degree)
+    joined = ts.log_sig_join(
+        ts.log_sig(x[..., :-1, :], degree, method=2), x[..., -1, :] - x[..., -2, :], dim, degree
+    )
     assert_close(joined, ts.log_sig(x, degree, method=2), np.float64)
 
 
 @pytest.mark.parametrize("flags", FLAGS)
 def test_method_3_is_method_2(rng, flags):
     path = rng.normal(size=(5, 20, 2)) * 0.5
-    np.testing.assert_array_equal(ts.log_sig(path, 5, method=3, **flags), ts.log_sig(path, 5, method=2, **flags))
+    np.testing.assert_array_equal(
+        ts.log_sig(path, 5, method=3, **flags), ts.log_sig(path, 5, method=2, **flags)
+    )
 
 
 def test_methods_1_and_2_differ_exactly_where_the_system_is_not_the_identity(rng):
@@ -84,7 +95,9 @@ def test_path_gradient_matches_finite_differences(rng, method, flags):
     path = rng.normal(size=(2, 4, 2)) * 0.5
     w = rng.normal(size=ts.log_sig(path, 3, method=method, scalar_term=True, **flags).shape)
     grad = _log_sig_backprop(path, w, 3, method=method, scalar_term=True, **flags)
-    _check_gradient(lambda p: np.sum(w * ts.log_sig(p, 3, method=method, scalar_term=True, **flags)), path, grad)
+    _check_gradient(
+        lambda p: np.sum(w * ts.log_sig(p, 3, method=method, scalar_term=True, **flags)), path, grad
+    )
     if method == 3 and not flags:
         np.testing.assert_array_equal(_log_sig_from_path_backprop(w, path, 3), grad)
 
@@ -131,7 +144,9 @@ class TestLogSigStream:
             stream.push(point)
         assert (stream.size, stream.start_index, stream.end_index, stream.batch_shape) == (40, 0, 39, (2,))
         for start, end in [(0, 39), (10, 30), (24, 26), (5, 5)]:
-            assert_close(stream.sig(start, end), ts.log_sig(path[:, start : end + 1], 3, method=2), np.float64)
+            assert_close(
+                stream.sig(start, end), ts.log_sig(path[:, start : end + 1], 3, method=2), np.float64
+            )
         batch = stream.sig_batch([(0, 12), (3, 17)])
         assert batch.shape == (2, 2, ts.log_sig_length(3, 3))
         assert_close(batch[1], ts.log_sig(path[:, 3:18], 3, method=2), np.float64)

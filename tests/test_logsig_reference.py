@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import reference_logsig as ref
+
 import tensorsig as ts
 from conftest import FLAGS, assert_close
 

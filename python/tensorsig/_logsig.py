@@ -232,7 +232,13 @@ def log_sig(
             scalar_term=scalar_term, correction=correction, n_jobs=n_jobs,
         )  # fmt: skip
         return sig_to_log_sig(
-            signature, op.shape[-1], degree, time_aug=time_aug, lead_lag=lead_lag, method=method, n_jobs=n_jobs
+            signature,
+            op.shape[-1],
+            degree,
+            time_aug=time_aug,
+            lead_lag=lead_lag,
+            method=method,
+            n_jobs=n_jobs,
         )
     _cpu_only(op)
     result, out = empty(op, out_shape)

@@ -47,7 +47,7 @@ def _folder() -> Path:
     return base / _SUBFOLDER
 
 
-def set_cache_dir(dir: str) -> None:  # noqa: A002 (pysiglib's argument name)
+def set_cache_dir(dir: str) -> None:
     """Sets the directory of the disk cache that :func:`prepare_log_sig` uses with
     ``use_disk=True``.
 

@@ -70,7 +70,9 @@ def lyndon_count(dimension: int, degree: int) -> int:
         if dimension <= 1:
             break  # no Lyndon word over one letter is longer than it
     if total > _MAX_ELEMENTS:
-        raise ValueError(f"a log-signature of dimension {dimension}, degree {degree} is too large to represent")
+        raise ValueError(
+            f"a log-signature of dimension {dimension}, degree {degree} is too large to represent"
+        )
     return total
 
 
@@ -154,13 +156,19 @@ def log_sig_backprop_meta(
     n_jobs: Any,
 ) -> tuple[Shape, int]:
     """Output shape (the path's) of the path gradient of :func:`tensorsig.log_sig`."""
-    out_shape, n_jobs = log_sig_meta(path_shape, degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs)
+    out_shape, n_jobs = log_sig_meta(
+        path_shape, degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs
+    )
     if tuple(derivs_shape) != out_shape:
-        raise ValueError(f"log_sig_derivs must have the log-signatures' shape {out_shape}, got {derivs_shape}")
+        raise ValueError(
+            f"log_sig_derivs must have the log-signatures' shape {out_shape}, got {derivs_shape}"
+        )
     return tuple(path_shape), n_jobs
 
 
-def _signature_args(dimension: Any, degree: Any, time_aug: Any, lead_lag: Any, n_jobs: Any) -> tuple[int, int]:
+def _signature_args(
+    dimension: Any, degree: Any, time_aug: Any, lead_lag: Any, n_jobs: Any
+) -> tuple[int, int]:
     check_positive_int(dimension, "dimension")
     check_positive_int(degree, "degree")
     check_bool(time_aug, "time_aug")
@@ -245,7 +253,15 @@ def logsig_to_sig_backprop_meta(
 ) -> tuple[Shape, bool, int]:
     """Output shape (``log_sig``'s) of :func:`tensorsig.logsig_to_sig_backprop`."""
     out, scalar_term, n_jobs = logsig_to_sig_meta(
-        log_sig_shape, dimension, degree, time_aug, lead_lag, method, scalar_term, n_jobs, "logsig_to_sig_backprop"
+        log_sig_shape,
+        dimension,
+        degree,
+        time_aug,
+        lead_lag,
+        method,
+        scalar_term,
+        n_jobs,
+        "logsig_to_sig_backprop",
     )
     _same_batch("log_sig and sig_derivs", log_sig_shape[:-1], _rows(derivs_shape, out[-1], "sig_derivs"))
     return tuple(log_sig_shape), scalar_term, n_jobs
@@ -270,7 +286,12 @@ def log_sig_combine_meta(
 
 
 def log_sig_join_meta(
-    shapes: tuple[Shape, ...], names: tuple[str, ...], displacement_shape: Shape, dimension: Any, degree: Any, n_jobs: Any
+    shapes: tuple[Shape, ...],
+    names: tuple[str, ...],
+    displacement_shape: Shape,
+    dimension: Any,
+    degree: Any,
+    n_jobs: Any,
 ) -> tuple[Shape, int]:
     """The log-signatures' shape for :func:`tensorsig.log_sig_join` (or its backprop), given the
     shapes of its log-signature-shaped arrays and of the displacements, and ``n_jobs``."""
@@ -295,7 +316,9 @@ def linear_log_sig_meta(
     check_bool(scalar_term, "scalar_term")
     check_n_jobs(n_jobs)
     if len(displacement_shape) < 1 or displacement_shape[-1] != dimension:
-        raise ValueError(f"displacement must have shape (..., dimension) = (..., {dimension}), got {displacement_shape}")
+        raise ValueError(
+            f"displacement must have shape (..., dimension) = (..., {dimension}), got {displacement_shape}"
+        )
     offset = int(method == 0 and scalar_term)
     if degree == 0 or dimension == 0:
         width = offset
@@ -325,4 +348,3 @@ def check_device(device: Any) -> None:
         raise TypeError(f"device must be of type str, got {type(device).__name__} instead")
     if device not in ("cpu", "cuda", "both"):
         raise ValueError(f"device must be 'cpu', 'cuda', or 'both', got device = {device!r}")
-

@@ -250,7 +250,8 @@ def log_sig_combine_backprop(
     Examples
     --------
     >>> import numpy as np, tensorsig
-    >>> l1, l2 = (tensorsig.log_sig(np.random.default_rng(s).normal(size=(4, 9, 2)), 3, method=2) for s in (0, 1))
+    >>> rng = np.random.default_rng(0)
+    >>> l1, l2 = (tensorsig.log_sig(rng.normal(size=(4, 9, 2)), 3, method=2) for _ in range(2))
     >>> d1, d2 = tensorsig.log_sig_combine_backprop(np.ones((4, 5)), l1, l2, 2, 3)
     >>> d1.shape, d2.shape
     ((4, 5), (4, 5))
@@ -307,7 +308,9 @@ def log_sig_join(log_sig: Any, displacement: Any, dimension: int, degree: int, *
     True
     """
     ops = _operands([log_sig, displacement], ["log_sig", "displacement"])
-    shape, n_jobs = meta.log_sig_join_meta((ops[0].shape,), ("log_sig",), ops[1].shape, dimension, degree, n_jobs)
+    shape, n_jobs = meta.log_sig_join_meta(
+        (ops[0].shape,), ("log_sig",), ops[1].shape, dimension, degree, n_jobs
+    )
     batch_shape = shape[:-1]
     result, out = empty(ops[0], shape)
     if has_values(out):
@@ -365,7 +368,13 @@ for _function in (log_sig_combine, log_sig_join):
 
 
 def linear_log_sig(
-    displacement: Any, dimension: int, degree: int, *, method: int = 1, scalar_term: bool = False, n_jobs: int = 1
+    displacement: Any,
+    dimension: int,
+    degree: int,
+    *,
+    method: int = 1,
+    scalar_term: bool = False,
+    n_jobs: int = 1,
 ) -> Any:
     r"""The log-signature of a straight segment: :math:`\log \exp(v) = v`, at level 1.
 
@@ -442,7 +451,9 @@ def linear_log_sig_backprop(
     ops = _operands([displacement, derivs], ["displacement", "derivs"])
     shape, offset = meta.linear_log_sig_meta(ops[0].shape, dimension, degree, method, scalar_term, n_jobs)
     if ops[1].shape != shape:
-        raise ValueError(f"derivs must have the shape of linear_log_sig's result, {shape}, got {ops[1].shape}")
+        raise ValueError(
+            f"derivs must have the shape of linear_log_sig's result, {shape}, got {ops[1].shape}"
+        )
     result, out = empty(ops[0], ops[0].shape)
     out[...] = 0
     if shape[-1] > offset:

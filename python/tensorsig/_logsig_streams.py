@@ -141,7 +141,9 @@ class LogSigStream:
         else:
             displacement = point - self._last_point
             self._log_sigs.append(
-                self._join(self._log_sigs[-1], displacement, self._dimension, self._degree, n_jobs=self._n_jobs)
+                self._join(
+                    self._log_sigs[-1], displacement, self._dimension, self._degree, n_jobs=self._n_jobs
+                )
             )
         self._last_point = _copy(point)
 
@@ -172,7 +174,9 @@ class LogSigStream:
         s, e = self._index(start), self._index(end)
         if start == 0:
             return _copy(self._log_sigs[e])
-        return self._combine(-self._log_sigs[s], self._log_sigs[e], self._dimension, self._degree, n_jobs=self._n_jobs)
+        return self._combine(
+            -self._log_sigs[s], self._log_sigs[e], self._dimension, self._degree, n_jobs=self._n_jobs
+        )
 
     def sig_batch(self, intervals: Sequence[tuple[int, int]]) -> Any:
         """The log-signatures of several intervals ``[(start, end), ...]``, stacked:
@@ -293,7 +297,9 @@ class LogSigWindowStream:
             while self._seen - 1 >= self._next_end:
                 start = self._next_end - self._window + 1 - self._first
                 window = buffer[..., start : start + self._window, :]
-                self._windows.append(self._log_sig(window, self._degree, method=self._method, n_jobs=self._n_jobs))
+                self._windows.append(
+                    self._log_sig(window, self._degree, method=self._method, n_jobs=self._n_jobs)
+                )
                 self._next_end += self._stride
             self._chunks = [buffer]
         self._drop_unneeded()

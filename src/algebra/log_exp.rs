@@ -44,6 +44,9 @@ pub struct LogExpWorkspace<T> {
     grad: Vec<T>,
     grad_a: Vec<T>,
     grad_b: Vec<T>,
+    /// Whether an exponential has written its terms since the logarithm last zeroed the
+    /// padding levels it needs zero.
+    exp_dirty: bool,
 }
 
 impl<T: Scalar> LogExpWorkspace<T> {
@@ -70,6 +73,7 @@ impl<T: Scalar> LogExpWorkspace<T> {
             grad_a: try_zeroed(what, layout.len())?,
             grad_b: try_zeroed(what, layout.len())?,
             layouts,
+            exp_dirty: false,
         })
     }
 
@@ -97,21 +101,31 @@ impl<T: Scalar> LogExpWorkspace<T> {
         }
         // Term N is q_N = 0 and term t ≤ N - 1 has degree N - t, with a zero level above it: the
         // exponential leaves its own terms (one level longer) in the same slots.
-        let first = self.starts[n];
-        self.terms[first..first + self.layout.dim()].fill(T::ZERO);
+        if self.exp_dirty {
+            for t in 1..=n {
+                let padding = self.starts[t] + self.layouts[n - t].len()..self.starts[t + 1];
+                self.terms[padding].fill(T::ZERO);
+            }
+            self.exp_dirty = false;
+        }
         for t in (1..n).rev() {
+            let alpha = T::from_f64(t as f64 / (t + 1) as f64);
             let m = self.layouts[n - t];
             let len = m.len();
             let (below, above) = self.terms.split_at_mut(self.starts[t + 1]);
+            let out = &mut below[self.starts[t]..self.starts[t] + len];
+            if t + 1 == n {
+                // q_{N-1} = -α x at degree 1: no product needed.
+                for (o, &v) in out.iter_mut().zip(x) {
+                    *o = -alpha * v;
+                }
+                continue;
+            }
             let next = &above[..len];
             product(m, &x[..len], next, &mut self.product[..len]);
-            let alpha = T::from_f64(t as f64 / (t + 1) as f64);
-            let out = &mut below[self.starts[t]..self.starts[t] + len];
             for ((o, &p), &q) in out.iter_mut().zip(&self.product[..len]).zip(next) {
                 *o = alpha * (q - p);
             }
-            let padding = self.starts[t] + len..self.starts[t] + self.layouts[n - t + 1].len();
-            self.terms[padding].fill(T::ZERO);
         }
     }
 
@@ -190,6 +204,7 @@ fn exp_terms<T: Scalar>(lie: &[T], out: &mut [T], ws: &mut LogExpWorkspace<T>) {
     assert_eq!(lie.len(), ws.layout.len());
     assert_eq!(out.len(), ws.layout.len());
     // Term N + 1 (f_{N+1} = 0) stays zero; term t has degree N - t + 1.
+    ws.exp_dirty = true;
     for t in (1..=n).rev() {
         let m = ws.layouts[n + 1 - t];
         let len = m.len();

@@ -36,7 +36,7 @@ use super::layout::Layout;
 /// assert_eq!(terms, [(6 + 1, 1), (6 + 2, -2), (6 + 4, 1)]);
 /// # Ok::<(), tensorsig::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LyndonBasis {
     pub(crate) layout: Layout,
     /// Words of length `k` are numbered `level_starts[k - 1]..level_starts[k]`.
@@ -54,6 +54,36 @@ pub struct LyndonBasis {
     pub(crate) system_starts: Vec<usize>,
     pub(crate) system_cols: Vec<u32>,
     pub(crate) system_coefs: Vec<i32>,
+    /// Tables derived from the above for speed (not persisted: [`LyndonBasis::derive`]).
+    pub(crate) fast: Derived,
+}
+
+/// The tables the per-signature loops read, derived from a [`LyndonBasis`]'s own.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Derived {
+    /// For each length `k ≥ 2` and `0 < j < k`, the splits `v = v[..j] v[j..]` of the words of
+    /// length `k`: one pass of independent multiply-adds per `(k, j)`, no chain between words.
+    pub(crate) split_passes: Vec<SplitPass>,
+    /// The expansions' and the system's coefficients as `f64` (exact: small integers).
+    pub(crate) expansion_values: Vec<f64>,
+    pub(crate) system_values: Vec<f64>,
+    /// The rows of the system that have entries, in order (most have none).
+    pub(crate) system_rows: Vec<u32>,
+    /// The system by columns: the nonempty columns `w` in order, each with the end of its
+    /// entries `(v, M[v][w])` in `column_rows` and `column_values` (the start is the previous
+    /// column's end).
+    pub(crate) columns: Vec<(u32, u32)>,
+    pub(crate) column_rows: Vec<u32>,
+    pub(crate) column_values: Vec<f64>,
+}
+
+/// The splits `v[..j] | v[j..]` at one `j` of the words of one length.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct SplitPass {
+    /// The words' numbers.
+    pub(crate) words: std::ops::Range<usize>,
+    /// For each, the flat positions of the prefix and of the suffix.
+    pub(crate) pairs: Vec<[u32; 2]>,
 }
 
 /// Terms an expansion may have in all, beyond which the tables are refused as too large (16 bytes
@@ -99,10 +129,79 @@ impl LyndonBasis {
             system_starts: Vec::new(),
             system_cols: Vec::new(),
             system_coefs: Vec::new(),
+            fast: Derived::default(),
         };
+        if layout.len() > u32::MAX as usize {
+            return Err(too_large("more coefficients than 32 bits index"));
+        }
         basis.expand_brackets().map_err(too_large)?;
         basis.assemble_system();
+        basis.derive();
         Ok(basis)
+    }
+
+    /// Fills [`LyndonBasis::fast`] from the other tables (which must be consistent, and the
+    /// layout no longer than `u32::MAX`).
+    pub(crate) fn derive(&mut self) {
+        let layout = self.layout;
+        // What the unchecked reads of the per-signature loops rely on: every word lies in the
+        // level of its length, so its splits' positions do too.
+        for k in 1..=layout.degree() {
+            let level = layout.level_range(k);
+            assert!(
+                self.positions[self.level(k)]
+                    .iter()
+                    .all(|p| level.contains(p))
+            );
+        }
+        let mut passes = Vec::new();
+        for k in 2..=layout.degree() {
+            let words = self.level(k);
+            for j in 1..k {
+                let tail = layout.level_len(k - j);
+                let pairs = self.positions[words.clone()]
+                    .iter()
+                    .map(|&p| {
+                        let within = p - layout.level_offset(k);
+                        let prefix = layout.level_offset(j) + within / tail;
+                        let suffix = layout.level_offset(k - j) + within % tail;
+                        [prefix as u32, suffix as u32]
+                    })
+                    .collect();
+                passes.push(SplitPass {
+                    words: words.clone(),
+                    pairs,
+                });
+            }
+        }
+        let mut by_column: Vec<(u32, u32, f64)> = (0..self.len())
+            .flat_map(|v| {
+                self.system_row(v)
+                    .map(move |(w, m)| (w as u32, v as u32, f64::from(m)))
+            })
+            .collect();
+        by_column.sort_by_key(|e| (e.0, e.1));
+        let mut columns: Vec<(u32, u32)> = Vec::new();
+        for (i, &(w, v, _)) in by_column.iter().enumerate() {
+            // The unchecked solve relies on it: entries below the diagonal, inside the system.
+            assert!(w < v && (v as usize) < self.len());
+            match columns.last_mut() {
+                Some((last, end)) if *last == w => *end = i as u32 + 1,
+                _ => columns.push((w, i as u32 + 1)),
+            }
+        }
+        self.fast = Derived {
+            columns,
+            column_rows: by_column.iter().map(|e| e.1).collect(),
+            column_values: by_column.iter().map(|e| e.2).collect(),
+            split_passes: passes,
+            expansion_values: self.expansion_coefs.iter().map(|&c| f64::from(c)).collect(),
+            system_values: self.system_coefs.iter().map(|&c| f64::from(c)).collect(),
+            system_rows: (0..self.len())
+                .filter(|&v| self.system_starts[v] < self.system_starts[v + 1])
+                .map(|v| v as u32)
+                .collect(),
+        };
     }
 
     /// The layout of the tensors the basis lives in.
@@ -165,15 +264,25 @@ impl LyndonBasis {
 
     /// In place, the bracket coordinates `c` of the Lie element whose coefficients at the Lyndon
     /// words are `values` (`ℓ`): forward substitution, `c_v = ℓ_v − Σ_{w<v} M[v][w] c_w`.
+    ///
+    /// By columns: once `c_w` is final, it is taken off every later row it enters. The updates
+    /// of one column are independent of each other, where a row's would form one chain.
     pub fn solve<T: Scalar>(&self, values: &mut [T]) {
         assert_eq!(values.len(), self.len());
-        for v in 0..values.len() {
-            let mut acc = values[v];
-            for i in self.system_starts[v]..self.system_starts[v + 1] {
-                acc -= T::from_f64(f64::from(self.system_coefs[i]))
-                    * values[self.system_cols[i] as usize];
+        let (rows, coefs) = (&self.fast.column_rows, &self.fast.column_values);
+        let mut start = 0;
+        for &(w, end) in &self.fast.columns {
+            let end = end as usize;
+            // SAFETY: `derive` checked `w < v < len()` for every entry `(v, w)`, and built the
+            // column ends as increasing offsets into `rows` and `coefs` (both that long).
+            unsafe {
+                let c = *values.get_unchecked(w as usize);
+                for i in start..end {
+                    let v = *rows.get_unchecked(i) as usize;
+                    *values.get_unchecked_mut(v) -= T::from_f64(*coefs.get_unchecked(i)) * c;
+                }
             }
-            values[v] = acc;
+            start = end;
         }
     }
 
@@ -182,11 +291,12 @@ impl LyndonBasis {
     /// with respect to the Lyndon-word coefficients `ℓ`. Back substitution by columns.
     pub fn solve_transposed<T: Scalar>(&self, values: &mut [T]) {
         assert_eq!(values.len(), self.len());
-        for v in (0..values.len()).rev() {
+        let (cols, coefs) = (&self.system_cols, &self.fast.system_values);
+        for &v in self.fast.system_rows.iter().rev() {
+            let v = v as usize;
             let y = values[v];
             for i in self.system_starts[v]..self.system_starts[v + 1] {
-                values[self.system_cols[i] as usize] -=
-                    T::from_f64(f64::from(self.system_coefs[i])) * y;
+                values[cols[i] as usize] -= T::from_f64(coefs[i]) * y;
             }
         }
     }
@@ -200,7 +310,7 @@ impl LyndonBasis {
         for (g, &c) in coords.iter().enumerate() {
             for i in self.expansion_starts[g]..self.expansion_starts[g + 1] {
                 tensor[self.expansion_positions[i]] +=
-                    T::from_f64(f64::from(self.expansion_coefs[i])) * c;
+                    T::from_f64(self.fast.expansion_values[i]) * c;
             }
         }
     }
@@ -212,8 +322,8 @@ impl LyndonBasis {
         for (g, c) in coords.iter_mut().enumerate() {
             let mut acc = T::ZERO;
             for i in self.expansion_starts[g]..self.expansion_starts[g + 1] {
-                acc += T::from_f64(f64::from(self.expansion_coefs[i]))
-                    * grad[self.expansion_positions[i]];
+                acc +=
+                    T::from_f64(self.fast.expansion_values[i]) * grad[self.expansion_positions[i]];
             }
             *c = acc;
         }

@@ -29,7 +29,7 @@ pub fn log_sig_combine_row<T: Scalar>(
     basis.expand(b, lie);
     exp(layout, lie, exp_b, &mut ws.log_exp);
     product(layout, exp_a, exp_b, joined);
-    log_words(basis, &ws.levels, joined, out, &mut ws.log_exp);
+    log_words(basis, joined, out, &mut ws.log_exp);
     basis.solve(out);
 }
 
@@ -57,7 +57,7 @@ pub fn log_sig_combine_row_backward<T: Scalar>(
     basis.solve_transposed(g);
     let d_joined = &mut *t4;
     d_joined.fill(T::ZERO);
-    log_words_backward(basis, &ws.levels, joined, g, d_joined, t5, &mut ws.log_exp);
+    log_words_backward(basis, joined, g, d_joined, t5, &mut ws.log_exp);
     // The product's gradients go where `joined` and the scratch were.
     let (d_exp_a, d_exp_b) = (&mut *joined, &mut *t5);
     product_backward(layout, d_joined, exp_a, exp_b, d_exp_a, d_exp_b);
@@ -84,7 +84,7 @@ pub fn log_sig_join_row<T: Scalar>(
     basis.expand(log_sig, lie);
     exp(layout, lie, sig, &mut ws.log_exp);
     mul_exp(layout, sig, v, &mut ws.mul_exp);
-    log_words(basis, &ws.levels, sig, out, &mut ws.log_exp);
+    log_words(basis, sig, out, &mut ws.log_exp);
     basis.solve(out);
 }
 
@@ -110,7 +110,7 @@ pub fn log_sig_join_row_backward<T: Scalar>(
     g.copy_from_slice(grad);
     basis.solve_transposed(g);
     d_sig.fill(T::ZERO);
-    log_words_backward(basis, &ws.levels, sig, g, d_sig, scratch, &mut ws.log_exp);
+    log_words_backward(basis, sig, g, d_sig, scratch, &mut ws.log_exp);
     // Back through the segment: `sig` returns to exp(log_sig), `d_sig` to its gradient.
     d_v.fill(T::ZERO);
     mul_exp_backward(layout, sig, d_sig, v, d_v, &mut ws.mul_exp);

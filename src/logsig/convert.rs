@@ -2,8 +2,7 @@
 
 use super::LogSigMethod;
 use crate::algebra::{
-    Layout, Levels, LogExpWorkspace, LyndonBasis, MulExpWorkspace, exp, exp_backward, log,
-    log_backward,
+    Layout, LogExpWorkspace, LyndonBasis, MulExpWorkspace, exp, exp_backward, log, log_backward,
 };
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
@@ -12,7 +11,6 @@ use crate::scalar::Scalar;
 #[derive(Clone, Debug)]
 pub struct LogSigWorkspace<T> {
     pub(crate) layout: Layout,
-    pub(crate) levels: Levels,
     pub(crate) log_exp: LogExpWorkspace<T>,
     pub(crate) mul_exp: MulExpWorkspace<T>,
     /// Tensors of the layout.
@@ -29,7 +27,6 @@ impl<T: Scalar> LogSigWorkspace<T> {
         let tensor = || try_zeroed(what, layout.len());
         Ok(LogSigWorkspace {
             layout,
-            levels: Levels::new(layout),
             log_exp: LogExpWorkspace::new(layout)?,
             mul_exp: MulExpWorkspace::new(layout)?,
             tensors: [
@@ -47,97 +44,49 @@ impl<T: Scalar> LogSigWorkspace<T> {
 
 /// `out[g]`: the coefficient of `log(1 + x)` at Lyndon word `g`, from `x` and the inner Horner
 /// term `q` of the logarithm: `x_v + Σ_{0<j<k} x_{v[..j]} · q_{v[j..]}` for `v` of length `k`.
-pub(crate) fn lyndon_coefficients<T: Scalar>(
-    basis: &LyndonBasis,
-    levels: &Levels,
-    x: &[T],
-    q: &[T],
-    out: &mut [T],
-) {
-    for_each_split(basis, levels, |g, position, splits| {
-        let mut acc = x[position];
-        for (prefix, suffix) in splits {
-            acc += x[prefix] * q[suffix];
+///
+/// A pass per `(k, j)` over the words of length `k`: its multiply-adds are independent of each
+/// other (one per word), so they pipeline, where word by word they would form one chain.
+pub(crate) fn lyndon_coefficients<T: Scalar>(basis: &LyndonBasis, x: &[T], q: &[T], out: &mut [T]) {
+    let len = basis.layout.len();
+    assert!(x.len() == len && q.len() == len && out.len() == basis.len());
+    for (o, &p) in out.iter_mut().zip(&basis.positions) {
+        *o = x[p];
+    }
+    for pass in &basis.fast.split_passes {
+        for (o, &[a, b]) in out[pass.words.clone()].iter_mut().zip(&pass.pairs) {
+            // SAFETY: `LyndonBasis::derive` made every split's positions flat positions of a
+            // word of the layout (below `len`), and both slices are `len` long.
+            unsafe { *o += *x.get_unchecked(a as usize) * *q.get_unchecked(b as usize) };
         }
-        out[g] = acc;
-    });
+    }
 }
 
 /// The adjoint of [`lyndon_coefficients`]: adds to `d_x` and `d_q` the gradients of
 /// `Σ_g grad[g]·out[g]`.
 pub(crate) fn lyndon_coefficients_backward<T: Scalar>(
     basis: &LyndonBasis,
-    levels: &Levels,
     x: &[T],
     q: &[T],
     grad: &[T],
     d_x: &mut [T],
     d_q: &mut [T],
 ) {
-    for_each_split(basis, levels, |g, position, splits| {
-        let gv = grad[g];
-        d_x[position] += gv;
-        for (prefix, suffix) in splits {
-            d_x[prefix] += gv * q[suffix];
-            d_q[suffix] += gv * x[prefix];
-        }
-    });
-}
-
-/// Calls `visit(g, position, splits)` for every Lyndon word `g`, with its flat position and the
-/// flat positions `(prefix, suffix)` of its splits into two non-empty words.
-#[inline(always)]
-fn for_each_split(
-    basis: &LyndonBasis,
-    levels: &Levels,
-    mut visit: impl FnMut(usize, usize, Splits<'_>),
-) {
-    let mut letters = basis.letters.as_slice();
-    for k in 1..=basis.layout.degree() {
-        let offset = levels.offset(k);
-        for g in basis.level(k) {
-            let (word, rest) = letters.split_at(k);
-            letters = rest;
-            let position = basis.positions[g];
-            let splits = Splits {
-                levels,
-                word,
-                within: position - offset,
-                prefix: 0,
-                j: 1,
-            };
-            visit(g, position, splits);
-        }
+    let len = basis.layout.len();
+    assert!(x.len() == len && q.len() == len && d_x.len() == len && d_q.len() == len);
+    assert_eq!(grad.len(), basis.len());
+    for (&g, &p) in grad.iter().zip(&basis.positions) {
+        d_x[p] += g;
     }
-}
-
-/// The splits `v = v[..j] v[j..]` (`0 < j < k`) of a word `v` of length `k`, as the flat
-/// positions of both parts: the prefix's grows a letter at a time, the suffix's is what is left
-/// of the word's position within its level.
-struct Splits<'a> {
-    levels: &'a Levels,
-    word: &'a [u32],
-    within: usize,
-    prefix: usize,
-    j: usize,
-}
-
-impl Iterator for Splits<'_> {
-    type Item = (usize, usize);
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<(usize, usize)> {
-        let (j, k) = (self.j, self.word.len());
-        if j >= k {
-            return None;
+    for pass in &basis.fast.split_passes {
+        for (&g, &[a, b]) in grad[pass.words.clone()].iter().zip(&pass.pairs) {
+            let (a, b) = (a as usize, b as usize);
+            // SAFETY: as in `lyndon_coefficients`: `a, b < len`, the length of all four slices.
+            unsafe {
+                *d_x.get_unchecked_mut(a) += g * *q.get_unchecked(b);
+                *d_q.get_unchecked_mut(b) += g * *x.get_unchecked(a);
+            }
         }
-        self.j += 1;
-        self.prefix = self.prefix * self.levels.len(1) + self.word[j - 1] as usize;
-        let suffix = self.within - self.prefix * self.levels.len(k - j);
-        Some((
-            self.levels.offset(j) + self.prefix,
-            self.levels.offset(k - j) + suffix,
-        ))
     }
 }
 
@@ -164,7 +113,7 @@ pub fn sig_to_log_sig_row<T: Scalar>(
     match (method, basis) {
         (LogSigMethod::Expanded, _) => log(layout, sig, out, &mut ws.log_exp),
         (_, Some(basis)) => {
-            log_words(basis, &ws.levels, sig, out, &mut ws.log_exp);
+            log_words(basis, sig, out, &mut ws.log_exp);
             if method != LogSigMethod::LyndonWords {
                 basis.solve(out);
             }
@@ -196,7 +145,7 @@ pub fn sig_to_log_sig_row_backward<T: Scalar>(
             }
             d_sig.fill(T::ZERO);
             let [d_q, ..] = &mut ws.tensors;
-            log_words_backward(basis, &ws.levels, sig, &g, d_sig, d_q, &mut ws.log_exp);
+            log_words_backward(basis, sig, &g, d_sig, d_q, &mut ws.log_exp);
             ws.coords = g;
         }
         (_, None) => unreachable!("checked by coordinates_len"),
@@ -206,20 +155,18 @@ pub fn sig_to_log_sig_row_backward<T: Scalar>(
 /// The Lyndon-word coefficients of `log(1 + x)` into `out`.
 pub(crate) fn log_words<T: Scalar>(
     basis: &LyndonBasis,
-    levels: &Levels,
     x: &[T],
     out: &mut [T],
     log_exp: &mut LogExpWorkspace<T>,
 ) {
     log_exp.log_terms(x);
-    lyndon_coefficients(basis, levels, x, log_exp.log_series(), out);
+    lyndon_coefficients(basis, x, log_exp.log_series(), out);
 }
 
 /// Adds to `d_x` the gradient through the Lyndon-word coefficients of `log(1 + x)`, given their
 /// gradient `grad`; `d_q` (a tensor of the layout) is scratch.
 pub(crate) fn log_words_backward<T: Scalar>(
     basis: &LyndonBasis,
-    levels: &Levels,
     x: &[T],
     grad: &[T],
     d_x: &mut [T],
@@ -228,7 +175,7 @@ pub(crate) fn log_words_backward<T: Scalar>(
 ) {
     log_exp.log_terms(x);
     d_q.fill(T::ZERO);
-    lyndon_coefficients_backward(basis, levels, x, log_exp.log_series(), grad, d_x, d_q);
+    lyndon_coefficients_backward(basis, x, log_exp.log_series(), grad, d_x, d_q);
     log_exp.log_terms_backward(x, d_q, d_x);
 }
 

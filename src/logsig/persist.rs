@@ -118,6 +118,9 @@ pub fn decode_basis(bytes: &[u8], dim: usize, degree: usize) -> Option<LyndonBas
         return None;
     }
     let layout = Layout::new(dim, degree).ok()?;
+    if layout.len() > u32::MAX as usize {
+        return None;
+    }
     let basis = LyndonBasis {
         layout,
         level_starts: r.usizes(degree + 1)?,
@@ -129,8 +132,11 @@ pub fn decode_basis(bytes: &[u8], dim: usize, degree: usize) -> Option<LyndonBas
         system_starts: r.usizes(words.checked_add(1)?)?,
         system_cols: r.u32s(entries)?,
         system_coefs: r.i32s(entries)?,
+        fast: Default::default(),
     };
-    (r.0.is_empty() && consistent(&basis)).then_some(basis)
+    let mut basis = (r.0.is_empty() && consistent(&basis)).then_some(basis)?;
+    basis.derive();
+    Some(basis)
 }
 
 /// Whether every index in `basis` is in range and its counts are the right ones: what the
