@@ -196,3 +196,22 @@ class TestLogSigWindowStream:
             stream.sig()
         with pytest.raises(ValueError, match="method must be one of"):
             ts.LogSigWindowStream(2, 3, 5, method=4)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3, 5, 9, 17, 20])
+@pytest.mark.parametrize(
+    "flags", [{}, {"time_aug": True}, {"lead_lag": True, "time_aug": True, "end_time": 3.0}]
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_degree_two_from_the_path_matches_the_signature_route(rng, dim, flags, dtype):
+    # Degree 2 has its own route (Lévy areas as a product of the steps' midpoints and
+    # increments): compare with the logarithm of the signature, over several blocks of steps,
+    # for C-ordered and strided paths.
+    path = (rng.normal(size=(3, 300, dim)) / 10).astype(dtype)
+    transform = {k: v for k, v in flags.items() if k != "end_time"}
+    for x in (path, path[:, ::2, :], np.asfortranarray(path)):
+        for method, scalar_term in [(0, True), (1, False), (3, False)]:
+            expected = ts.sig_to_log_sig(ts.sig(x, 2, **flags), dim, 2, method=min(method, 2), **transform)
+            if scalar_term:
+                expected = np.concatenate([np.zeros((3, 1), dtype=dtype), expected], axis=-1)
+            assert_close(ts.log_sig(x, 2, method=method, scalar_term=scalar_term, **flags), expected, dtype)

@@ -164,7 +164,10 @@ def log_sig(
     :math:`x(1 - x(\tfrac12 - x(\tfrac13 - \cdots)))` on truncated Chen products (:math:`x = S - 1`
     has no scalar term, so the inner factors are needed to ever lower degrees), and for methods
     1-3 only its coefficients at Lyndon words, solved into bracket coordinates by a sparse
-    unitriangular system. Memory is bounded by the chunk, not the batch: method 3's promise of
+    unitriangular system. At degree 2 the signature is skipped: the Lévy areas
+    :math:`\tfrac12\sum_t (x_{t,i} + x_{t+1,i} - 2x_{0,i})\,\Delta x_{t,j} - \tfrac12 S_i S_j`
+    are a matrix product of the steps' midpoints and increments, half the work of the
+    signature's second level. Memory is bounded by the chunk, not the batch: method 3's promise of
     never forming a batch of signatures holds for every method. pysiglib's BCH for method 3
     folds each increment in with a step that costs more than the signature's fused
     multiply-exponentiate, and is about three times slower than its own method 2.

@@ -15,8 +15,8 @@ use super::threads::Threads;
 use crate::algebra::{Layout, LyndonBasis, lyndon_count};
 use crate::error::{Error, Result, check_len, try_zeroed};
 use crate::logsig::{
-    LogSigMethod, LogSigWorkspace, decode_basis, encode_basis, sig_to_log_sig_row,
-    sig_to_log_sig_row_backward,
+    DegreeTwoWorkspace, LogSigMethod, LogSigWorkspace, decode_basis, encode_basis,
+    log_sig_degree_two, sig_to_log_sig_row, sig_to_log_sig_row_backward,
 };
 use crate::scalar::Scalar;
 use crate::sig::{PathTransform, Paths};
@@ -146,6 +146,23 @@ pub fn log_sig<T: Scalar>(
     check_len("out", out, paths.batch() * row)?;
     if paths.batch() == 0 {
         return Ok(());
+    }
+    if degree == 2 && paths.batch() >= threads.count() {
+        // Lévy areas as dot products over the steps (see `log_sig_degree_two`); a few long paths
+        // are left to the signature engine, which cuts them in time across the threads.
+        let skip = usize::from(scalar_term && method == LogSigMethod::Expanded);
+        let dim = layout.dim();
+        return for_each_item(
+            threads,
+            paths.batch(),
+            [out],
+            [row],
+            || DegreeTwoWorkspace::new(dim),
+            |b, [row], ws| {
+                row[..skip].fill(T::ZERO);
+                log_sig_degree_two(&paths.path(b), transform, method, &mut row[skip..], ws);
+            },
+        );
     }
     let workspace = || LogSigWorkspace::new(layout, basis.map_or(0, LyndonBasis::len));
     if method == LogSigMethod::Expanded {

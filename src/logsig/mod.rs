@@ -13,6 +13,10 @@
 //!   `"brackets"`). They solve a sparse unitriangular system from the Lyndon-word coefficients
 //!   ([`crate::algebra::LyndonBasis`]).
 //!
+//! At degree 2, log-signatures of paths skip the signature altogether: the Lévy areas are a
+//! product of the steps' midpoints and increments, computed in register tiles (see
+//! `degree_two.rs`), at half the multiply-adds of the signature's level 2.
+//!
 //! Methods 1 and 2 never form the top level of `log S` in full: its coefficient at a Lyndon word
 //! `v` of length `k` is `x_v + Σ_{0<j<k} x_{v[..j]} · q_{v[j..]}` with `x = S − 1` and `q` the
 //! inner Horner term of the logarithm (see [`crate::algebra::log`]), about `d^N` multiply-adds in
@@ -30,6 +34,7 @@
 
 mod bch;
 mod convert;
+mod degree_two;
 mod persist;
 
 pub use bch::{
@@ -39,6 +44,7 @@ pub use convert::{
     LogSigWorkspace, log_sig_to_sig_row, log_sig_to_sig_row_backward, sig_to_log_sig_row,
     sig_to_log_sig_row_backward,
 };
+pub(crate) use degree_two::{DegreeTwoWorkspace, log_sig_degree_two};
 pub use persist::{decode_basis, encode_basis};
 
 use crate::error::{Error, Result};
