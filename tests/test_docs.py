@@ -19,7 +19,8 @@ MODULES = [
     "tensorsig._cuda",
     "tensorsig._words",
     "tensorsig._logsig",
-    "tensorsig._logsig_ops",
+    "tensorsig._logsig_convert",
+    "tensorsig._logsig_bch",
     "tensorsig._logsig_cache",
     "tensorsig._logsig_streams",
 ]

@@ -13,18 +13,17 @@ and return the same kind on the same device; every computation releases the GIL.
 from . import _core
 from ._combine import sig_combine, sig_combine_backprop
 from ._cuda import cuda_available, cuda_unavailable_reason
-from ._logsig import log_sig, log_sig_length, sig_to_log_sig, sig_to_log_sig_backprop
-from ._logsig_cache import clear_cache, prepare_log_sig, set_cache_dir
-from ._logsig_ops import (
+from ._logsig import log_sig, log_sig_length
+from ._logsig_bch import (
     linear_log_sig,
     linear_log_sig_backprop,
     log_sig_combine,
     log_sig_combine_backprop,
     log_sig_join,
     log_sig_join_backprop,
-    logsig_to_sig,
-    logsig_to_sig_backprop,
 )
+from ._logsig_cache import clear_cache, prepare_log_sig, set_cache_dir
+from ._logsig_convert import logsig_to_sig, logsig_to_sig_backprop, sig_to_log_sig, sig_to_log_sig_backprop
 from ._logsig_streams import LogSigStream, LogSigWindowStream
 from ._signature import sig, sig_backprop, sig_length
 from ._transform import transform_path, transform_path_backprop

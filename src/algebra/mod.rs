@@ -8,6 +8,7 @@ pub(crate) mod lanes;
 mod layout;
 mod log_exp;
 mod lyndon;
+mod lyndon_coordinates;
 mod mul_exp;
 mod product;
 mod reverse;
