@@ -20,7 +20,11 @@
 //! - [`sig_join`] / [`sig_join_backprop`] / [`linear_sig`]: signatures extended by a straight
 //!   segment (one fused multiply-exponentiate each), and those of straight segments;
 //! - [`sig_coef`] / [`sig_coef_backprop`]: chosen coefficients of any length straight from the
-//!   path, over a [`WordTrie`] of the words, and their gradients.
+//!   path, over a [`WordTrie`] of the words, and their gradients;
+//! - [`log_sig()`] / [`log_sig_backprop`]: log-signatures of paths in pysiglib's coordinates
+//!   ([`LogSigMethod`]) and their gradients; [`sig_to_log_sig`], [`log_sig_to_sig`],
+//!   [`log_sig_combine`] (BCH), [`log_sig_join`] and their gradients (see [`logsig`]). Their
+//!   tables are built on first use and kept in a process cache ([`lyndon_basis`]).
 //!
 //! Buffers are flat slices in pysiglib's layout (see [`Layout`]); batches run on [`Threads`].
 //! A batch may be ragged ([`Paths::with_lengths`]): each path then uses its own first points,
@@ -46,6 +50,7 @@ mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
 mod error;
+pub mod logsig;
 mod scalar;
 pub mod sig;
 mod sig_coef;
@@ -60,7 +65,14 @@ pub use cpu::{
     SigOptions, Threads, sig, sig_backprop, sig_backprop_jvp, sig_backprop_with, sig_combine,
     sig_combine_backprop, sig_with, signature_layout, transform_path, transform_path_backprop,
 };
+pub use cpu::{
+    clear_cache, load_lyndon_basis, log_sig, log_sig_backprop, log_sig_combine,
+    log_sig_combine_backprop, log_sig_join, log_sig_join_backprop, log_sig_length, log_sig_to_sig,
+    log_sig_to_sig_backprop, lyndon_basis, lyndon_basis_bytes, lyndon_basis_cached, sig_to_log_sig,
+    sig_to_log_sig_backprop,
+};
 pub use error::{DeviceErrorKind, Error, Result};
+pub use logsig::LogSigMethod;
 pub use scalar::{DType, Scalar};
 pub use sig::{Correction, CorrectionRows, PathTransform, Paths};
 pub use sig_coef::{WordTrie, sig_coef, sig_coef_backprop};

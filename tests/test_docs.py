@@ -24,6 +24,11 @@ MODULES = [
     "tensorsig._sig_coef",
     "tensorsig._streams",
     "tensorsig._window_stream",
+    "tensorsig._logsig",
+    "tensorsig._logsig_convert",
+    "tensorsig._logsig_bch",
+    "tensorsig._logsig_cache",
+    "tensorsig._logsig_streams",
 ]
 
 

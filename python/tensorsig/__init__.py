@@ -13,6 +13,18 @@ and return the same kind on the same device; every computation releases the GIL.
 from . import _core, exceptions  # noqa: F401  (tensorsig.exceptions: the exception classes)
 from ._combine import sig_combine, sig_combine_backprop
 from ._cuda import cuda_available, cuda_unavailable_reason
+from ._logsig import log_sig, log_sig_length
+from ._logsig_bch import (
+    linear_log_sig,
+    linear_log_sig_backprop,
+    log_sig_combine,
+    log_sig_combine_backprop,
+    log_sig_join,
+    log_sig_join_backprop,
+)
+from ._logsig_cache import clear_cache, prepare_log_sig, set_cache_dir
+from ._logsig_convert import logsig_to_sig, logsig_to_sig_backprop, sig_to_log_sig, sig_to_log_sig_backprop
+from ._logsig_streams import LogSigStream, LogSigWindowStream
 from ._sig_coef import extract_sig_coef, sig_coef, sig_coef_backprop
 from ._sig_join import linear_sig, sig_join, sig_join_backprop
 from ._signature import sig, sig_backprop, sig_length
@@ -45,18 +57,33 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "LogSigStream",
+    "LogSigWindowStream",
     "SigStream",
     "SigWindowStream",
     "TensorsigError",
     "__version__",
+    "clear_cache",
     "cuda_available",
     "cuda_unavailable_reason",
     "extract_sig_coef",
     "idx_to_word",
     "is_lyndon",
+    "linear_log_sig",
+    "linear_log_sig_backprop",
     "linear_sig",
+    "log_sig",
+    "log_sig_combine",
+    "log_sig_combine_backprop",
+    "log_sig_join",
+    "log_sig_join_backprop",
+    "log_sig_length",
+    "logsig_to_sig",
+    "logsig_to_sig_backprop",
     "lyndon_words",
     "lyndon_words_of_length",
+    "prepare_log_sig",
+    "set_cache_dir",
     "sig",
     "sig_backprop",
     "sig_coef",
@@ -66,6 +93,8 @@ __all__ = [
     "sig_join",
     "sig_join_backprop",
     "sig_length",
+    "sig_to_log_sig",
+    "sig_to_log_sig_backprop",
     "signature",
     "transform_path",
     "transform_path_backprop",

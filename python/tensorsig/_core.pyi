@@ -150,6 +150,90 @@ def sig_coef_backprop(
     n_jobs: int,
 ) -> None: ...
 
+# Log-signatures (src/python/logsig.rs). `dimension` is the augmented dimension; `method` is
+# pysiglib's 0-3; log-signature rows have `log_sig_length` values (method 0: a signature's).
+def log_sig(
+    path: _Floats,
+    out: _Floats,
+    degree: int,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    method: int,
+    scalar_term: bool,
+    n_jobs: int,
+) -> bool: ...
+def log_sig_backprop(
+    path: _Floats,
+    log_sig_derivs: _Floats,
+    out: _Floats,
+    degree: int,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    method: int,
+    scalar_term: bool,
+    n_jobs: int,
+) -> None: ...
+def sig_to_log_sig(
+    sig: _Floats, out: _Floats, dimension: int, degree: int, scalar_term: bool, method: int, n_jobs: int
+) -> None: ...
+def sig_to_log_sig_backprop(
+    sig: _Floats,
+    log_sig_derivs: _Floats,
+    out: _Floats,
+    dimension: int,
+    degree: int,
+    scalar_term: bool,
+    method: int,
+    n_jobs: int,
+) -> None: ...
+def logsig_to_sig(
+    log_sig: _Floats, out: _Floats, dimension: int, degree: int, method: int, scalar_term: bool, n_jobs: int
+) -> None: ...
+def logsig_to_sig_backprop(
+    log_sig: _Floats,
+    sig_derivs: _Floats,
+    out: _Floats,
+    dimension: int,
+    degree: int,
+    method: int,
+    scalar_term: bool,
+    n_jobs: int,
+) -> None: ...
+def log_sig_combine(
+    log_sig1: _Floats, log_sig2: _Floats, out: _Floats, dimension: int, degree: int, n_jobs: int
+) -> None: ...
+def log_sig_combine_backprop(
+    deriv: _Floats,
+    ls1: _Floats,
+    ls2: _Floats,
+    out1: _Floats,
+    out2: _Floats,
+    dimension: int,
+    degree: int,
+    n_jobs: int,
+) -> None: ...
+def log_sig_join(
+    log_sig: _Floats, displacement: _Floats, out: _Floats, dimension: int, degree: int, n_jobs: int
+) -> None: ...
+def log_sig_join_backprop(
+    d_out: _Floats,
+    log_sig: _Floats,
+    displacement: _Floats,
+    out1: _Floats,
+    out2: _Floats,
+    dimension: int,
+    degree: int,
+    n_jobs: int,
+) -> None: ...
+def log_sig_length(dimension: int, degree: int) -> int: ...
+def prepare_log_sig(dimension: int, degree: int) -> None: ...
+def log_sig_basis_cached(dimension: int, degree: int) -> bool: ...
+def log_sig_basis_bytes(dimension: int, degree: int) -> bytes: ...
+def load_log_sig_basis(dimension: int, degree: int, data: bytes) -> bool: ...
+def clear_cache() -> None: ...
+
 # Present when built with the `cuda` feature (HAS_CUDA). Array arguments are objects with
 # `__cuda_array_interface__` (torch CUDA tensors); positional arguments mirror the CPU functions,
 # `device` is the CUDA ordinal and `stream` the raw cudaStream_t to launch on.

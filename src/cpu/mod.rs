@@ -12,9 +12,20 @@
 //! product with the pieces before it). Ragged batches run on every engine.
 
 mod batch;
+pub(crate) mod cache;
 mod lanes;
+mod logsig;
+mod logsig_rows;
 mod threads;
 
+pub use logsig::{
+    clear_cache, load_lyndon_basis, log_sig, log_sig_backprop, log_sig_length, lyndon_basis,
+    lyndon_basis_bytes, lyndon_basis_cached,
+};
+pub use logsig_rows::{
+    log_sig_combine, log_sig_combine_backprop, log_sig_join, log_sig_join_backprop, log_sig_to_sig,
+    log_sig_to_sig_backprop, sig_to_log_sig, sig_to_log_sig_backprop,
+};
 pub use threads::Threads;
 
 use batch::for_each_item;

@@ -11,6 +11,7 @@ mod cuda;
 mod errors;
 mod extras;
 mod sig_options;
+mod logsig;
 
 use pyo3::prelude::*;
 
@@ -32,6 +33,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(extras::linear_sig, m)?)?;
     m.add_function(wrap_pyfunction!(extras::sig_coef, m)?)?;
     m.add_function(wrap_pyfunction!(extras::sig_coef_backprop, m)?)?;
+    logsig::register(m)?;
     #[cfg(feature = "cuda")]
     {
         m.add_function(wrap_pyfunction!(cuda::cuda_sig, m)?)?;

@@ -129,6 +129,19 @@ impl<'a, T: Copy> Paths<'a, T> {
         self.lengths.map_or(self.len(), |lengths| lengths[b])
     }
 
+    /// The paths `range` of the batch, as a batch of their own (for work done a chunk at a time).
+    pub fn sub_batch(&self, range: std::ops::Range<usize>) -> Paths<'a, T> {
+        assert!(range.start <= range.end && range.end <= self.batch());
+        // An empty batch (or empty paths) addresses nothing, and `data` may then be shorter.
+        let start = (range.start * self.strides[0]).min(self.data.len());
+        Paths {
+            data: &self.data[start..],
+            shape: [range.len(), self.shape[1], self.shape[2]],
+            strides: self.strides,
+            lengths: self.lengths.map(|lengths| &lengths[range]),
+        }
+    }
+
     /// Path `b` of the batch (its own points only, in a ragged batch).
     pub fn path(&self, b: usize) -> PathRef<'a, T> {
         assert!(b < self.batch(), "path {b} of a batch of {}", self.batch());
