@@ -38,6 +38,7 @@ pub mod cuda;
 mod error;
 mod scalar;
 pub mod sig;
+pub mod sigkernel;
 mod simd;
 
 #[cfg(feature = "python")]
@@ -45,10 +46,13 @@ mod python;
 
 pub use algebra::Layout;
 pub use cpu::{
-    Threads, sig, sig_backprop, sig_backprop_jvp, sig_combine, sig_combine_backprop,
+    KernelGradient, SigKernelReport, Threads, sig, sig_backprop, sig_backprop_jvp, sig_combine,
+    sig_combine_backprop, sig_kernel, sig_kernel_backprop, sig_kernel_from_increments,
+    sig_kernel_from_increments_backprop, sig_kernel_gram, sig_kernel_gram_backprop,
     signature_layout, transform_path, transform_path_backprop,
 };
 pub use error::{Error, Result};
 pub use scalar::Scalar;
 pub use sig::{PathTransform, Paths};
+pub use sigkernel::{Method, StaticKernel};
 pub use simd::simd_level;

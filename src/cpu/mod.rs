@@ -7,8 +7,13 @@
 
 mod batch;
 mod lanes;
+mod sigkernel;
 mod threads;
 
+pub use sigkernel::{
+    KernelGradient, SigKernelReport, sig_kernel, sig_kernel_backprop, sig_kernel_from_increments,
+    sig_kernel_from_increments_backprop, sig_kernel_gram, sig_kernel_gram_backprop,
+};
 pub use threads::Threads;
 
 use batch::for_each_item;
