@@ -18,6 +18,11 @@ MODULES = [
     "tensorsig._transform",
     "tensorsig._cuda",
     "tensorsig._words",
+    "tensorsig._sigkernel",
+    "tensorsig._sigkernel_backprop",
+    "tensorsig._sigkernel_increments",
+    "tensorsig._sigkernel_metrics",
+    "tensorsig._static_kernels",
 ]
 
 

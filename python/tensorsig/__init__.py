@@ -13,7 +13,22 @@ and return the same kind on the same device; every computation releases the GIL.
 from . import _core
 from ._combine import sig_combine, sig_combine_backprop
 from ._cuda import cuda_available, cuda_unavailable_reason
+from ._sigkernel import sig_kernel, sig_kernel_gram
+from ._sigkernel_backprop import sig_kernel_backprop, sig_kernel_gram_backprop
+from ._sigkernel_metrics import expected_sig_score, sig_mmd, sig_score
 from ._signature import sig, sig_backprop, sig_length
+from ._static_kernels import (
+    Context,
+    LinearKernel,
+    Matern12Kernel,
+    Matern32Kernel,
+    Matern52Kernel,
+    PolynomialKernel,
+    RationalQuadraticKernel,
+    RBFKernel,
+    ScaledLinearKernel,
+    StaticKernel,
+)
 from ._transform import transform_path, transform_path_backprop
 from ._words import (
     idx_to_word,
@@ -41,9 +56,20 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "Context",
+    "LinearKernel",
+    "Matern12Kernel",
+    "Matern32Kernel",
+    "Matern52Kernel",
+    "PolynomialKernel",
+    "RBFKernel",
+    "RationalQuadraticKernel",
+    "ScaledLinearKernel",
+    "StaticKernel",
     "__version__",
     "cuda_available",
     "cuda_unavailable_reason",
+    "expected_sig_score",
     "idx_to_word",
     "is_lyndon",
     "lyndon_words",
@@ -52,7 +78,13 @@ __all__ = [
     "sig_backprop",
     "sig_combine",
     "sig_combine_backprop",
+    "sig_kernel",
+    "sig_kernel_backprop",
+    "sig_kernel_gram",
+    "sig_kernel_gram_backprop",
     "sig_length",
+    "sig_mmd",
+    "sig_score",
     "signature",
     "transform_path",
     "transform_path_backprop",

@@ -476,8 +476,13 @@ fn backprop_pairs<T: Real>(
         solve(group, &mut lanes, &mut ws);
         let (left, right) = acc.split_at_mut(left_len);
         for (lane, &(i, j)) in group.iter().enumerate() {
-            let (w_ij, w_ji) = (weight(i * n2 + j), weight(j * n2 + i));
             let mirrored = matches!(pairs, Pairs::Upper(_)) && i != j;
+            let w_ij = weight(i * n2 + j);
+            let w_ji = if mirrored {
+                weight(j * n2 + i)
+            } else {
+                T::ZERO
+            };
             if left_len > 0 {
                 lanes.add_x_gradient(lane, w_ij, &mut left[i * row1..][..row1]);
                 if mirrored {

@@ -9,6 +9,7 @@ mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
 mod errors;
+mod sigkernel;
 
 use pyo3::prelude::*;
 
@@ -25,6 +26,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cpu::transform_path_backprop, m)?)?;
     m.add_function(wrap_pyfunction!(cpu::sig_length, m)?)?;
     m.add_function(wrap_pyfunction!(cpu::resolve_n_jobs, m)?)?;
+    m.add_function(wrap_pyfunction!(sigkernel::sig_kernel, m)?)?;
+    m.add_function(wrap_pyfunction!(sigkernel::sig_kernel_backprop, m)?)?;
+    m.add_function(wrap_pyfunction!(sigkernel::sig_kernel_increments, m)?)?;
+    m.add_function(wrap_pyfunction!(
+        sigkernel::sig_kernel_increments_backprop,
+        m
+    )?)?;
     #[cfg(feature = "cuda")]
     {
         m.add_function(wrap_pyfunction!(cuda::cuda_sig, m)?)?;
