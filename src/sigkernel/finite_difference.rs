@@ -311,42 +311,69 @@ fn adjoint_row<S: Simd, T: Real + Vectorize<S>>(
     assert!([lam_hi, extra].iter().flatten().all(|r| r.len() > last * w));
     let zero = Pack::<S, T>::splat(T::ZERO);
     let (below, current, out) = (below.as_ptr(), current.as_ptr(), lam.as_mut_ptr());
+    let above = lam_hi.is_some();
     // SAFETY (every block below): points c <= last of rows of last + 1 points, coarse columns
     // < cols of the coefficient rows (asserted).
-    let given = |c: usize| extra.map_or(zero, |e| unsafe { Pack::load(e.as_ptr().add(c * w)) });
-    let up = |c: usize| lam_hi.map_or(zero, |l| unsafe { Pack::load(l.as_ptr().add(c * w)) });
-    let coefficient = |row: *const T, jc: usize, k: usize| unsafe {
-        Pack::<S, T>::load(row.add((jc * COEFFICIENTS + k) * w))
-    };
-    let above = lam_hi.is_some();
-    let mut right = given(last);
-    if above && grid.cols > 0 {
-        right = coefficient(current, grid.cols - 1, 0).mul_add(up(last), right);
-    }
-    unsafe { right.store(out.add(last * w)) };
-    for jc in (0..grid.cols).rev() {
-        let a_below = coefficient(below, jc, 0);
-        let (a_here, neg_b_here) = (coefficient(current, jc, 0), coefficient(current, jc, 1));
-        let a_before = if jc > 0 {
-            coefficient(current, jc - 1, 0)
-        } else {
-            zero
-        };
-        for f in (0..sub).rev() {
-            let c = jc * sub + f;
-            if c == 0 {
-                break;
-            }
-            let mut v = given(c);
-            if above {
-                let a_left = if f > 0 { a_here } else { a_before };
-                v = a_left.mul_add(up(c), neg_b_here.mul_add(up(c + 1), v));
-            }
-            right = a_below.mul_add(right, v);
-            unsafe { right.store(out.add(c * w)) };
+    unsafe {
+        let mut right = Pack::<S, T>::at_or_zero(extra, last);
+        if above && grid.cols > 0 {
+            let a = coefficient::<S, T>(current, grid.cols - 1, 0);
+            right = a.mul_add(Pack::at_or_zero(lam_hi, last), right);
         }
+        right.store_at(out, last);
+        for jc in (0..grid.cols).rev() {
+            let a_below = coefficient::<S, T>(below, jc, 0);
+            let a_here = coefficient::<S, T>(current, jc, 0);
+            let neg_b_here = coefficient::<S, T>(current, jc, 1);
+            let a_before = if jc > 0 {
+                coefficient::<S, T>(current, jc - 1, 0)
+            } else {
+                zero
+            };
+            for f in (0..sub).rev() {
+                let c = jc * sub + f;
+                if c == 0 {
+                    break;
+                }
+                let mut v = Pack::<S, T>::at_or_zero(extra, c);
+                if above {
+                    let a_left = if f > 0 { a_here } else { a_before };
+                    let up = Pack::<S, T>::at_or_zero(lam_hi, c);
+                    let up_right = Pack::<S, T>::at_or_zero(lam_hi, c + 1);
+                    v = a_left.mul_add(up, neg_b_here.mul_add(up_right, v));
+                }
+                right = a_below.mul_add(right, v);
+                right.store_at(out, c);
+            }
+        }
+        zero.store(out);
     }
-    unsafe { zero.store(out) };
+}
+
+/// Value `k` of coarse column `jc` of a coefficient row.
+///
+/// # Safety
+/// The coefficient row must hold column `jc`.
+#[inline(always)]
+unsafe fn coefficient<S: Simd, T: Real + Vectorize<S>>(
+    row: *const T,
+    jc: usize,
+    k: usize,
+) -> Pack<S, T> {
+    // SAFETY: forwarded to the caller.
+    unsafe { Pack::at(row, jc * COEFFICIENTS + k) }
+}
+
+/// Hands the `ρ` gradients of coarse row `ic`, scaled to increment gradients, to `increments`.
+#[inline(always)]
+fn flush<S: Simd, T: Real + Vectorize<S>>(
+    increments: &mut impl Increments<T>,
+    ic: usize,
+    scale: T,
+    acc: &mut [T],
+) {
+    acc.iter_mut().for_each(|v| *v *= scale);
+    increments.add_row_gradient::<S>(ic, acc);
 }
 
 /// The gradient of the lane group's kernels (`seed`) with respect to their increments, handed
@@ -405,10 +432,6 @@ pub(crate) fn backward<S: Simd, T: Real + Vectorize<S>>(
     let scale = T::from_f64((-f64::from(grid.orders.0 + grid.orders.1)).exp2());
     let [lam_hi, lam] = lambda;
     let mut acc_row: Option<usize> = None;
-    let flush = |ic: usize, acc: &mut [T], increments: &mut _| {
-        acc[..grid.cols * w].iter_mut().for_each(|v| *v *= scale);
-        Increments::<T>::add_row_gradient::<S>(increments, ic, acc);
-    };
     for b in (0..blocks).rev() {
         let (r0, r1) = (b * block, ((b + 1) * block).min(fine_rows));
         let ic_lo = (r0.max(1) - 1) >> l1;
@@ -459,7 +482,7 @@ pub(crate) fn backward<S: Simd, T: Real + Vectorize<S>>(
             let ic = r >> l1;
             if acc_row != Some(ic) {
                 if let Some(done) = acc_row {
-                    flush(done, rho_grad, increments);
+                    flush::<S, T>(increments, done, scale, &mut rho_grad[..grid.cols * w]);
                 }
                 rho_grad.fill(T::ZERO);
                 acc_row = Some(ic);
@@ -482,7 +505,7 @@ pub(crate) fn backward<S: Simd, T: Real + Vectorize<S>>(
         }
     }
     if let Some(done) = acc_row {
-        flush(done, rho_grad, increments);
+        flush::<S, T>(increments, done, scale, &mut rho_grad[..grid.cols * w]);
     }
     increments.finish::<S>();
 }

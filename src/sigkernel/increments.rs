@@ -317,24 +317,18 @@ fn kappa_gradient<S: Simd, T: Real + Vectorize<S>>(
     let zero = Pack::<S, T>::splat(T::ZERO);
     assert!(out.len() >= len2 * w);
     assert!([lower, upper].iter().flatten().all(|r| r.len() >= cols * w));
-    // Column j of `lower - upper`, 0 outside the grid.
-    let column = |j: usize| -> Pack<S, T> {
-        if j >= cols {
-            return zero;
-        }
-        // SAFETY: j < cols and both rows hold cols points (asserted).
-        unsafe {
-            let lo = lower.map_or(zero, |r| Pack::load(r.as_ptr().add(j * w)));
-            let up = upper.map_or(zero, |r| Pack::load(r.as_ptr().add(j * w)));
-            lo - up
-        }
-    };
     let o = out.as_mut_ptr();
     let mut before = zero;
     for q in 0..len2 {
-        let here = column(q);
+        // Column q of `lower - upper`, 0 outside the grid.
+        let here = if q < cols {
+            // SAFETY: q < cols and both rows hold cols points (asserted).
+            unsafe { Pack::<S, T>::at_or_zero(lower, q) - Pack::at_or_zero(upper, q) }
+        } else {
+            zero
+        };
         // SAFETY: q < len2 points of `out` (asserted).
-        unsafe { (before - here).store(o.add(q * w)) };
+        unsafe { (before - here).store_at(o, q) };
         before = here;
     }
 }
@@ -386,10 +380,9 @@ impl<T: Real> Increments<T> for KernelIncrements<T> {
         assert!(self.kappa.iter().all(|r| r.len() >= (cols + 1) * w));
         // SAFETY: points j, j + 1 <= cols of two rows of len2 = cols + 1 points (asserted).
         unsafe {
-            let step = |j: usize| Pack::<S, T>::load(hi.add(j * w)) - Pack::load(lo.add(j * w));
-            let mut before = step(0);
+            let mut before = Pack::<S, T>::at(hi, 0) - Pack::at(lo, 0);
             for j in 0..cols {
-                let after = step(j + 1);
+                let after = Pack::<S, T>::at(hi, j + 1) - Pack::at(lo, j + 1);
                 (after - before).store(o.add(j * w));
                 before = after;
             }

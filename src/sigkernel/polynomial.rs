@@ -99,38 +99,39 @@ unsafe fn cell<S: Simd, T: Real + Vectorize<S>>(
     powers: *mut T,
 ) -> (Pack<S, T>, Pack<S, T>) {
     let (size, w) = (tables.size, Pack::<S, T>::WIDTH);
-    let splat = |v: T| Pack::<S, T>::splat(v);
     // SAFETY: all offsets are coefficients < size of the caller's buffers.
     unsafe {
-        let at = |p: *const T, k: usize| Pack::<S, T>::load(p.add(k * w));
-        let mut power = splat(T::ONE);
+        let mut power = Pack::<S, T>::splat(T::ONE);
         power.store(powers);
         for n in 1..size {
             power = power * rho;
             power.store(powers.add(n * w));
         }
-        let (mut top_sum, mut right_sum) = (at(left, 0), at(bottom, 0));
+        let (mut top_sum, mut right_sum) = (Pack::<S, T>::at(left, 0), Pack::<S, T>::at(bottom, 0));
         for k in 1..size {
-            top_sum = top_sum + at(left, k);
-            right_sum = right_sum + at(bottom, k);
+            top_sum = top_sum + Pack::<S, T>::at(left, k);
+            right_sum = right_sum + Pack::<S, T>::at(bottom, k);
         }
         top_sum.store(top);
         right_sum.store(right);
         for n in 1..size {
             let row = n * size;
-            let (mut top_opposite, mut right_opposite) = (splat(T::ZERO), splat(T::ZERO));
+            let (mut top_opposite, mut right_opposite) =
+                (Pack::<S, T>::splat(T::ZERO), Pack::<S, T>::splat(T::ZERO));
             for k in 0..size {
-                let m = splat(tables.opposite[row + k]);
-                top_opposite = m.mul_add(at(left, k), top_opposite);
-                right_opposite = m.mul_add(at(bottom, k), right_opposite);
+                let m = Pack::<S, T>::splat(tables.opposite[row + k]);
+                top_opposite = m.mul_add(Pack::<S, T>::at(left, k), top_opposite);
+                right_opposite = m.mul_add(Pack::<S, T>::at(bottom, k), right_opposite);
             }
-            let (mut top_same, mut right_same) = (at(bottom, n), at(left, n));
+            let (mut top_same, mut right_same) =
+                (Pack::<S, T>::at(bottom, n), Pack::<S, T>::at(left, n));
             for k in 1..n {
-                let factor = splat(tables.same[row + k]) * at(powers, n - k);
-                top_same = factor.mul_add(at(bottom, k), top_same);
-                right_same = factor.mul_add(at(left, k), right_same);
+                let factor =
+                    Pack::<S, T>::splat(tables.same[row + k]) * Pack::<S, T>::at(powers, n - k);
+                top_same = factor.mul_add(Pack::<S, T>::at(bottom, k), top_same);
+                right_same = factor.mul_add(Pack::<S, T>::at(left, k), right_same);
             }
-            let p = at(powers, n);
+            let p = Pack::<S, T>::at(powers, n);
             let (t, r) = (
                 p.mul_add(top_opposite, top_same),
                 p.mul_add(right_opposite, right_same),
@@ -163,49 +164,55 @@ unsafe fn cell_adjoint<S: Simd, T: Real + Vectorize<S>>(
     powers: *mut T,
 ) -> Pack<S, T> {
     let (size, w) = (tables.size, Pack::<S, T>::WIDTH);
-    let splat = |v: T| Pack::<S, T>::splat(v);
     // SAFETY: all offsets are coefficients < size of the caller's buffers.
     unsafe {
-        let at = |p: *const T, k: usize| Pack::<S, T>::load(p.add(k * w));
-        let mut power = splat(T::ONE);
+        let mut power = Pack::<S, T>::splat(T::ONE);
         power.store(powers);
         for n in 1..size {
             power = power * rho;
             power.store(powers.add(n * w));
         }
         // top[0] sums the left edge, right[0] the bottom one.
-        let (dt0, dr0) = (at(d_top, 0), at(d_right, 0));
+        let (dt0, dr0) = (Pack::<S, T>::at(d_top, 0), Pack::<S, T>::at(d_right, 0));
         for k in 0..size {
             dr0.store(d_bottom.add(k * w));
             dt0.store(d_left.add(k * w));
         }
-        let mut d_rho = splat(T::ZERO);
+        let mut d_rho = Pack::<S, T>::splat(T::ZERO);
         for n in 1..size {
             let row = n * size;
-            let (tn, rn) = (at(d_top, n), at(d_right, n));
-            (at(d_bottom, n) + tn).store(d_bottom.add(n * w));
-            (at(d_left, n) + rn).store(d_left.add(n * w));
+            let (tn, rn) = (Pack::<S, T>::at(d_top, n), Pack::<S, T>::at(d_right, n));
+            (Pack::<S, T>::at(d_bottom, n) + tn).store(d_bottom.add(n * w));
+            (Pack::<S, T>::at(d_left, n) + rn).store(d_left.add(n * w));
             for k in 1..n {
-                let factor = splat(tables.same[row + k]) * at(powers, n - k);
+                let factor =
+                    Pack::<S, T>::splat(tables.same[row + k]) * Pack::<S, T>::at(powers, n - k);
                 factor
-                    .mul_add(tn, at(d_bottom, k))
+                    .mul_add(tn, Pack::<S, T>::at(d_bottom, k))
                     .store(d_bottom.add(k * w));
-                factor.mul_add(rn, at(d_left, k)).store(d_left.add(k * w));
-                let slope = splat(tables.same_slope[row + k]) * at(powers, n - k - 1);
-                let both = at(bottom, k).mul_add(tn, at(left, k) * rn);
+                factor
+                    .mul_add(rn, Pack::<S, T>::at(d_left, k))
+                    .store(d_left.add(k * w));
+                let slope = Pack::<S, T>::splat(tables.same_slope[row + k])
+                    * Pack::<S, T>::at(powers, n - k - 1);
+                let both = Pack::<S, T>::at(bottom, k).mul_add(tn, Pack::<S, T>::at(left, k) * rn);
                 d_rho = slope.mul_add(both, d_rho);
             }
-            let p = at(powers, n);
+            let p = Pack::<S, T>::at(powers, n);
             let (pt, pr) = (p * tn, p * rn);
-            let (mut top_opposite, mut right_opposite) = (splat(T::ZERO), splat(T::ZERO));
+            let (mut top_opposite, mut right_opposite) =
+                (Pack::<S, T>::splat(T::ZERO), Pack::<S, T>::splat(T::ZERO));
             for k in 0..size {
-                let m = splat(tables.opposite[row + k]);
-                top_opposite = m.mul_add(at(left, k), top_opposite);
-                right_opposite = m.mul_add(at(bottom, k), right_opposite);
-                m.mul_add(pt, at(d_left, k)).store(d_left.add(k * w));
-                m.mul_add(pr, at(d_bottom, k)).store(d_bottom.add(k * w));
+                let m = Pack::<S, T>::splat(tables.opposite[row + k]);
+                top_opposite = m.mul_add(Pack::<S, T>::at(left, k), top_opposite);
+                right_opposite = m.mul_add(Pack::<S, T>::at(bottom, k), right_opposite);
+                m.mul_add(pt, Pack::<S, T>::at(d_left, k))
+                    .store(d_left.add(k * w));
+                m.mul_add(pr, Pack::<S, T>::at(d_bottom, k))
+                    .store(d_bottom.add(k * w));
             }
-            let slope = splat(T::from_f64(n as f64)) * at(powers, n - 1);
+            let slope =
+                Pack::<S, T>::splat(T::from_f64(n as f64)) * Pack::<S, T>::at(powers, n - 1);
             d_rho = slope.mul_add(top_opposite.mul_add(tn, right_opposite * rn), d_rho);
         }
         d_rho
