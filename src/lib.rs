@@ -1,4 +1,4 @@
-//! Truncated path signatures, Chen products and their gradients.
+//! Truncated path signatures, log-signatures, signature kernels and their gradients.
 //!
 //! The signature of a path `x: [0, T] → R^d` truncated at degree `N` is the sequence of iterated
 //! integrals `S(x)^(k) = ∫_{0<t_1<…<t_k<T} dx_{t_1} ⊗ … ⊗ dx_{t_k}` for `k = 1..=N`, an element
@@ -24,7 +24,10 @@
 //! - [`log_sig()`] / [`log_sig_backprop`]: log-signatures of paths in pysiglib's coordinates
 //!   ([`LogSigMethod`]) and their gradients; [`sig_to_log_sig`], [`log_sig_to_sig`],
 //!   [`log_sig_combine`] (BCH), [`log_sig_join`] and their gradients (see [`logsig`]). Their
-//!   tables are built on first use and kept in a process cache ([`lyndon_basis`]).
+//!   tables are built on first use and kept in a process cache ([`lyndon_basis`]);
+//! - [`sig_kernel`] / [`sig_kernel_gram`] and their gradients: signature kernels of pairs of
+//!   paths, solutions of the Goursat PDE over a [`StaticKernel`]'s increments by the
+//!   finite-difference or polynomial [`Method`] (see [`sigkernel`]).
 //!
 //! Buffers are flat slices in pysiglib's layout (see [`Layout`]); batches run on [`Threads`].
 //! A batch may be ragged ([`Paths::with_lengths`]): each path then uses its own first points,
@@ -55,6 +58,7 @@ mod scalar;
 pub mod sig;
 mod sig_coef;
 mod sig_join;
+pub mod sigkernel;
 mod simd;
 
 #[cfg(feature = "python")]
@@ -64,6 +68,10 @@ pub use algebra::Layout;
 pub use cpu::{
     SigOptions, Threads, sig, sig_backprop, sig_backprop_jvp, sig_backprop_with, sig_combine,
     sig_combine_backprop, sig_with, signature_layout, transform_path, transform_path_backprop,
+};
+pub use cpu::{
+    KernelGradient, SigKernelReport, sig_kernel, sig_kernel_backprop, sig_kernel_from_increments,
+    sig_kernel_from_increments_backprop, sig_kernel_gram, sig_kernel_gram_backprop,
 };
 pub use cpu::{
     clear_cache, load_lyndon_basis, log_sig, log_sig_backprop, log_sig_combine,
@@ -77,4 +85,10 @@ pub use scalar::{DType, Scalar};
 pub use sig::{Correction, CorrectionRows, PathTransform, Paths};
 pub use sig_coef::{WordTrie, sig_coef, sig_coef_backprop};
 pub use sig_join::{linear_sig, sig_join, sig_join_backprop};
+pub use sigkernel::{Method, StaticKernel};
 pub use simd::simd_level;
+
+/// The README's Rust example, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,4 +1,4 @@
-"""tensorsig: truncated path signatures, Chen products and their gradients.
+"""tensorsig: path signatures, log-signatures, signature kernels and their gradients.
 
 A drop-in for pysiglib 4.0's API -- same names, arguments, defaults and outputs -- on a Rust core.
 Functions take numpy arrays or torch tensors (float32 or float64, any batch shape; CPU or CUDA)
@@ -27,7 +27,22 @@ from ._logsig_convert import logsig_to_sig, logsig_to_sig_backprop, sig_to_log_s
 from ._logsig_streams import LogSigStream, LogSigWindowStream
 from ._sig_coef import extract_sig_coef, sig_coef, sig_coef_backprop
 from ._sig_join import linear_sig, sig_join, sig_join_backprop
+from ._sigkernel import sig_kernel, sig_kernel_gram
+from ._sigkernel_backprop import sig_kernel_backprop, sig_kernel_gram_backprop
+from ._sigkernel_metrics import expected_sig_score, sig_mmd, sig_score
 from ._signature import sig, sig_backprop, sig_length
+from ._static_kernels import (
+    Context,
+    LinearKernel,
+    Matern12Kernel,
+    Matern32Kernel,
+    Matern52Kernel,
+    PolynomialKernel,
+    RationalQuadraticKernel,
+    RBFKernel,
+    ScaledLinearKernel,
+    StaticKernel,
+)
 from ._streams import SigStream, SigWindowStream
 from ._transform import transform_path, transform_path_backprop
 from ._words import (
@@ -57,15 +72,26 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "Context",
+    "LinearKernel",
     "LogSigStream",
     "LogSigWindowStream",
+    "Matern12Kernel",
+    "Matern32Kernel",
+    "Matern52Kernel",
+    "PolynomialKernel",
+    "RBFKernel",
+    "RationalQuadraticKernel",
+    "ScaledLinearKernel",
     "SigStream",
     "SigWindowStream",
+    "StaticKernel",
     "TensorsigError",
     "__version__",
     "clear_cache",
     "cuda_available",
     "cuda_unavailable_reason",
+    "expected_sig_score",
     "extract_sig_coef",
     "idx_to_word",
     "is_lyndon",
@@ -92,7 +118,13 @@ __all__ = [
     "sig_combine_backprop",
     "sig_join",
     "sig_join_backprop",
+    "sig_kernel",
+    "sig_kernel_backprop",
+    "sig_kernel_gram",
+    "sig_kernel_gram_backprop",
     "sig_length",
+    "sig_mmd",
+    "sig_score",
     "sig_to_log_sig",
     "sig_to_log_sig_backprop",
     "signature",

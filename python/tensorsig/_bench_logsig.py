@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 import tensorsig as ts
 from tensorsig._bench import Workload, _peer
@@ -20,7 +21,8 @@ _IIS_MODES = {0: "X", 2: "S", 3: "S"}
 
 def _paths(batch: int, length: int, dim: int, dtype: Any, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return (rng.normal(size=(batch, length, dim)) / np.sqrt(length)).astype(dtype)
+    paths: np.ndarray = (rng.normal(size=(batch, length, dim)) / np.sqrt(length)).astype(dtype)
+    return paths
 
 
 def _targets(
@@ -36,7 +38,15 @@ def _targets(
     return text, check
 
 
-def log_sig_workload(batch, length, dim, degree, method, dtype=np.float64, n_jobs=1) -> Workload:
+def log_sig_workload(
+    batch: int,
+    length: int,
+    dim: int,
+    degree: int,
+    method: int,
+    dtype: npt.DTypeLike = np.float64,
+    n_jobs: int = 1,
+) -> Workload:
     """``log_sig`` of random paths, every library on the same array."""
     path = _paths(batch, length, dim, dtype)
     runs: dict[str, Callable[[], Any]] = {
@@ -57,7 +67,7 @@ def log_sig_workload(batch, length, dim, degree, method, dtype=np.float64, n_job
     return Workload(name, runs, target=target, check=check)
 
 
-def sig_to_log_sig_workload(count, dim, degree, method) -> Workload:
+def sig_to_log_sig_workload(count: int, dim: int, degree: int, method: int) -> Workload:
     sigs = ts.sig(_paths(count, 8, dim, np.float64, seed=1), degree)
     runs: dict[str, Callable[[], Any]] = {
         "tensorsig": lambda: ts.sig_to_log_sig(sigs, dim, degree, method=method)
@@ -71,7 +81,7 @@ def sig_to_log_sig_workload(count, dim, degree, method) -> Workload:
     return Workload(f"sig_to_log_sig {count} d={dim} N={degree} m={method}", runs, target=target, check=check)
 
 
-def torch_log_sig_workload(batch, length, dim, degree, method) -> Workload:
+def torch_log_sig_workload(batch: int, length: int, dim: int, degree: int, method: int) -> Workload:
     """Forward and backward through the path, on torch tensors. tensorsig's plain functions
     (``log_sig`` then its private path gradient, as its torch op will call them) against
     pysiglib's ``torch_api.log_sig`` with autograd."""
@@ -113,7 +123,7 @@ def torch_log_sig_workload(batch, length, dim, degree, method) -> Workload:
     )
 
 
-def build_tables_workload(dim, degree) -> Workload:
+def build_tables_workload(dim: int, degree: int) -> Workload:
     """Building the tables of a new (d, N) from nothing (tensorsig's first call; pysiglib's
     prepare_log_sig)."""
     from tensorsig import _core

@@ -234,6 +234,56 @@ def log_sig_basis_bytes(dimension: int, degree: int) -> bytes: ...
 def load_log_sig_basis(dimension: int, degree: int, data: bytes) -> bool: ...
 def clear_cache() -> None: ...
 
+# Signature kernels (src/python/sigkernel.rs). `kernel` is a static kernel's (name, parameters);
+# `method` is "finite_difference" (with `dyadic_order`) or "polynomial" (with `order`).
+def sig_kernel(
+    path1: _Floats,
+    path2: _Floats | None,
+    out: _Floats,
+    kernel: tuple[str, tuple[float, ...] | list[float]],
+    method: str,
+    dyadic_order: tuple[int, int],
+    order: int,
+    return_grid: bool,
+    gram: bool,
+    n_jobs: int,
+) -> tuple[bool, bool]: ...
+def sig_kernel_backprop(
+    path1: _Floats,
+    path2: _Floats | None,
+    derivs: _Floats,
+    k_grid: _Floats | None,
+    out1: _Floats | None,
+    out2: _Floats | None,
+    kernel: tuple[str, tuple[float, ...] | list[float]],
+    method: str,
+    dyadic_order: tuple[int, int],
+    order: int,
+    grid_derivs: bool,
+    gram: bool,
+    n_jobs: int,
+) -> None: ...
+def sig_kernel_increments(
+    increments: _Floats,
+    out: _Floats,
+    method: str,
+    dyadic_order: tuple[int, int],
+    order: int,
+    return_grid: bool,
+    n_jobs: int,
+) -> bool: ...
+def sig_kernel_increments_backprop(
+    increments: _Floats,
+    derivs: _Floats,
+    k_grid: _Floats | None,
+    out: _Floats,
+    method: str,
+    dyadic_order: tuple[int, int],
+    order: int,
+    grid_derivs: bool,
+    n_jobs: int,
+) -> None: ...
+
 # Present when built with the `cuda` feature (HAS_CUDA). Array arguments are objects with
 # `__cuda_array_interface__` (torch CUDA tensors); positional arguments mirror the CPU functions,
 # `device` is the CUDA ordinal and `stream` the raw cudaStream_t to launch on.

@@ -19,7 +19,6 @@ for pysiglib code and for the optional disk cache).
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from typing import Any
 
@@ -28,6 +27,7 @@ from ._logsig_arrays import _batched, _cpu_only
 from ._logsig_convert import sig_to_log_sig
 from ._operands import check_same_kind, empty, has_values, merge_batch, operand, path_operand
 from ._run import native
+from ._signature import sig
 
 
 def log_sig_length(dimension: int, degree: int, *, time_aug: bool = False, lead_lag: bool = False) -> int:
@@ -92,19 +92,6 @@ def _correction_given(correction: Any) -> bool:
             f"correction must be of type numpy.ndarray or torch.Tensor, got {type(correction).__name__}"
         )
     return 0 not in tuple(shape)
-
-
-def _sig_with_correction(path: Any, degree: int, **kwargs: Any) -> Any:
-    """``tensorsig.sig(path, degree, correction=..., ...)`` where this tensorsig's ``sig`` has
-    ``correction``; TypeError otherwise."""
-    from ._signature import sig
-
-    if "correction" not in inspect.signature(sig).parameters:
-        raise TypeError(
-            "log_sig(correction=...) needs tensorsig.sig to accept correction=, which this build "
-            "of tensorsig does not; pass correction=None"
-        )
-    return sig(path, degree, **kwargs)
 
 
 def log_sig(
@@ -213,7 +200,7 @@ def log_sig(
         op.shape, degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs, corrected
     )
     if corrected:
-        signature = _sig_with_correction(
+        signature = sig(
             path, degree, time_aug=time_aug, lead_lag=lead_lag, end_time=end_time,
             scalar_term=scalar_term, correction=correction, n_jobs=n_jobs,
         )  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _logsig_meta as meta
+from ._checks import augmented_dimension
 from ._logsig_arrays import _batched, _operands
 from ._operands import empty, has_values, merge_batch
 from ._run import native
@@ -70,7 +71,7 @@ def sig_to_log_sig(
         native(op, "sig_to_log_sig")(
             _batched(op, batch_shape),
             merge_batch(out, batch_shape),
-            meta.augmented_dimension(dimension, time_aug, lead_lag),
+            augmented_dimension(dimension, time_aug, lead_lag),
             degree,
             scalar_term,
             method,
@@ -131,7 +132,7 @@ def sig_to_log_sig_backprop(
             _batched(ops[0], batch_shape),
             _batched(ops[1], batch_shape),
             merge_batch(out, batch_shape),
-            meta.augmented_dimension(dimension, time_aug, lead_lag),
+            augmented_dimension(dimension, time_aug, lead_lag),
             degree,
             scalar_term,
             method,
@@ -210,7 +211,7 @@ def logsig_to_sig(
         native(op, "logsig_to_sig")(
             _batched(op, batch_shape),
             merge_batch(out, batch_shape),
-            meta.augmented_dimension(dimension, time_aug, lead_lag),
+            augmented_dimension(dimension, time_aug, lead_lag),
             degree,
             method,
             scalar_term,
@@ -268,7 +269,7 @@ def logsig_to_sig_backprop(
             _batched(ops[0], batch_shape),
             _batched(ops[1], batch_shape),
             merge_batch(out, batch_shape),
-            meta.augmented_dimension(dimension, time_aug, lead_lag),
+            augmented_dimension(dimension, time_aug, lead_lag),
             degree,
             method,
             scalar_term,

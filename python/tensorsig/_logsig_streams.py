@@ -163,7 +163,7 @@ class LogSigStream:
 
     def _index(self, index: Any) -> int:
         check_non_negative_int(index, "index")
-        at = index - self._start
+        at: int = index - self._start
         if not 0 <= at < len(self._log_sigs):
             raise IndexError(f"index {index} is out of range [{self._start}, {self.end_index}]")
         return at

@@ -16,6 +16,7 @@ pub(crate) mod cache;
 mod lanes;
 mod logsig;
 mod logsig_rows;
+mod sigkernel;
 mod threads;
 
 pub use logsig::{
@@ -25,6 +26,10 @@ pub use logsig::{
 pub use logsig_rows::{
     log_sig_combine, log_sig_combine_backprop, log_sig_join, log_sig_join_backprop, log_sig_to_sig,
     log_sig_to_sig_backprop, sig_to_log_sig, sig_to_log_sig_backprop,
+};
+pub use sigkernel::{
+    KernelGradient, SigKernelReport, sig_kernel, sig_kernel_backprop, sig_kernel_from_increments,
+    sig_kernel_from_increments_backprop, sig_kernel_gram, sig_kernel_gram_backprop,
 };
 pub use threads::Threads;
 

@@ -12,6 +12,7 @@ mod errors;
 mod extras;
 mod sig_options;
 mod logsig;
+mod sigkernel;
 
 use pyo3::prelude::*;
 
@@ -34,6 +35,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(extras::sig_coef, m)?)?;
     m.add_function(wrap_pyfunction!(extras::sig_coef_backprop, m)?)?;
     logsig::register(m)?;
+    m.add_function(wrap_pyfunction!(sigkernel::sig_kernel, m)?)?;
+    m.add_function(wrap_pyfunction!(sigkernel::sig_kernel_backprop, m)?)?;
+    m.add_function(wrap_pyfunction!(sigkernel::sig_kernel_increments, m)?)?;
+    m.add_function(wrap_pyfunction!(
+        sigkernel::sig_kernel_increments_backprop,
+        m
+    )?)?;
     #[cfg(feature = "cuda")]
     {
         m.add_function(wrap_pyfunction!(cuda::cuda_sig, m)?)?;
