@@ -12,6 +12,12 @@ implementation and registered autograd, so they
   which pysiglib does not (it silently drops them);
 - trace under ``torch.compile(..., fullgraph=True)`` with no graph break.
 
+The same holds for ``sig_join``, ``linear_sig`` (twice) and ``sig_coef`` (once). The
+log-signature and signature-kernel functions (``log_sig``, ``sig_to_log_sig``, ``sig_kernel``,
+``sig_mmd``, ...) and ``sig`` with ``correction``/``stream``/``lengths`` differentiate once so far,
+as in pysiglib (their backward passes are the plain ``*_backprop`` functions; a second derivative
+raises rather than returning zeros), and run eagerly under ``torch.compile``.
+
 numpy inputs pass straight through to the plain functions and return numpy arrays, as in pysiglib.
 Everything else (``sig_length``, the word helpers, ...) is the same object as in ``tensorsig``.
 The operators themselves are ``torch.ops.tensorsig.<op>`` for every op of tensorsig's op table,
@@ -38,16 +44,32 @@ except ModuleNotFoundError as error:  # pragma: no cover - exercised in a subpro
     ) from error
 
 from .. import (
+    Context,
+    LinearKernel,
+    LogSigStream,
+    LogSigWindowStream,
+    Matern12Kernel,
+    Matern32Kernel,
+    Matern52Kernel,
+    PolynomialKernel,
+    RationalQuadraticKernel,
+    RBFKernel,
+    ScaledLinearKernel,
     SigStream,
     SigWindowStream,
+    StaticKernel,
     TensorsigError,
+    clear_cache,
     cuda_available,
     cuda_unavailable_reason,
     extract_sig_coef,
     idx_to_word,
     is_lyndon,
+    log_sig_length,
     lyndon_words,
     lyndon_words_of_length,
+    prepare_log_sig,
+    set_cache_dir,
     sig_length,
     word_to_idx,
     words,
@@ -60,7 +82,9 @@ from .. import _signature as _plain_signature
 from .. import _transform as _plain_transform
 from .._specs import OPS
 from . import _combine, _extras, _signature, _transform  # noqa: F401  (each registers its family's autograd)
+from ._logsig import linear_log_sig, log_sig, log_sig_combine, log_sig_join, logsig_to_sig, sig_to_log_sig
 from ._registry import differentiable
+from ._sigkernel import expected_sig_score, sig_kernel, sig_kernel_gram, sig_mmd, sig_score
 
 sig = differentiable(_plain_signature.sig, OPS["sig"], with_options=_signature.sig_with_options_autograd)
 #: Alias of :func:`sig`, as in pysiglib.
@@ -72,22 +96,49 @@ linear_sig = differentiable(_plain_sig_join.linear_sig, OPS["linear_sig"])
 sig_coef = differentiable(_plain_sig_coef.sig_coef, OPS["sig_coef"])
 
 __all__ = [
+    "Context",
+    "LinearKernel",
+    "LogSigStream",
+    "LogSigWindowStream",
+    "Matern12Kernel",
+    "Matern32Kernel",
+    "Matern52Kernel",
+    "PolynomialKernel",
+    "RBFKernel",
+    "RationalQuadraticKernel",
+    "ScaledLinearKernel",
     "SigStream",
     "SigWindowStream",
+    "StaticKernel",
     "TensorsigError",
+    "clear_cache",
     "cuda_available",
     "cuda_unavailable_reason",
+    "expected_sig_score",
     "extract_sig_coef",
     "idx_to_word",
     "is_lyndon",
+    "linear_log_sig",
     "linear_sig",
+    "log_sig",
+    "log_sig_combine",
+    "log_sig_join",
+    "log_sig_length",
+    "logsig_to_sig",
     "lyndon_words",
     "lyndon_words_of_length",
+    "prepare_log_sig",
+    "set_cache_dir",
     "sig",
     "sig_coef",
     "sig_combine",
     "sig_join",
+    "sig_kernel",
+    "sig_kernel_gram",
     "sig_length",
+    "sig_mmd",
+    "sig_score",
+    "sig_to_log_sig",
     "signature",
     "transform_path",
     "word_to_idx",
