@@ -97,3 +97,57 @@ def test_process_workers_of_a_local_cluster(paths):
 def test_importing_tensorsig_does_not_import_dask():
     code = "import sys, tensorsig; assert 'dask' not in sys.modules, 'dask imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS, ids=str)
+def test_log_signatures_equal_the_eager_function(paths, chunks):
+    x = da.from_array(paths, chunks=(chunks, 30, 3))
+    for method in (0, 1, 2, 3):
+        lazy = tsd.log_sig(x, 3, time_aug=True, method=method)
+        expected = ts.log_sig(paths, 3, time_aug=True, method=method)
+        assert lazy.shape == expected.shape and lazy.chunks[0] == x.chunks[0]
+        np.testing.assert_allclose(lazy.compute(), expected, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("chunks", [(5, 5), (3, 4, 2, 1), (10,)], ids=str)
+def test_gram_matrices_equal_the_eager_function_blockwise(paths, chunks):
+    x = da.from_array(paths, chunks=(chunks, 30, 3))
+    y = da.from_array(paths[:7] * 0.5, chunks=((4, 3), 30, 3))
+    options = {"dyadic_order": 1, "time_aug": True}
+    symmetric = tsd.sig_kernel_gram(x, x, **options)
+    assert symmetric.chunks == (x.chunks[0], x.chunks[0])
+    np.testing.assert_allclose(symmetric.compute(), ts.sig_kernel_gram(paths, paths, **options), rtol=1e-12)
+    # The symmetric case solves each block above the diagonal once: the graph has one solve per
+    # pair i <= j.
+    solves = sum(1 for key in symmetric.__dask_graph__() if "sig_kernel_gram" in str(key))
+    assert solves == len(chunks) * (len(chunks) + 1) // 2
+    cross = tsd.sig_kernel_gram(x, y, **options)
+    np.testing.assert_allclose(
+        cross.compute(), ts.sig_kernel_gram(paths, paths[:7] * 0.5, **options), rtol=1e-12
+    )
+    normalized = tsd.sig_kernel_gram(x, y, dyadic_order=1, normalize=True, static_kernel=ts.RBFKernel(1.0))
+    expected = ts.sig_kernel_gram(
+        paths, paths[:7] * 0.5, dyadic_order=1, normalize=True, static_kernel=ts.RBFKernel(1.0)
+    )
+    np.testing.assert_allclose(normalized.compute(), expected, rtol=1e-12)
+
+
+def test_mmd_is_a_tree_reduction_equal_to_the_eager_one(paths):
+    x = da.from_array(paths, chunks=(4, 30, 3))
+    y = da.from_array(paths[::-1] + 0.1, chunks=(5, 30, 3))
+    lazy = tsd.sig_mmd(x, y, dyadic_order=1)
+    assert lazy.shape == ()
+    np.testing.assert_allclose(
+        lazy.compute(), ts.sig_mmd(paths, paths[::-1] + 0.1, dyadic_order=1), rtol=1e-12
+    )
+
+
+def test_gram_refuses_cut_paths_grids_and_many_batch_axes(paths):
+    with pytest.raises(ShapeError, match=r"rechunk\(\{1: -1, 2: -1\}\)"):
+        tsd.sig_kernel_gram(da.from_array(paths, chunks=(5, 10, 3)), da.from_array(paths, chunks=(5, 30, 3)))
+    with pytest.raises(ValueError, match="return_grid"):
+        tsd.sig_kernel_gram(da.from_array(paths), da.from_array(paths), return_grid=True)
+    with pytest.raises(ShapeError, match="reshape the batch axes into one"):
+        tsd.sig_kernel_gram(da.from_array(paths.reshape(2, 5, 30, 3)), da.from_array(paths))
+    with pytest.raises(ValueError, match="dyadic_order"):
+        tsd.sig_kernel_gram(da.from_array(paths), da.from_array(paths), dyadic_order=-1)
