@@ -23,7 +23,15 @@ import numpy as np
 
 import tensorsig as ts
 
-from . import _bench, _bench_extras, _bench_grid, _bench_sig_options
+from . import (
+    _bench,
+    _bench_dask,
+    _bench_extras,
+    _bench_grid,
+    _bench_logsig,
+    _bench_sig_options,
+    _bench_sigkernel,
+)
 
 _DEMO_EXTRAS = ("aeon", "sklearn")
 
@@ -95,6 +103,17 @@ SECTIONS: dict[str, tuple[str, Callable[[bool], list[_bench.Workload]], Callable
     "extras": (
         "joins, chosen coefficients and signature streams",
         _bench_extras.workloads,
+        None,
+    ),
+    "logsig": ("log-signatures and their conversions", _bench_logsig.workloads, None),
+    "sigkernel": (
+        "signature kernels, Gram matrices, their gradients and MMD",
+        _bench_sigkernel.workloads,
+        None,
+    ),
+    "dask": (
+        "tensorsig.dask on two local process workers against one eager call",
+        _bench_dask.workloads,
         None,
     ),
     "options": (
