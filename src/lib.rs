@@ -66,12 +66,12 @@ mod python;
 
 pub use algebra::Layout;
 pub use cpu::{
-    SigOptions, Threads, sig, sig_backprop, sig_backprop_jvp, sig_backprop_with, sig_combine,
-    sig_combine_backprop, sig_with, signature_layout, transform_path, transform_path_backprop,
-};
-pub use cpu::{
     KernelGradient, SigKernelReport, sig_kernel, sig_kernel_backprop, sig_kernel_from_increments,
     sig_kernel_from_increments_backprop, sig_kernel_gram, sig_kernel_gram_backprop,
+};
+pub use cpu::{
+    SigOptions, Threads, sig, sig_backprop, sig_backprop_jvp, sig_backprop_with, sig_combine,
+    sig_combine_backprop, sig_with, signature_layout, transform_path, transform_path_backprop,
 };
 pub use cpu::{
     clear_cache, load_lyndon_basis, log_sig, log_sig_backprop, log_sig_combine,

@@ -10,8 +10,8 @@ mod cpu;
 mod cuda;
 mod errors;
 mod extras;
-mod sig_options;
 mod logsig;
+mod sig_options;
 mod sigkernel;
 
 use pyo3::prelude::*;

@@ -23,6 +23,7 @@
 use super::increments::Increments;
 use super::math::Real;
 use super::pack::Pack;
+use super::{RowSink, RowSource};
 use crate::buffer::AlignedBuf;
 use crate::error::Result;
 use crate::simd::{Simd, Vectorize};
@@ -204,7 +205,7 @@ fn advance<S: Simd, T: Real + Vectorize<S>>(
 pub(crate) fn forward<'w, S: Simd, T: Real + Vectorize<S>>(
     increments: &mut impl Increments<T>,
     ws: &'w mut Workspace<T>,
-    mut row_out: Option<&mut dyn FnMut(usize, &[T])>,
+    mut row_out: Option<&mut RowSink<'_, T>>,
 ) -> &'w [T] {
     let (grid, w) = (ws.grid, ws.width);
     let (sub_rows, _) = grid.sub();
@@ -246,7 +247,7 @@ pub(crate) enum Seed<'a, T> {
     /// `∂F/∂k = 1` for every lane's kernel value (the grid's last point).
     Corner,
     /// `∂F/∂K` for the whole grid: writes fine row `r` of every lane's, lane-major.
-    Grid(&'a dyn Fn(usize, &mut [T])),
+    Grid(&'a RowSource<'a, T>),
 }
 
 /// Adds to `acc` (one coarse row's `ρ` gradients, `cols × width`) the contributions of the
@@ -384,7 +385,7 @@ pub(crate) fn backward<S: Simd, T: Real + Vectorize<S>>(
     increments: &mut impl Increments<T>,
     ws: &mut Workspace<T>,
     seed: Seed<'_, T>,
-    stored: Option<&dyn Fn(usize, &mut [T])>,
+    stored: Option<&RowSource<'_, T>>,
 ) {
     let Workspace {
         width: w,

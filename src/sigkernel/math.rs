@@ -24,8 +24,8 @@ impl Real for f64 {
         // to degree 13 (truncation below 0.05 ulp); 2^n applied in two halves so that
         // subnormal results and overflow come out right.
         const SHIFT: f64 = 6755399441055744.0; // 1.5 * 2^52: adding it rounds to an integer
-        const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1; // n * LN2_HI is exact
-        const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+        const LN2_HI: f64 = 0.693_147_180_369_123_8; // n * LN2_HI is exact
+        const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
         let x = self.clamp(-746.0, 710.0);
         let t = x * std::f64::consts::LOG2_E + SHIFT;
         let n = t.to_bits().wrapping_sub(SHIFT.to_bits()) as i64;
@@ -70,7 +70,7 @@ impl Real for f32 {
     fn exp(self) -> f32 {
         // As for f64, with the Taylor series to degree 7.
         const SHIFT: f32 = 12_582_912.0; // 1.5 * 2^23
-        const LN2_HI: f32 = 0.693_359_375;
+        const LN2_HI: f32 = 0.693_359_4; // 355 / 512, exactly
         const LN2_LO: f32 = -2.121_944_4e-4;
         let x = self.clamp(-104.0, 89.0);
         let t = x * std::f32::consts::LOG2_E + SHIFT;

@@ -29,6 +29,11 @@ use crate::simd::{Kernel, Simd, Vectorize, dispatch};
 use finite_difference::{Dyadic, Seed};
 use increments::Increments;
 
+/// Receives the solver's grid rows: `(row, its values, lane-major)`.
+pub(crate) type RowSink<'a, T> = dyn FnMut(usize, &[T]) + 'a;
+/// Writes grid row `r` (lane-major) into the slice: a seed or a stored grid read back.
+pub(crate) type RowSource<'a, T> = dyn Fn(usize, &mut [T]) + 'a;
+
 /// How the PDE is solved (pysiglib's `method`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -137,13 +142,13 @@ impl<T: Real> Workspace<T> {
 pub(crate) fn solve_group<T: Real, I: Increments<T>>(
     increments: &mut I,
     ws: &mut Workspace<T>,
-    row_out: Option<&mut dyn FnMut(usize, &[T])>,
+    row_out: Option<&mut RowSink<'_, T>>,
     values: &mut [T],
 ) {
     struct Task<'a, 'b, T, I> {
         increments: &'a mut I,
         ws: &'a mut Workspace<T>,
-        row_out: Option<&'a mut (dyn FnMut(usize, &[T]) + 'b)>,
+        row_out: Option<&'a mut RowSink<'b, T>>,
         values: &'a mut [T],
     }
     impl<T: Real, I: Increments<T>> Kernel for Task<'_, '_, T, I> {
@@ -154,7 +159,7 @@ pub(crate) fn solve_group<T: Real, I: Increments<T>>(
         where
             T: Vectorize<S>,
         {
-            let row_out = self.row_out.map(|f| f as &mut dyn FnMut(usize, &[T]));
+            let row_out = self.row_out.map(|f| f as &mut RowSink<'_, T>);
             let last = match self.ws {
                 Workspace::FiniteDifference(ws) => {
                     finite_difference::forward::<S, T>(self.increments, ws, row_out)
@@ -182,14 +187,14 @@ pub(crate) fn solve_group<T: Real, I: Increments<T>>(
 pub(crate) fn backprop_group<T: Real, I: Increments<T>>(
     increments: &mut I,
     ws: &mut Workspace<T>,
-    grid_seed: Option<&dyn Fn(usize, &mut [T])>,
-    stored: Option<&dyn Fn(usize, &mut [T])>,
+    grid_seed: Option<&RowSource<'_, T>>,
+    stored: Option<&RowSource<'_, T>>,
 ) {
     struct Task<'a, 'b, T, I> {
         increments: &'a mut I,
         ws: &'a mut Workspace<T>,
-        grid_seed: Option<&'a (dyn Fn(usize, &mut [T]) + 'b)>,
-        stored: Option<&'a (dyn Fn(usize, &mut [T]) + 'b)>,
+        grid_seed: Option<&'a RowSource<'b, T>>,
+        stored: Option<&'a RowSource<'b, T>>,
     }
     impl<T: Real, I: Increments<T>> Kernel for Task<'_, '_, T, I> {
         type Elem = T;

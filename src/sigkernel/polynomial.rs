@@ -22,6 +22,7 @@
 use super::increments::Increments;
 use super::math::Real;
 use super::pack::Pack;
+use super::{RowSink, RowSource};
 use crate::buffer::AlignedBuf;
 use crate::error::Result;
 use crate::simd::{Simd, Vectorize};
@@ -361,7 +362,7 @@ fn sweep_row<S: Simd, T: Real + Vectorize<S>>(
 pub(crate) fn forward<'w, S: Simd, T: Real + Vectorize<S>>(
     increments: &mut impl Increments<T>,
     ws: &'w mut Workspace<T>,
-    mut row_out: Option<&mut dyn FnMut(usize, &[T])>,
+    mut row_out: Option<&mut RowSink<'_, T>>,
 ) -> &'w [T] {
     let (cols, w) = (ws.cols, ws.width);
     ws.reset_frontier();
@@ -394,7 +395,7 @@ pub(crate) fn forward<'w, S: Simd, T: Real + Vectorize<S>>(
 pub(crate) fn backward<S: Simd, T: Real + Vectorize<S>>(
     increments: &mut impl Increments<T>,
     ws: &mut Workspace<T>,
-    seed: Option<&dyn Fn(usize, &mut [T])>,
+    seed: Option<&RowSource<'_, T>>,
 ) {
     let (rows, cols, w, block) = (ws.rows, ws.cols, ws.width, ws.block);
     if rows == 0 || cols == 0 {
