@@ -65,3 +65,13 @@ def test_readme_examples_run():
         line = text.count("\n", 0, block.start(1)) + 1
         code = "\n" * (line - 1) + block.group(1)  # tracebacks point at the README's own lines
         exec(compile(code, "README.md", "exec"), namespace)
+
+
+def test_docstrings_read_as_plain_text_in_help():
+    """help() shows docstrings raw: formulas are written in Unicode, not reST math markup."""
+    import tensorsig.torch_api as ta
+
+    for module in (tensorsig, ta):
+        for name in module.__all__:
+            doc = getattr(getattr(module, name), "__doc__", None) or ""
+            assert ":math:" not in doc and ".. math::" not in doc, f"{module.__name__}.{name}"

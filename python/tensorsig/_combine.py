@@ -21,14 +21,12 @@ def sig_combine(
 ) -> Array:
     r"""Chen product of two truncated signatures: the signature of the concatenated path.
 
-    If :math:`x_2` starts where :math:`x_1` ends, Chen's identity gives
+    If x₂ starts where x₁ ends, Chen's identity gives
 
-    .. math::
+        S(x₁ * x₂) = S(x₁) ⊗ S(x₂),
+        (A ⊗ B)⁽ᵏ⁾ = Σᵢ₌₀ᵏ A⁽ⁱ⁾ ⊗ B⁽ᵏ⁻ⁱ⁾,
 
-        S(x_1 * x_2) = S(x_1) \otimes S(x_2), \qquad
-        \left(A \otimes B\right)^{(k)} = \sum_{i=0}^{k} A^{(i)} \otimes B^{(k-i)},
-
-    with :math:`A^{(0)} = B^{(0)} = 1`.
+    with A⁽⁰⁾ = B⁽⁰⁾ = 1.
 
     Parameters
     ----------
@@ -48,7 +46,7 @@ def sig_combine(
     Returns
     -------
     numpy.ndarray or torch.Tensor
-        :math:`S(x_1) \otimes S(x_2)`, same shape, format, container and dtype as ``sig1``.
+        S(x₁) ⊗ S(x₂), same shape, format, container and dtype as ``sig1``.
 
     Examples
     --------
@@ -76,21 +74,19 @@ def sig_combine_backprop(
 ) -> tuple[Array, Array]:
     r"""Gradients through :func:`sig_combine`.
 
-    Given :math:`G = \partial F / \partial (A \otimes B)`, returns
+    Given G = ∂F / ∂ (A ⊗ B), returns
 
-    .. math::
+        ∂F/(∂A⁽ˡ⁾ᵤ) = G⁽ˡ⁾ᵤ + Σ_(r ≥ 1) Σᵥ G⁽ˡ⁺ʳ⁾ᵤᵥ B⁽ʳ⁾ᵥ,
 
-        \frac{\partial F}{\partial A^{(l)}_u} = G^{(l)}_u + \sum_{r \ge 1} \sum_v G^{(l+r)}_{uv} B^{(r)}_v,
-        \qquad
-        \frac{\partial F}{\partial B^{(r)}_v} = G^{(r)}_v + \sum_{l \ge 1} \sum_u A^{(l)}_u G^{(l+r)}_{uv},
+        ∂F/(∂B⁽ʳ⁾ᵥ) = G⁽ʳ⁾ᵥ + Σ_(l ≥ 1) Σᵤ A⁽ˡ⁾ᵤ G⁽ˡ⁺ʳ⁾ᵤᵥ,
 
-    where :math:`uv` is the concatenation of the words :math:`u` and :math:`v`. The scalar entries,
+    where uv is the concatenation of the words u and v. The scalar entries,
     which :func:`sig_combine` does not read, get gradient 0.
 
     Parameters
     ----------
     deriv : numpy.ndarray or torch.Tensor
-        :math:`\partial F / \partial (S_1 \otimes S_2)`, same shape as ``sig1``.
+        ∂F / ∂ (S₁ ⊗ S₂), same shape as ``sig1``.
     sig1, sig2 : numpy.ndarray or torch.Tensor
         The signatures given to :func:`sig_combine`.
     dimension, degree, time_aug, lead_lag, n_jobs

@@ -1,7 +1,7 @@
 r"""Log-signatures of paths, conversions to and from signatures, and their gradients.
 
 The log-signature of a path is the logarithm of its signature in the truncated tensor algebra,
-:math:`\log S(x) = \sum_{n \ge 1} (-1)^{n+1} (S(x) - 1)^{\otimes n} / n`, an element of the free
+log S(x) = Σ_(n ≥ 1) (-1)ⁿ⁺¹ (S(x) - 1)^(⊗ n) / n, an element of the free
 Lie algebra: it carries the signature's information in far fewer coordinates. ``method`` picks
 the coordinates, exactly as pysiglib 4.0 does:
 
@@ -33,14 +33,12 @@ from ._signature import sig
 def log_sig_length(dimension: int, degree: int, *, time_aug: bool = False, lead_lag: bool = False) -> int:
     r"""Number of coordinates of a log-signature in Lyndon coordinates (methods 1-3).
 
-    Witt's formula: the dimension of the free Lie algebra over :math:`d` letters truncated at
-    degree :math:`N`,
+    Witt's formula: the dimension of the free Lie algebra over d letters truncated at
+    degree N,
 
-    .. math::
+        Σₖ₌₁ᴺ 1/k Σ_(j | k) μ(k/j)  dʲ,
 
-        \sum_{k=1}^{N} \frac{1}{k} \sum_{j \mid k} \mu(k/j)\, d^j,
-
-    :math:`\mu` the Möbius function and :math:`d` the dimension after the transforms
+    μ the Möbius function and d the dimension after the transforms
     (``lead_lag`` doubles it, ``time_aug`` adds one). The expanded form (method 0) has
     :func:`sig_length` coefficients instead.
 
@@ -108,21 +106,19 @@ def log_sig(
 ) -> Any:
     r"""Truncated log-signature of a path, or of each path in a batch.
 
-    .. math::
+        log S(x) = Σₙ₌₁ᴺ ((-1)ⁿ⁺¹)/n (S(x) - 1)^(⊗ n),
 
-        \log S(x) = \sum_{n=1}^{N} \frac{(-1)^{n+1}}{n} \left(S(x) - 1\right)^{\otimes n},
-
-    truncated at degree :math:`N`, in the coordinates of ``method`` (pysiglib's):
+    truncated at degree N, in the coordinates of ``method`` (pysiglib's):
 
     * ``0``: the expanded tensor, every word's coefficient, in :func:`sig`'s layout
       (iisignature ``'X'``);
-    * ``1``: the coefficients of :math:`\log S(x)` at the Lyndon words (signatory ``"words"``).
+    * ``1``: the coefficients of log S(x) at the Lyndon words (signatory ``"words"``).
       Not coordinates in a basis of the Lie algebra: they differ from method 2 from
-      :math:`d = 3, N = 3` on, and functions that need Lie coordinates (:func:`log_sig_combine`,
+      d = 3, N = 3 on, and functions that need Lie coordinates (:func:`log_sig_combine`,
       :func:`log_sig_join`) cannot take them;
-    * ``2``: the coordinates :math:`c_w` of :math:`\log S(x) = \sum_w c_w P(w)` in the Lyndon
-      bracket basis, :math:`P(w) = [P(u), P(v)]` for the standard factorisation :math:`w = uv`
-      (:math:`v` the longest proper Lyndon suffix) (iisignature ``'S'``, signatory ``"brackets"``;
+    * ``2``: the coordinates c_w of log S(x) = Σ_w c_w P(w) in the Lyndon
+      bracket basis, P(w) = [P(u), P(v)] for the standard factorisation w = uv
+      (v the longest proper Lyndon suffix) (iisignature ``'S'``, signatory ``"brackets"``;
       Reutenauer, *Free Lie Algebras*, 1993, §5.1);
     * ``3``: method 2's coordinates, which pysiglib computes by BCH from the path. tensorsig
       computes them as method 2, whose arithmetic is both cheaper and as exact (see below).
@@ -131,11 +127,11 @@ def log_sig(
 
     **How.** The signatures of a chunk of paths are computed by :func:`sig`'s engine, then each
     is turned into its row of the result: the logarithm by Horner's scheme
-    :math:`x(1 - x(\tfrac12 - x(\tfrac13 - \cdots)))` on truncated Chen products (:math:`x = S - 1`
+    x(1 - x(1/2 - x(1/3 - ⋯))) on truncated Chen products (x = S - 1
     has no scalar term, so the inner factors are needed to ever lower degrees), and for methods
     1-3 only its coefficients at Lyndon words, solved into bracket coordinates by a sparse
     unitriangular system. At degree 2 the signature is skipped: the Lévy areas
-    :math:`\tfrac12\sum_t (x_{t,i} + x_{t+1,i} - 2x_{0,i})\,\Delta x_{t,j} - \tfrac12 S_i S_j`
+    1/2 Σₜ (x_(t,i) + x_(t+1,i) - 2x_(0,i)) Δx_(t,j) - 1/2 Sᵢ Sⱼ
     are a matrix product of the steps' midpoints and increments, half the work of the
     signature's second level. Memory is bounded by the chunk, not the batch: method 3's promise of
     never forming a batch of signatures holds for every method. pysiglib's BCH for method 3
@@ -148,7 +144,7 @@ def log_sig(
         float32 or float64, ``(length, dimension)`` or ``(*batch, length, dimension)``; any memory
         layout; never modified. CPU only for now (a CUDA tensor raises RuntimeError).
     degree : int
-        Truncation level :math:`N \ge 1`.
+        Truncation level N ≥ 1.
     time_aug, lead_lag, end_time
         The path transforms, as for :func:`sig`.
     method : int
@@ -245,8 +241,8 @@ def _log_sig_backprop(
     n_jobs: int = 1,
 ) -> Any:
     r"""Gradient of :func:`log_sig` (any method) with respect to the path: given
-    :math:`\partial F / \partial \log S(x)` in ``log_sig``'s output shape, returns
-    :math:`\partial F / \partial x` shaped like ``path``.
+    ∂F / ∂ log S(x) in ``log_sig``'s output shape, returns
+    ∂F / ∂x shaped like ``path``.
 
     The signatures of a chunk of paths are recomputed, their gradients taken through the
     conversion (the transposed triangular solve, then the adjoint of the logarithm's Horner

@@ -32,13 +32,11 @@ def log_sig_combine(
 ) -> Any:
     r"""Baker–Campbell–Hausdorff product of log-signatures: the log-signature of a concatenation.
 
-    If :math:`x_2` starts where :math:`x_1` ends,
+    If x₂ starts where x₁ ends,
 
-    .. math::
+        log S(x₁ * x₂) = BCH(L₁, L₂) = log(exp(L₁) ⊗ exp(L₂)),
 
-        \log S(x_1 * x_2) = \mathrm{BCH}(L_1, L_2) = \log\left(\exp(L_1) \otimes \exp(L_2)\right),
-
-    truncated at degree :math:`N`. Computed exactly so in the tensor algebra (two exponentials,
+    truncated at degree N. Computed exactly so in the tensor algebra (two exponentials,
     one Chen product, the logarithm's Lyndon-word coefficients solved into bracket coordinates)
     rather than by the BCH series' nested brackets.
 
@@ -56,7 +54,7 @@ def log_sig_combine(
     Returns
     -------
     numpy.ndarray or torch.Tensor
-        :math:`\mathrm{BCH}(L_1, L_2)`, same shape, container and dtype.
+        BCH(L₁, L₂), same shape, container and dtype.
 
     Examples
     --------
@@ -92,8 +90,8 @@ def log_sig_combine_backprop(
     n_jobs: int = 1,
 ) -> tuple[Any, Any]:
     r"""Gradients through :func:`log_sig_combine`: given
-    :math:`\partial F / \partial \mathrm{BCH}(L_1, L_2)`, returns
-    :math:`(\partial F / \partial L_1, \partial F / \partial L_2)`.
+    ∂F / ∂ BCH(L₁, L₂), returns
+    (∂F / ∂L₁, ∂F / ∂L₂).
 
     Parameters
     ----------
@@ -135,11 +133,9 @@ def log_sig_combine_backprop(
 def log_sig_join(log_sig: Any, displacement: Any, dimension: int, degree: int, *, n_jobs: int = 1) -> Any:
     r"""The log-signature of a path extended by a straight segment.
 
-    .. math::
+        BCH(L, v) = log(exp(L) ⊗ exp(v)),
 
-        \mathrm{BCH}(L, v) = \log\left(\exp(L) \otimes \exp(v)\right),
-
-    :math:`v` the segment's displacement, at level 1. :math:`\exp(L) \otimes \exp(v)` is one
+    v the segment's displacement, at level 1. exp(L) ⊗ exp(v) is one
     fused multiply-exponentiate step of the signature engine.
 
     Parameters
@@ -186,8 +182,8 @@ def log_sig_join_backprop(
     d_out: Any, log_sig: Any, displacement: Any, dimension: int, degree: int, *, n_jobs: int = 1
 ) -> tuple[Any, Any]:
     r"""Gradients through :func:`log_sig_join`: given
-    :math:`\partial F / \partial \mathrm{BCH}(L, v)`, returns
-    :math:`(\partial F / \partial L, \partial F / \partial v)`.
+    ∂F / ∂ BCH(L, v), returns
+    (∂F / ∂L, ∂F / ∂v).
 
     Parameters
     ----------
@@ -237,10 +233,10 @@ def linear_log_sig(
     scalar_term: bool = False,
     n_jobs: int = 1,
 ) -> Any:
-    r"""The log-signature of a straight segment: :math:`\log \exp(v) = v`, at level 1.
+    r"""The log-signature of a straight segment: log exp(v) = v, at level 1.
 
     In every method's coordinates the first ``dimension`` values (after method 0's scalar term)
-    are :math:`v` and the rest are 0: the single letters come first, and a straight line has no
+    are v and the rest are 0: the single letters come first, and a straight line has no
     higher terms.
 
     Parameters

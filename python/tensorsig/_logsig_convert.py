@@ -21,7 +21,7 @@ def sig_to_log_sig(
     method: int = 1,
     n_jobs: int = 1,
 ) -> Any:
-    r"""Log-signatures of signatures: :math:`\log S` in the coordinates of ``method``.
+    r"""Log-signatures of signatures: log S in the coordinates of ``method``.
 
     ``method`` is 0, 1 or 2 as in :func:`log_sig` (3 exists only from paths: ValueError).
 
@@ -92,7 +92,7 @@ def sig_to_log_sig_backprop(
     n_jobs: int = 1,
 ) -> Any:
     r"""Gradient through :func:`sig_to_log_sig`: given
-    :math:`\partial F / \partial \log S`, returns :math:`\partial F / \partial S`.
+    ∂F / ∂ log S, returns ∂F / ∂S.
 
     For methods 1 and 2 the gradient goes back through the transposed triangular solve (method
     2) and the Lyndon-word coefficients of the logarithm; for method 0 through the whole
@@ -103,7 +103,7 @@ def sig_to_log_sig_backprop(
     sig : numpy.ndarray or torch.Tensor
         The signatures given to :func:`sig_to_log_sig`.
     log_sig_derivs : numpy.ndarray or torch.Tensor
-        :math:`\partial F / \partial \log S`, shaped like :func:`sig_to_log_sig`'s result.
+        ∂F / ∂ log S, shaped like :func:`sig_to_log_sig`'s result.
     dimension, degree, time_aug, lead_lag, method, n_jobs
         As for :func:`sig_to_log_sig` (method 3 raises ValueError, where pysiglib 4.0 fails in
         its native code).
@@ -111,7 +111,7 @@ def sig_to_log_sig_backprop(
     Returns
     -------
     numpy.ndarray or torch.Tensor
-        :math:`\partial F / \partial S`, shaped like ``sig`` (0 at a scalar term).
+        ∂F / ∂S, shaped like ``sig`` (0 at a scalar term).
 
     Examples
     --------
@@ -155,12 +155,10 @@ def logsig_to_sig(
     r"""Signatures of log-signatures: the truncated exponential, the exact inverse of
     :func:`sig_to_log_sig`.
 
-    .. math::
+        S = exp(L) = Σₙ₌₀ᴺ (L^(⊗ n))/(n!),
 
-        S = \exp(L) = \sum_{n=0}^{N} \frac{L^{\otimes n}}{n!},
-
-    evaluated by Horner's scheme :math:`1 + L(1 + \tfrac{L}{2}(1 + \tfrac{L}{3}(\cdots)))` on
-    truncated Chen products. For method 2, :math:`L = \sum_w c_w P(w)` is expanded from the
+    evaluated by Horner's scheme 1 + L(1 + L/2(1 + L/3(⋯))) on
+    truncated Chen products. For method 2, L = Σ_w c_w P(w) is expanded from the
     bracket coordinates first; for method 1, the coordinates are first solved from the
     Lyndon-word coefficients (a Lie element is determined by them).
 
@@ -232,8 +230,8 @@ def logsig_to_sig_backprop(
     scalar_term: bool = False,
     n_jobs: int = 1,
 ) -> Any:
-    r"""Gradient through :func:`logsig_to_sig`: given :math:`\partial F / \partial S`, returns
-    :math:`\partial F / \partial L`, shaped like ``log_sig`` (0 at a method-0 scalar term).
+    r"""Gradient through :func:`logsig_to_sig`: given ∂F / ∂S, returns
+    ∂F / ∂L, shaped like ``log_sig`` (0 at a method-0 scalar term).
 
     The adjoint of the exponential's Horner scheme, then of the bracket expansion (and for
     method 1 of the triangular solve).
@@ -243,7 +241,7 @@ def logsig_to_sig_backprop(
     log_sig : numpy.ndarray or torch.Tensor
         The log-signatures given to :func:`logsig_to_sig`.
     sig_derivs : numpy.ndarray or torch.Tensor
-        :math:`\partial F / \partial S`, shaped like :func:`logsig_to_sig`'s result.
+        ∂F / ∂S, shaped like :func:`logsig_to_sig`'s result.
     dimension, degree, time_aug, lead_lag, method, scalar_term, n_jobs
         As for :func:`logsig_to_sig`.
 

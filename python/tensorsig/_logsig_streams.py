@@ -63,15 +63,13 @@ def _points(value: Any, dimension: int, batch_shape: tuple[int, ...] | None, nam
 class LogSigStream:
     r"""Cumulative log-signatures of a growing path, with log-signatures of any interval.
 
-    Each pushed point stores :math:`L(0, t) = \log S(x|_{[0, t]})` in Lyndon bracket
+    Each pushed point stores L(0, t) = log S(x|_([0, t])) in Lyndon bracket
     coordinates, by :func:`log_sig_join` from the previous point's. The log-signature of the path
     between checkpoints ``start`` and ``end`` is then
 
-    .. math::
+        L(s, t) = BCH(-L(0, s), L(0, t)),
 
-        L(s, t) = \mathrm{BCH}\left(-L(0, s), L(0, t)\right),
-
-    since :math:`\exp(-L) = \exp(L)^{-1}` (:func:`log_sig_combine`). One stream can follow a batch
+    since exp(-L) = exp(L)⁻¹ (:func:`log_sig_combine`). One stream can follow a batch
     of paths: the first push fixes its batch shape.
 
     **Checkpoints.** There is one per point, also for points pushed together by
@@ -83,9 +81,9 @@ class LogSigStream:
     Parameters
     ----------
     dimension : int
-        The paths' dimension :math:`d`.
+        The paths' dimension d.
     degree : int
-        Truncation level :math:`N \ge 1`.
+        Truncation level N ≥ 1.
     method : int
         ``2`` or ``3`` (the same Lyndon bracket coordinates; 3 only changes how
         :meth:`push_batch`'s path pieces would be computed in pysiglib). Method 1's Lyndon-word
@@ -223,8 +221,8 @@ class LogSigStream:
 class LogSigWindowStream:
     r"""Log-signatures of a sliding window over a stream of points.
 
-    Window :math:`k` holds the points :math:`k \cdot \text{stride}, \ldots,
-    k \cdot \text{stride} + \text{window\_size} - 1`; its log-signature is computed from those
+    Window k holds the points k · stride, …,
+    k · stride + window\_size - 1; its log-signature is computed from those
     points (:func:`log_sig`) as soon as the last of them arrives. Points no future window needs
     are dropped, including the gaps when ``stride > window_size``.
 

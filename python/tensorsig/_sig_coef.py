@@ -23,26 +23,22 @@ def sig_coef(
 ) -> Array:
     r"""Chosen signature coefficients, computed straight from the path.
 
-    The coefficient of the word :math:`I = (i_1, \ldots, i_k)` is the iterated integral
+    The coefficient of the word I = (i₁, …, iₖ) is the iterated integral
 
-    .. math::
+        S(x)^I = ∫_(0 < t₁ < ⋯ < tₖ < T) dx^(i₁)_(t₁) ⋯ dx^(iₖ)_(tₖ),
 
-        S(x)^I = \int_{0 < t_1 < \cdots < t_k < T} dx^{i_1}_{t_1} \cdots dx^{i_k}_{t_k},
+    the entry of the level-k signature at I, but computed without the truncated
+    signature and with no degree cap. Across a linear segment with increment z, Chen's
+    identity read at I needs only the coefficients of I's prefixes:
 
-    the entry of the level-:math:`k` signature at :math:`I`, but computed without the truncated
-    signature and with no degree cap. Across a linear segment with increment :math:`z`, Chen's
-    identity read at :math:`I` needs only the coefficients of :math:`I`'s prefixes:
-
-    .. math::
-
-        S^{I} \leftarrow S^{I} + z_{i_k}\Big(S^{i_1 \ldots i_{k-1}} + \frac{z_{i_{k-1}}}{2}
-        \Big(\cdots + \frac{z_{i_1}}{k}\Big)\Big),
+        S^I ← S^I + z_(iₖ)(S^(i₁ … iₖ₋₁) + (z_(iₖ₋₁))/2
+        (⋯ + (z_(i₁))/k)),
 
     so the words and their prefixes are kept in a prefix trie (a prefix shared by several words,
-    or a repeated word, is computed once) and each node of depth :math:`k` costs :math:`k`
+    or a repeated word, is computed once) and each node of depth k costs k
     multiply-adds per segment. A step of the path costs the sum of the depths of the trie's
-    nodes, at most :math:`\sum_w |w|(|w|+1)/2` and as little as :math:`\sum_w |w|` when the words
-    share prefixes; the whole path :math:`O(\text{length} \times \text{that sum})`, independent of
+    nodes, at most Σ_w |w|(|w|+1)/2 and as little as Σ_w |w| when the words
+    share prefixes; the whole path O(length × that sum), independent of
     the dimension. Time augmentation and lead-lag generate the increments on the fly. The method
     is pysiglib's (``sig_coef``); the trie is tensorsig's.
 
@@ -57,8 +53,8 @@ def sig_coef(
     time_aug, lead_lag, end_time
         The transforms, as in :func:`sig`.
     prefixes : bool
-        Return, for each word :math:`w` in turn, the coefficients of all its non-empty prefixes
-        :math:`w_{:1}, \ldots, w` (one entry, 1, for an empty word): pysiglib's layout, which
+        Return, for each word w in turn, the coefficients of all its non-empty prefixes
+        w_(:1), …, w (one entry, 1, for an empty word): pysiglib's layout, which
         :func:`sig_coef_backprop` takes. They cost nothing extra.
     n_jobs : int
         Threads, as in :func:`sig`; the batch is split across them.
@@ -66,7 +62,7 @@ def sig_coef(
     Returns
     -------
     numpy.ndarray or torch.Tensor
-        ``(*batch, n)`` with ``n = len(words)``, or :math:`\sum_w \max(|w|, 1)` with
+        ``(*batch, n)`` with ``n = len(words)``, or Σ_w max(|w|, 1) with
         ``prefixes``; same container and dtype as ``path``. A path of one point has every
         coefficient 0 but the empty word's, which is always 1 (pysiglib 4.0 gives 0 for it).
 
@@ -109,11 +105,11 @@ def sig_coef_backprop(
     end_time: float = 1.0,
     n_jobs: int = 1,
 ) -> Array:
-    r"""Gradient through :func:`sig_coef`: :math:`\partial F / \partial x` given
-    :math:`\partial F / \partial S(x)^I` for the coefficients ``sig_coef(..., prefixes=True)``.
+    r"""Gradient through :func:`sig_coef`: ∂F / ∂x given
+    ∂F / ∂S(x)^I for the coefficients ``sig_coef(..., prefixes=True)``.
 
     The coefficients' values before each segment are recomputed by a forward pass over the trie
-    (paths longer than a memory budget are done in :math:`\sqrt{\text{length}}` stretches between
+    (paths longer than a memory budget are done in √length stretches between
     checkpoints, at the cost of one more forward pass), and the gradient is pushed back through
     each segment's update (each chain's adjoint costs about three times the chain): in all about
     seven times :func:`sig_coef`'s time, exact to round-off whatever the path's length.
@@ -130,16 +126,16 @@ def sig_coef_backprop(
         The words given to :func:`sig_coef`.
     coefs : numpy.ndarray or torch.Tensor
         ``sig_coef(path, words, prefixes=True, ...)``: ``(*batch, n)``,
-        :math:`n = \sum_w \max(|w|, 1)`.
+        n = Σ_w max(|w|, 1).
     derivs : numpy.ndarray or torch.Tensor
-        :math:`\partial F / \partial` ``coefs``, same shape.
+        ∂F / ∂ ``coefs``, same shape.
     time_aug, lead_lag, end_time, n_jobs
         As given to :func:`sig_coef`.
 
     Returns
     -------
     numpy.ndarray or torch.Tensor
-        :math:`\partial F / \partial x`, shaped like ``path``, same container and dtype.
+        ∂F / ∂x, shaped like ``path``, same container and dtype.
 
     Raises
     ------

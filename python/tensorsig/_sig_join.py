@@ -19,15 +19,15 @@ def sig_join(
     prepend: bool = False,
     n_jobs: int = 1,
 ) -> Array:
-    r"""Extends signatures by a straight segment: :math:`S(x) \otimes \exp(v)`, or with
-    ``prepend`` :math:`\exp(v) \otimes S(x)`.
+    r"""Extends signatures by a straight segment: S(x) ⊗ exp(v), or with
+    ``prepend`` exp(v) ⊗ S(x).
 
-    The signature of the straight segment from 0 to :math:`v` is
-    :math:`\exp(v) = (1, v, v^{\otimes 2}/2!, \ldots, v^{\otimes N}/N!)`, so by Chen's identity the
-    result is the signature of the path :math:`x` with the point :math:`x_{\text{last}} + v`
-    appended (or :math:`x_0 - v` put in front). It is computed as one fused multiply-exponentiate
-    (Horner's scheme, about :math:`d^N` multiply-adds per signature, as one step of :func:`sig`),
-    never as a Chen product with a materialised :math:`\exp(v)`, and without copying ``sig``
+    The signature of the straight segment from 0 to v is
+    exp(v) = (1, v, v^(⊗ 2)/2!, …, v^(⊗ N)/N!), so by Chen's identity the
+    result is the signature of the path x with the point xₗₐₛₜ + v
+    appended (or x₀ - v put in front). It is computed as one fused multiply-exponentiate
+    (Horner's scheme, about dᴺ multiply-adds per signature, as one step of :func:`sig`),
+    never as a Chen product with a materialised exp(v), and without copying ``sig``
     first when appending. The result goes to a new array; ``sig`` is never modified.
 
     Parameters
@@ -37,14 +37,14 @@ def sig_join(
         term (inferred from ``sig_length``; the output keeps the format, and a scalar entry is
         read as 1, as for every signature).
     displacement : numpy.ndarray or torch.Tensor
-        The segments :math:`v`, ``(*batch, dimension)``: the same batch shape, container and
+        The segments v, ``(*batch, dimension)``: the same batch shape, container and
         dtype as ``sig``. Unlike pysiglib 4.0, which silently drops the first of
         ``dimension + 1`` values, a displacement of any other width is a ValueError.
     dimension : int
-        :math:`d`, the signatures' dimension (there are no transform flags: pass the dimension
+        d, the signatures' dimension (there are no transform flags: pass the dimension
         after any time augmentation or lead-lag).
     degree : int
-        Their truncation level :math:`N`.
+        Their truncation level N.
     prepend : bool
         Put the segment in front of the path instead of after it.
     n_jobs : int
@@ -91,16 +91,16 @@ def sig_join_backprop(
 ) -> tuple[Array, Array]:
     r"""Gradients through :func:`sig_join`.
 
-    Given :math:`G = \partial F / \partial (S \otimes \exp(v))` (or of
-    :math:`\exp(v) \otimes S` with ``prepend``), returns :math:`\partial F / \partial S` and
-    :math:`\partial F / \partial v`. One backward pass of the fused multiply-exponentiate per
-    signature, which reads :math:`S` as given: the join is not recomputed and nothing is
+    Given G = ∂F / ∂ (S ⊗ exp(v)) (or of
+    exp(v) ⊗ S with ``prepend``), returns ∂F / ∂S and
+    ∂F / ∂v. One backward pass of the fused multiply-exponentiate per
+    signature, which reads S as given: the join is not recomputed and nothing is
     recovered by walking back, so it costs about twice the join.
 
     Parameters
     ----------
     d_out : numpy.ndarray or torch.Tensor
-        :math:`G`, shaped like ``sig``.
+        G, shaped like ``sig``.
     sig, displacement, dimension, degree, prepend, n_jobs
         As given to :func:`sig_join`.
 
@@ -140,21 +140,21 @@ def linear_sig(
     scalar_term: bool = False,
     n_jobs: int = 1,
 ) -> Array:
-    r"""Signatures of straight segments: :math:`\exp(v) = (1, v, v^{\otimes 2}/2!, \ldots,
-    v^{\otimes N}/N!)`, the signature of the path from 0 to :math:`v`.
+    r"""Signatures of straight segments: exp(v) = (1, v, v^(⊗ 2)/2!, …,
+    v^(⊗ N)/N!), the signature of the path from 0 to v.
 
-    Level :math:`k` is computed as the outer product :math:`(v/k) \otimes` level :math:`k-1`:
-    :math:`d + d^2 + \cdots + d^N` multiplications in all.
+    Level k is computed as the outer product (v/k) ⊗ level k-1:
+    d + d² + ⋯ + dᴺ multiplications in all.
 
     Parameters
     ----------
     displacement : numpy.ndarray or torch.Tensor
-        :math:`v`, ``(*batch, dimension)``, float32 or float64. Unlike pysiglib 4.0, which
+        v, ``(*batch, dimension)``, float32 or float64. Unlike pysiglib 4.0, which
         silently drops the first of ``dimension + 1`` values, any other width is a ValueError.
     dimension : int
-        :math:`d`.
+        d.
     degree : int
-        Truncation level :math:`N`.
+        Truncation level N.
     scalar_term : bool
         Include the level-0 term (the constant 1) at index 0.
     n_jobs : int

@@ -391,33 +391,31 @@ def sig_kernel(
 ) -> Any:
     r"""Signature kernels of pairs of paths.
 
-    For paths :math:`x: [0, S] \to \mathbb{R}^d` and :math:`y: [0, T] \to \mathbb{R}^d`,
+    For paths x: [0, S] → ℝᵈ and y: [0, T] → ℝᵈ,
 
-    .. math::
-
-        k_{x,y}(s, t) = \left\langle S(x)_{[0,s]}, S(y)_{[0,t]} \right\rangle
-        = \sum_{k \ge 0} \left\langle S(x)^{(k)}_{[0,s]}, S(y)^{(k)}_{[0,t]} \right\rangle,
+        k_(x,y)(s, t) = ⟨ S(x)_([0,s]), S(y)_([0,t]) ⟩
+        = Σ_(k ≥ 0) ⟨ S(x)⁽ᵏ⁾_([0,s]), S(y)⁽ᵏ⁾_([0,t]) ⟩,
 
     the inner product of the (untruncated) signatures, which solves the Goursat PDE
-    :math:`\partial_s \partial_t k = k \, \partial_s \partial_t \kappa(x_s, y_t)` with :math:`k = 1` on
+    ∂ₛ ∂ₜ k = k   ∂ₛ ∂ₜ κ(xₛ, yₜ) with k = 1 on
     both axes (Salvi et al., 2021). For piecewise-linear paths the forcing is constant on each cell
     of the two paths' grid: the double increment
-    :math:`G_{ij} = \kappa(x_{i+1}, y_{j+1}) - \kappa(x_i, y_{j+1}) - \kappa(x_{i+1}, y_j) + \kappa(x_i, y_j)`
-    of a static kernel :math:`\kappa` (the linear kernel: :math:`\langle \Delta x_i, \Delta y_j \rangle`).
+    Gᵢⱼ = κ(xᵢ₊₁, yⱼ₊₁) - κ(xᵢ, yⱼ₊₁) - κ(xᵢ₊₁, yⱼ) + κ(xᵢ, yⱼ)
+    of a static kernel κ (the linear kernel: ⟨ Δxᵢ, Δyⱼ ⟩).
     Two solvers, with pysiglib 4.0's definitions and numbers (to round-off):
 
-    - ``method="finite_difference"``: each cell is refined into :math:`2^{\lambda_1} \times 2^{\lambda_2}`
-      cells with :math:`\rho = G_{ij} / 2^{\lambda_1 + \lambda_2}`, updated by the explicit second-order
-      scheme :math:`K_{r+1,c+1} = (K_{r+1,c} + K_{r,c+1})(1 + \rho/2 + \rho^2/12) - K_{r,c}(1 - \rho^2/12)`
+    - ``method="finite_difference"``: each cell is refined into 2^(λ₁) × 2^(λ₂)
+      cells with ρ = Gᵢⱼ / 2^(λ₁ + λ₂), updated by the explicit second-order
+      scheme K_(r+1,c+1) = (K_(r+1,c) + K_(r,c+1))(1 + ρ/2 + ρ²/12) - K_(r,c)(1 - ρ²/12)
       (the ``sigkernel`` package's);
     - ``method="polynomial"``: each cell is solved as a power series whose edges are polynomials of
       degree ``order``; the grid value is the mean of the top and right edges' ends. One cell with
-      constant :math:`\rho` gives :math:`\sum_{n \le \text{order}} \rho^n / (n!)^2`.
+      constant ρ gives Σ_(n ≤ order) ρⁿ / (n!)².
 
     The built-in static kernels are evaluated inside the solver, row by row: the
     ``(batch, L1 - 1, L2 - 1)`` increments are never formed, and distances come from ``x - y``
     (accurate for paths far from the origin, e.g. float32 prices, where pysiglib's
-    :math:`\lVert x \rVert^2 - 2 \langle x, y \rangle + \lVert y \rVert^2` loses every digit). Pairs are
+    ‖ x ‖² - 2 ⟨ x, y ⟩ + ‖ y ‖² loses every digit). Pairs are
     solved several at once, one per SIMD lane.
 
     Parameters
@@ -428,23 +426,23 @@ def sig_kernel(
     method : str
         ``"finite_difference"`` (needs ``dyadic_order``) or ``"polynomial"`` (needs ``order``).
     dyadic_order : int or tuple of two ints, optional
-        :math:`\lambda \ge 0`, or :math:`(\lambda_1, \lambda_2)` to refine the two paths differently.
+        λ ≥ 0, or (λ₁, λ₂) to refine the two paths differently.
     order : int, optional
         The polynomial method's highest power, 2 to 64.
     static_kernel : StaticKernel, optional
-        :math:`\kappa`; None is :class:`LinearKernel`. Your own :class:`StaticKernel` subclass runs
+        κ; None is :class:`LinearKernel`. Your own :class:`StaticKernel` subclass runs
         through its torch methods (its increments are formed, then solved natively); pysiglib's kernel
         objects are accepted too.
     time_aug, lead_lag, end_time
         Path transforms applied to both paths first, as in :func:`sig`.
     n_jobs : int
-        Threads: 1 serial, -1 all, :math:`n < -1` all but :math:`|n| - 1`. The GIL is released.
+        Threads: 1 serial, -1 all, n < -1 all but |n| - 1. The GIL is released.
     return_grid : bool
         Return each pair's whole grid: ``(*batch, G1, G2)`` with
-        :math:`G_i = (L_i - 1) 2^{\lambda_i} + 1` for finite differences, :math:`G_i = L_i` for the
-        polynomial method (:math:`L_i` the transformed paths' points).
+        Gᵢ = (Lᵢ - 1) 2^(λᵢ) + 1 for finite differences, Gᵢ = Lᵢ for the
+        polynomial method (Lᵢ the transformed paths' points).
     normalize : bool
-        Divide by :math:`\sqrt{k(x, x)\, k(y, y)}` (two more solves); entries where that product is
+        Divide by √(k(x, x)  k(y, y)) (two more solves); entries where that product is
         not positive become NaN, with a RuntimeWarning. Not with ``return_grid``.
 
     Returns
@@ -570,14 +568,14 @@ def sig_kernel_gram(
 ) -> Any:
     r"""Gram matrix of signature kernels between two batches of paths.
 
-    :math:`G_{ij} = k(x_i, y_j)` for every path :math:`x_i` of ``path1`` and :math:`y_j` of ``path2``,
+    Gᵢⱼ = k(xᵢ, yⱼ) for every path xᵢ of ``path1`` and yⱼ of ``path2``,
     with the solvers, options and static kernels of :func:`sig_kernel`.
 
     When ``path1 is path2`` (the same object) the matrix is symmetric: each unordered pair is solved
     once and mirrored (grids transposed) whenever the scheme is symmetric -- the polynomial method or
-    equal dyadic orders. With different dyadic orders :math:`k(x_i, x_j) \ne k(x_j, x_i)` in the
+    equal dyadic orders. With different dyadic orders k(xᵢ, xⱼ) ≠ k(xⱼ, xᵢ) in the
     discrete scheme, so tensorsig solves every ordered pair; pysiglib 4.0 mirrors there too, returning
-    :math:`k(x_j, x_i)` with the orders swapped below the diagonal. A custom static kernel is assumed
+    k(xⱼ, xᵢ) with the orders swapped below the diagonal. A custom static kernel is assumed
     symmetric, as in pysiglib.
 
     Parameters
@@ -592,8 +590,8 @@ def sig_kernel_gram(
         uses it, to bound its ``(pairs, L1 - 1, L2 - 1)`` increments; the built-in kernels need memory
         per thread, not per pair, so the value is only validated.
     return_grid, normalize
-        As in :func:`sig_kernel`; ``normalize`` divides :math:`G_{ij}` by
-        :math:`\sqrt{k(x_i, x_i)\, k(y_j, y_j)}`.
+        As in :func:`sig_kernel`; ``normalize`` divides Gᵢⱼ by
+        √(k(xᵢ, xᵢ)  k(yⱼ, yⱼ)).
 
     Returns
     -------

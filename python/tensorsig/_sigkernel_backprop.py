@@ -256,9 +256,9 @@ def sig_kernel_backprop(
 ) -> tuple[Any, Any]:
     r"""Gradients of signature kernels with respect to the paths.
 
-    Given :math:`\partial F / \partial k(x_b, y_b)` for the kernels :func:`sig_kernel` computed (or,
-    with ``return_grid``, :math:`\partial F / \partial K` for their whole grids), returns
-    :math:`\partial F / \partial x` and/or :math:`\partial F / \partial y`. The gradient is the exact
+    Given ∂F / ∂k(x_b, y_b) for the kernels :func:`sig_kernel` computed (or,
+    with ``return_grid``, ∂F / ∂K for their whole grids), returns
+    ∂F / ∂x and/or ∂F / ∂y. The gradient is the exact
     adjoint of the discrete scheme -- the same numbers autograd would give through every cell update --
     then through the static kernel to both paths, then through the path transforms.
 
@@ -353,9 +353,9 @@ def sig_kernel_gram_backprop(
 ) -> tuple[Any, Any]:
     r"""Gradients of a Gram matrix of signature kernels with respect to the paths.
 
-    Given :math:`\partial F / \partial G` for :math:`G_{ij} = k(x_i, y_j)` from :func:`sig_kernel_gram`
-    (or for its grids, with ``return_grid``), returns :math:`\partial F / \partial x` (through the
-    left argument of every entry) and/or :math:`\partial F / \partial y` (through the right one), as
+    Given ∂F / ∂G for Gᵢⱼ = k(xᵢ, yⱼ) from :func:`sig_kernel_gram`
+    (or for its grids, with ``return_grid``), returns ∂F / ∂x (through the
+    left argument of every entry) and/or ∂F / ∂y (through the right one), as
     :func:`sig_kernel_backprop`: the exact adjoint of the scheme, recomputing grids from checkpoints.
     When ``path1 is path2`` each unordered pair is solved once and its gradient sent to both entries
     (symmetric schemes, scalar ``derivs``). The gradients are in the paths' dtype (pysiglib 4.0 returns

@@ -53,7 +53,7 @@ def _check_lam(lam: Any) -> float:
 
 def _off_diagonal_mean(gram: Any) -> Any:
     """The mean of the entries off the diagonal of a square Gram matrix: the unbiased estimator of
-    :math:`E[k(x, x')]`."""
+    E[k(x, x')]."""
     m = gram.shape[0]
     trace = gram.diagonal().sum()
     return (gram.sum() - trace) / (m * (m - 1))
@@ -107,15 +107,13 @@ def sig_mmd(
 ) -> Any:
     r"""Squared maximum mean discrepancy between two samples of paths, unbiased.
 
-    For samples :math:`\{x_i\}_{i=1}^m \sim \mu` and :math:`\{y_j\}_{j=1}^n \sim \nu`,
+    For samples {xᵢ}ᵢ₌₁ᵐ ~ μ and {yⱼ}ⱼ₌₁ⁿ ~ ν,
 
-    .. math::
+        d̂(μ, ν)² = 1/(m(m-1)) Σ_(i ≠ j) k(xᵢ, xⱼ)
+        - 2/mn Σ_(i,j) k(xᵢ, yⱼ) + 1/(n(n-1)) Σ_(i ≠ j) k(yᵢ, yⱼ),
 
-        \widehat{d}(\mu, \nu)^2 = \frac{1}{m(m-1)} \sum_{i \ne j} k(x_i, x_j)
-        - \frac{2}{mn} \sum_{i,j} k(x_i, y_j) + \frac{1}{n(n-1)} \sum_{i \ne j} k(y_i, y_j),
-
-    the unbiased estimator of :math:`E k(x, x') - 2 E k(x, y) + E k(y, y')` (Gretton et al., 2012)
-    with the signature kernel :math:`k` of :func:`sig_kernel` -- a two-sample test statistic for
+    the unbiased estimator of E k(x, x') - 2 E k(x, y) + E k(y, y') (Gretton et al., 2012)
+    with the signature kernel k of :func:`sig_kernel` -- a two-sample test statistic for
     distributions of paths. It can be negative. The within-sample Gram matrices solve each
     unordered pair once.
 
@@ -123,7 +121,7 @@ def sig_mmd(
     ----------
     sample1, sample2 : numpy.ndarray or torch.Tensor
         ``(*batch1, length1, d)`` and ``(*batch2, length2, d)``; the batch dimensions are flattened
-        into :math:`m, n \ge 2` paths.
+        into m, n ≥ 2 paths.
     method, dyadic_order, order, static_kernel, time_aug, lead_lag, end_time, n_jobs, max_batch
         As in :func:`sig_kernel_gram`.
 
@@ -212,25 +210,23 @@ def sig_score(
 ) -> Any:
     r"""The signature kernel score of a sample against each observed path, unbiased.
 
-    For a sample :math:`\{x_i\}_{i=1}^m \sim \mu` and an observation :math:`y`,
+    For a sample {xᵢ}ᵢ₌₁ᵐ ~ μ and an observation y,
 
-    .. math::
-
-        \widehat{\phi}(\mu, y) = \frac{\lambda}{m(m-1)} \sum_{i \ne j} k(x_i, x_j)
-        - \frac{2}{m} \sum_i k(x_i, y),
+        φ̂(μ, y) = λ/(m(m-1)) Σ_(i ≠ j) k(xᵢ, xⱼ)
+        - 2/m Σᵢ k(xᵢ, y),
 
     the estimator of the (generalised) kernel scoring rule
-    :math:`\lambda E k(x, x') - 2 E k(x, y)` (Issa et al., 2023), proper for :math:`\lambda = 1`; used
+    λE k(x, x') - 2 E k(x, y) (Issa et al., 2023), proper for λ = 1; used
     to train generative models of time series. Lower is better.
 
     Parameters
     ----------
     sample : numpy.ndarray or torch.Tensor
-        ``(*batch, length1, d)``: :math:`m \ge 2` paths after flattening the batch.
+        ``(*batch, length1, d)``: m ≥ 2 paths after flattening the batch.
     y : numpy.ndarray or torch.Tensor
         ``(*batch_y, length2, d)``: one score per path.
     lam : float
-        :math:`\lambda`.
+        λ.
     method, dyadic_order, order, static_kernel, time_aug, lead_lag, end_time, n_jobs, max_batch
         As in :func:`sig_kernel_gram`.
 
@@ -312,18 +308,16 @@ def expected_sig_score(
 ) -> Any:
     r"""The signature kernel score averaged over a sample of observations.
 
-    .. math::
+        λ/(m(m-1)) Σ_(i ≠ j) k(xᵢ, xⱼ) - 2/mn Σ_(i, j) k(xᵢ, yⱼ),
 
-        \frac{\lambda}{m(m-1)} \sum_{i \ne j} k(x_i, x_j) - \frac{2}{mn} \sum_{i, j} k(x_i, y_j),
-
-    the mean of :func:`sig_score` over the paths :math:`y_j` of ``sample2``.
+    the mean of :func:`sig_score` over the paths yⱼ of ``sample2``.
 
     Parameters
     ----------
     sample1 : numpy.ndarray or torch.Tensor
-        The model's sample, :math:`m \ge 2` paths.
+        The model's sample, m ≥ 2 paths.
     sample2 : numpy.ndarray or torch.Tensor
-        The observations, :math:`n` paths.
+        The observations, n paths.
     lam, method, dyadic_order, order, static_kernel, time_aug, lead_lag, end_time, n_jobs, max_batch
         As in :func:`sig_score`.
 

@@ -21,19 +21,17 @@ def sig_length(
 ) -> int:
     r"""Number of coefficients of a truncated signature.
 
-    .. math::
+        Σₖ₌₀ᴺ dᵏ = (dᴺ⁺¹ - 1)/(d - 1),
 
-        \sum_{k=0}^{N} d^k = \frac{d^{N+1} - 1}{d - 1},
-
-    less one without the scalar term, where :math:`d` is the path's dimension after the transforms
-    (``lead_lag`` doubles it, ``time_aug`` adds one) and :math:`N` the degree.
+    less one without the scalar term, where d is the path's dimension after the transforms
+    (``lead_lag`` doubles it, ``time_aug`` adds one) and N the degree.
 
     Parameters
     ----------
     dimension : int
-        Number of channels of the path, :math:`d`.
+        Number of channels of the path, d.
     degree : int
-        Truncation level, :math:`N`.
+        Truncation level, N.
     time_aug, lead_lag : bool
         Count the channels the transforms add, as :func:`sig` does.
     scalar_term : bool
@@ -80,17 +78,15 @@ def sig(
 ) -> Array:
     r"""Truncated signature of a path, or of each path in a batch.
 
-    For a path :math:`x: [0, T] \to \mathbb{R}^d` the signature truncated at degree :math:`N` is
+    For a path x: [0, T] → ℝᵈ the signature truncated at degree N is
 
-    .. math::
-
-        S(x) = \left(1, S(x)^{(1)}, \ldots, S(x)^{(N)}\right), \qquad
-        S(x)^{(k)} = \int_{0 < t_1 < \cdots < t_k < T} dx_{t_1} \otimes \cdots \otimes dx_{t_k}
-        \in (\mathbb{R}^d)^{\otimes k}.
+        S(x) = (1, S(x)⁽¹⁾, …, S(x)⁽ᴺ⁾),
+        S(x)⁽ᵏ⁾ = ∫_(0 < t₁ < ⋯ < tₖ < T) dx_(t₁) ⊗ ⋯ ⊗ dx_(tₖ)
+        ∈ (ℝᵈ)^(⊗ k).
 
     The path is taken piecewise linear between its points, so its signature is the Chen product
-    :math:`\exp(z_1) \otimes \cdots \otimes \exp(z_{L-1})` of the exponentials of its increments;
-    each is folded in with a fused multiply-exponentiate (Horner's scheme), about :math:`d^N`
+    exp(z₁) ⊗ ⋯ ⊗ exp(z_(L-1)) of the exponentials of its increments;
+    each is folded in with a fused multiply-exponentiate (Horner's scheme), about dᴺ
     multiply-adds per increment.
 
     Parameters
@@ -100,10 +96,10 @@ def sig(
         ``(*batch, length, dimension)`` for a batch. Any memory layout; never modified. A CUDA
         tensor is computed on its GPU, on torch's current stream, and the result stays there.
     degree : int
-        Truncation level :math:`N \ge 0`.
+        Truncation level N ≥ 0.
     time_aug : bool
-        Append time as the last channel, :math:`\hat x_{t_i} = (x_{t_i}, t_i)`, with the
-        :math:`t_i` evenly spaced from 0 to ``end_time``.
+        Append time as the last channel, x̂_(tᵢ) = (x_(tᵢ), tᵢ), with the
+        tᵢ evenly spaced from 0 to ``end_time``.
     lead_lag : bool
         Take the signature of the lead-lag transformed path (see :func:`transform_path`); with
         ``time_aug`` too, time is appended after the lead-lag transform.
@@ -116,32 +112,32 @@ def sig(
     scalar_term : bool
         Include the level-0 term (the constant 1) at index 0.
     correction : numpy.ndarray or torch.Tensor, optional
-        Per-segment higher-level terms (pysiglib's ``correction``): segment :math:`t` enters the
-        signature as :math:`\exp(\Delta x_t + c_t^{(2)} + \cdots + c_t^{(m)})` instead of
-        :math:`\exp(\Delta x_t)`, the segments chained by Chen products. A row holds levels
-        :math:`2..m` (:math:`2 \le m \le N`) over the path's own :math:`d` channels, concatenated
-        in the signature's layout: :math:`C = d^2 + \cdots + d^m` values, higher levels zero.
+        Per-segment higher-level terms (pysiglib's ``correction``): segment t enters the
+        signature as exp(Δxₜ + cₜ⁽²⁾ + ⋯ + cₜ⁽ᵐ⁾) instead of
+        exp(Δxₜ), the segments chained by Chen products. A row holds levels
+        2..m (2 ≤ m ≤ N) over the path's own d channels, concatenated
+        in the signature's layout: C = d² + ⋯ + dᵐ values, higher levels zero.
         Shape ``(C,)`` (one row for every segment), ``(length - 1, C)`` (one per segment, shared by
         the batch) or ``(*batch, length - 1, C)`` (one per segment of each path); same container,
         dtype and device as ``path``. With ``time_aug`` the rows stay over the original channels
         (time gets no correction); not with ``lead_lag``. None or an empty array: no correction.
-        :math:`c^{(2)} = -\tfrac12 \Sigma \Delta t` gives the Itô signature of a Brownian path
-        with covariance :math:`\Sigma` sampled every :math:`\Delta t`. Each corrected step costs
-        about :math:`m` plain ones.
+        c⁽²⁾ = -1/2 ΣΔt gives the Itô signature of a Brownian path
+        with covariance Σ sampled every Δt. Each corrected step costs
+        about m plain ones.
     n_jobs : int
-        Threads: 1 runs serially, -1 uses all, and :math:`n < -1` all but :math:`|n| - 1`.
+        Threads: 1 runs serially, -1 uses all, and n < -1 all but |n| - 1.
         A batch is split across threads; a few long paths are instead cut in time, the pieces
         signed in parallel and joined by Chen products. The GIL is released throughout, so other
         Python threads run meanwhile. Unused for CUDA tensors, which use the whole GPU.
     stream : bool
-        Return the signature of every prefix (signatory's ``stream=True``): row :math:`t` is
-        :math:`S(x)_{[0, t+1]}`, the signature of the first :math:`t + 2` points of the
+        Return the signature of every prefix (signatory's ``stream=True``): row t is
+        S(x)_([0, t+1]), the signature of the first t + 2 points of the
         transformed path (time augmentation still spans the whole path, as in the full
         signature), computed in the same pass as the full signature. Not in pysiglib.
     lengths : array of int, optional
         Ragged batches (not in pysiglib or signatory): an integer numpy array, torch tensor or list
-        of the batch shape; path :math:`i` is its first ``lengths[i]`` points
-        (:math:`1 \le` ``lengths[i]`` :math:`\le` ``length``) and the rest of its rows are never
+        of the batch shape; path i is its first ``lengths[i]`` points
+        (1 ≤ ``lengths[i]`` ≤ ``length``) and the rest of its rows are never
         read. The result equals signing each truncated path alone: time augmentation runs from 0
         to ``end_time`` over the path's own points, lead-lag over its own points. With
         ``stream``, the prefixes past a path's end repeat its whole signature (as if the path
@@ -155,8 +151,8 @@ def sig(
         ``sig_length = sig_length(dimension, degree, time_aug=..., lead_lag=..., scalar_term=...)``;
         with ``stream``, ``(*batch, steps, sig_length)``, ``steps`` being the transformed path's
         increments (``length - 1``, or ``2 * length - 2`` with ``lead_lag``).
-        The word :math:`(i_1, \ldots, i_k)` of level :math:`k` sits at offset
-        :math:`d + \cdots + d^{k-1} + i_1 d^{k-1} + \cdots + i_k` (plus one with the scalar term).
+        The word (i₁, …, iₖ) of level k sits at offset
+        d + ⋯ + dᵏ⁻¹ + i₁ dᵏ⁻¹ + ⋯ + iₖ (plus one with the scalar term).
         A path of a single point has the zero signature.
 
     Raises
@@ -189,7 +185,7 @@ def sig(
     (32, 340)
 
     The Itô signature of sampled Brownian paths: the diagonal of level 2 (words 00 and 11, at
-    2 and 5) has expectation :math:`T/2` in the plain (Stratonovich) signature, 0 in Itô's.
+    2 and 5) has expectation T/2 in the plain (Stratonovich) signature, 0 in Itô's.
 
     >>> dt = 0.01
     >>> brownian = np.cumsum(np.random.default_rng(1).normal(0, dt**0.5, (2000, 101, 2)), axis=1)
@@ -246,9 +242,9 @@ def sig_backprop(
 ) -> Array:
     r"""Gradient of a scalar function of signatures with respect to the paths.
 
-    Given :math:`\partial F / \partial S(x)` for signatures :math:`S(x)` computed by :func:`sig`,
-    returns :math:`\partial F / \partial x`. The path is walked backwards from :math:`S(x)`,
-    undoing each increment with :math:`\exp(-z_t)` while the gradient is pushed through it, so
+    Given ∂F / ∂S(x) for signatures S(x) computed by :func:`sig`,
+    returns ∂F / ∂x. The path is walked backwards from S(x),
+    undoing each increment with exp(-zₜ) while the gradient is pushed through it, so
     the extra memory does not grow with the path's length and the cost is about three forward
     passes.
 
@@ -262,7 +258,7 @@ def sig_backprop(
         :func:`sig` returns them. The walk back starts from these values (from the last prefix
         of a stream).
     sig_derivs : numpy.ndarray or torch.Tensor
-        :math:`\partial F / \partial S(x)`, same shape as ``sig``. The derivative of the scalar
+        ∂F / ∂S(x), same shape as ``sig``. The derivative of the scalar
         term, if present, does not contribute.
     degree : int
         The truncation level used for ``sig``.
@@ -274,7 +270,7 @@ def sig_backprop(
         Threads, as in :func:`sig`.
     stream : bool
         ``sig`` and ``sig_derivs`` are every prefix's, as :func:`sig` returns them with
-        ``stream=True``: the gradient of :math:`\sum_t \langle G_t, S(x)_{[0, t+1]} \rangle`, at
+        ``stream=True``: the gradient of Σₜ ⟨ Gₜ, S(x)_([0, t+1]) ⟩, at
         the cost of one gradient of the whole signature.
     lengths : array of int, optional
         The lengths given to :func:`sig`. The gradient past each path's end is 0.
@@ -282,7 +278,7 @@ def sig_backprop(
     Returns
     -------
     numpy.ndarray or torch.Tensor
-        :math:`\partial F / \partial x`, same shape, container and dtype as ``path``.
+        ∂F / ∂x, same shape, container and dtype as ``path``.
 
     Raises
     ------
@@ -339,12 +335,12 @@ def _sig_backprop_jvp(
 ) -> tuple[Array, Array]:
     r"""Second derivatives of signatures, by forward-over-reverse differentiation.
 
-    For :math:`F = \langle G, S(x) \rangle` (``G = sig_derivs``) and a direction :math:`v`
-    shaped like the path, returns ``(jvp, hvp)``: :math:`dS(x)[v]` (shaped like ``sig_derivs``,
-    0 at a scalar term) and :math:`\nabla^2 F(x)\, v` (shaped like the path). The first is also
+    For F = ⟨ G, S(x) ⟩ (``G = sig_derivs``) and a direction v
+    shaped like the path, returns ``(jvp, hvp)``: dS(x)[v] (shaped like ``sig_derivs``,
+    0 at a scalar term) and ∇² F(x)  v (shaped like the path). The first is also
     the derivative of :func:`sig_backprop`'s result with respect to ``sig_derivs`` along ``v``,
     the second its derivative along ``v``: together, the double backward of a signature. Both
-    are exact (the signature and its backward pass run on dual numbers :math:`x + \varepsilon v`).
+    are exact (the signature and its backward pass run on dual numbers x + εv).
     """
     jvp, hvp = run(
         SIG_BACKPROP_JVP,

@@ -63,9 +63,9 @@ class Context:
 class StaticKernel(ABC):
     """Base class of static kernels (pysiglib's interface; see the module's docstring).
 
-    Subclass it to use your own kernel :math:`\\kappa` in :func:`tensorsig.sig_kernel` and the
+    Subclass it to use your own kernel κ in :func:`tensorsig.sig_kernel` and the
     other signature-kernel functions: implement ``__call__(ctx, x, y)`` returning the double
-    increments of :math:`\\kappa` over the two paths' points, ``(batch, L1 - 1, L2 - 1)``, and its
+    increments of κ over the two paths' points, ``(batch, L1 - 1, L2 - 1)``, and its
     adjoints ``grad_x(ctx, derivs)`` ``(batch, L1, d)`` and ``grad_y(ctx, derivs)``
     ``(batch, L2, d)``, all on torch tensors.
 
@@ -184,9 +184,9 @@ class _DistanceKernel(StaticKernel):
 
 
 class LinearKernel(StaticKernel):
-    """The linear kernel :math:`\\kappa(x, y) = \\langle x, y \\rangle`.
+    """The linear kernel κ(x, y) = ⟨ x, y ⟩.
 
-    Its double increments are :math:`\\langle \\Delta x_i, \\Delta y_j \\rangle`, so the
+    Its double increments are ⟨ Δxᵢ, Δyⱼ ⟩, so the
     signature kernel is that of the truncated signatures' inner product.
 
     Examples
@@ -230,9 +230,9 @@ def _undo_diff1(grad: Any) -> Any:
 
 class ScaledLinearKernel(StaticKernel):
     """The scaled linear kernel
-    :math:`\\kappa(x, y) = \\langle s x, s y \\rangle = s^2 \\langle x, y \\rangle`.
+    κ(x, y) = ⟨ s x, s y ⟩ = s² ⟨ x, y ⟩.
 
-    ``scale`` is :math:`s \\ge 0`, squared in the kernel (pysiglib's convention; the ``sigkernel``
+    ``scale`` is s ≥ 0, squared in the kernel (pysiglib's convention; the ``sigkernel``
     package's ``LinearKernel(scale)`` is not squared).
 
     Examples
@@ -262,9 +262,9 @@ class ScaledLinearKernel(StaticKernel):
 
 
 class RBFKernel(_DistanceKernel):
-    """The RBF kernel :math:`\\kappa(x, y) = \\exp(-\\lVert x - y \\rVert^2 / \\sigma)`.
+    """The RBF kernel κ(x, y) = exp(-‖ x - y ‖² / σ).
 
-    :math:`\\sigma > 0` is not squared and there is no factor 2 (pysiglib's and the ``sigkernel``
+    σ > 0 is not squared and there is no factor 2 (pysiglib's and the ``sigkernel``
     package's convention).
 
     Examples
@@ -291,9 +291,9 @@ class RBFKernel(_DistanceKernel):
 
 
 class Matern12Kernel(_DistanceKernel):
-    """The Matérn-1/2 (exponential) kernel :math:`\\kappa(x, y) = \\exp(-\\lVert x - y \\rVert / \\sigma)`.
+    """The Matérn-1/2 (exponential) kernel κ(x, y) = exp(-‖ x - y ‖ / σ).
 
-    Not differentiable where :math:`x = y`; its gradient there is taken to be 0 (a subgradient).
+    Not differentiable where x = y; its gradient there is taken to be 0 (a subgradient).
 
     Examples
     --------
@@ -322,8 +322,8 @@ class Matern12Kernel(_DistanceKernel):
 
 
 class Matern32Kernel(_DistanceKernel):
-    """The Matérn-3/2 kernel :math:`\\kappa = (1 + \\sqrt{3} r / \\sigma) \\exp(-\\sqrt{3} r / \\sigma)`,
-    :math:`r = \\lVert x - y \\rVert`.
+    """The Matérn-3/2 kernel κ = (1 + √3 r / σ) exp(-√3 r / σ),
+    r = ‖ x - y ‖.
 
     Examples
     --------
@@ -351,7 +351,7 @@ class Matern32Kernel(_DistanceKernel):
 
 class Matern52Kernel(_DistanceKernel):
     """The Matérn-5/2 kernel
-    :math:`\\kappa = (1 + \\sqrt{5} r/\\sigma + 5 r^2 / (3 \\sigma^2)) \\exp(-\\sqrt{5} r / \\sigma)`.
+    κ = (1 + √5 r/σ + 5 r² / (3 σ²)) exp(-√5 r / σ).
 
     Examples
     --------
@@ -379,7 +379,7 @@ class Matern52Kernel(_DistanceKernel):
 
 class RationalQuadraticKernel(_DistanceKernel):
     """The rational quadratic kernel
-    :math:`\\kappa = (1 + \\lVert x - y \\rVert^2 / (2 \\alpha \\sigma^2))^{-\\alpha}`.
+    κ = (1 + ‖ x - y ‖² / (2 ασ²))^(-α).
 
     Examples
     --------
@@ -407,13 +407,13 @@ class RationalQuadraticKernel(_DistanceKernel):
 
 
 class PolynomialKernel(StaticKernel):
-    """The polynomial kernel :math:`\\kappa(x, y) = s\\,(\\langle x, y \\rangle + \\gamma)^p`.
+    """The polynomial kernel κ(x, y) = s (⟨ x, y ⟩ + γ)ᵖ.
 
-    ``degree`` :math:`p \\ge 0`, ``gamma`` :math:`\\gamma`, ``scale`` :math:`s \\ge 0`. A
-    fractional degree clamps a negative base :math:`\\langle x, y \\rangle + \\gamma` to 0 (its
+    ``degree`` p ≥ 0, ``gamma`` γ, ``scale`` s ≥ 0. A
+    fractional degree clamps a negative base ⟨ x, y ⟩ + γ to 0 (its
     power would not be real) and warns once per kernel with a ``RuntimeWarning``, as pysiglib
     does. Integer degrees are exact powers of any base: pysiglib also clamps for integer degrees
-    above 5, which changes the kernel (:math:`(-2)^6 = 64`, not 0); tensorsig does not.
+    above 5, which changes the kernel ((-2)⁶ = 64, not 0); tensorsig does not.
 
     Examples
     --------

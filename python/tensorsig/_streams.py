@@ -38,30 +38,30 @@ class SigStream(StreamBase):
     fused multiply-exponentiate (:func:`sig_join`); a completed block adds one tree node per
     level it completes (one Chen product per block, amortised). An interval query signs its two
     partial blocks directly from the points (at most 64 increments) and joins the tree nodes in
-    between, :math:`O(\log(n / 32))` Chen products: it is exact to round-off against
+    between, O(log(n / 32)) Chen products: it is exact to round-off against
     ``sig(path[start:end + 1])``, whatever the stream's length. Memory: the points, plus about
     two signatures per block.
 
-    The inverse-product scheme of pysiglib 4.0, :math:`S(0,s)^{-1} \otimes S(0,t)`, loses digits
-    as :math:`S(0, t)` grows on long streams (the level-:math:`N` terms grow like
-    :math:`t^{N/2}` for a random walk and the product cancels them), and it stores two
+    The inverse-product scheme of pysiglib 4.0, S(0,s)⁻¹ ⊗ S(0,t), loses digits
+    as S(0, t) grows on long streams (the level-N terms grow like
+    t^(N/2) for a random walk and the product cancels them), and it stores two
     signatures per push; tensorsig does not use it. Measured on a 10,000-point Gaussian random
-    walk in :math:`\mathbb{R}^3`, :math:`N = 4`, against ``sig`` of the interval: relative
-    errors up to :math:`10^{-6}` (one step near the end) and :math:`10^{-8}` (ten steps) for
-    the inverse products, at most :math:`2 \cdot 10^{-15}` here.
+    walk in ℝ³, N = 4, against ``sig`` of the interval: relative
+    errors up to 10⁻⁶ (one step near the end) and 10⁻⁸ (ten steps) for
+    the inverse products, at most 2 · 10⁻¹⁵ here.
 
     Differences from pysiglib 4.0: pysiglib's :meth:`push_batch` stores one checkpoint per
     batch, so indices count checkpoints and ``sig(10, 30)`` after pushing 50 points at once
     raises IndexError (its own docstring's example); here indices always count points. A query
-    with ``start > end`` gives, as in pysiglib, :math:`S(0,start)^{-1} \otimes S(0,end)`: the
+    with ``start > end`` gives, as in pysiglib, S(0,start)⁻¹ ⊗ S(0,end): the
     signature of the segment run backwards, the inverse of ``sig(end, start)``.
 
     Parameters
     ----------
     dimension : int
-        :math:`d`, the points' dimension.
+        d, the points' dimension.
     degree : int
-        Truncation level :math:`N`.
+        Truncation level N.
     scalar_term : bool
         Include the leading 1 in every signature returned.
     n_jobs : int
@@ -227,7 +227,7 @@ class SigStream(StreamBase):
         included), ``(*batch, sig_length)``: exact to round-off against signing those points
         directly. ``start > end`` gives the inverse of ``sig(end, start)`` (the segment run
         backwards); ``start == end`` the signature of a point. At most 64 increments signed
-        and :math:`O(\\log n)` Chen products."""
+        and O(log n) Chen products."""
         start, end = self._index(start, "start"), self._index(end, "end")
         if not (self.start_index <= min(start, end) and max(start, end) <= self.end_index):
             raise IndexError(f"Indices [{start}, {end}] out of range [{self.start_index}, {self.end_index}]")
@@ -253,7 +253,7 @@ class SigStream(StreamBase):
         return np.stack(results)
 
     def sig_all(self) -> Any:
-        """The expanding signatures :math:`S(x_0 \\ldots x_t)` for every stored point
+        """The expanding signatures S(x₀ … xₜ) for every stored point
         ``t = start_index .. end_index``, ``(size, *batch, sig_length)``, always from the first
         point ever pushed (as pysiglib, also after :meth:`pop_front`). Each is a Chen product of
         block signatures and a partial block signed from the points: about one fused step and

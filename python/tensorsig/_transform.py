@@ -19,14 +19,12 @@ def transform_path(
 ) -> Array:
     r"""Apply time augmentation and/or the lead-lag transform to paths.
 
-    The lead-lag transform of :math:`x_0, \ldots, x_{L-1}` is the path of :math:`2L - 1` points
+    The lead-lag transform of x₀, …, x_(L-1) is the path of 2L - 1 points
 
-    .. math::
-
-        X^{LL} = \left((x_0, x_0), (x_0, x_1), (x_1, x_1), (x_1, x_2), \ldots, (x_{L-1}, x_{L-1})\right),
+        X^(LL) = ((x₀, x₀), (x₀, x₁), (x₁, x₁), (x₁, x₂), …, (x_(L-1), x_(L-1))),
 
     lag channels first, then lead (pysiglib's order). Time augmentation appends a last channel
-    :math:`t_i = i \cdot t_L / (L' - 1)` over the :math:`L'` points, applied after lead-lag.
+    tᵢ = i · t_L / (L' - 1) over the L' points, applied after lead-lag.
 
     :func:`sig` applies these transforms on the fly, without materialising the path; this
     function is for when the transformed path itself is wanted.
@@ -38,7 +36,7 @@ def transform_path(
     time_aug, lead_lag : bool
         The transforms to apply. With neither, ``path`` itself is returned.
     end_time : float
-        :math:`t_L`, the time of the last point.
+        t_L, the time of the last point.
     n_jobs : int
         Threads, as in :func:`sig`.
 
@@ -69,8 +67,8 @@ def transform_path_backprop(
 ) -> Array:
     r"""Gradients through :func:`transform_path`.
 
-    Given :math:`\partial F / \partial \tilde x` for the transformed path, returns
-    :math:`\partial F / \partial x`: each original point collects the gradients of the lag and
+    Given ∂F / ∂ x̃ for the transformed path, returns
+    ∂F / ∂x: each original point collects the gradients of the lag and
     lead copies it was turned into; the time channel does not depend on the path and is dropped.
 
     Parameters

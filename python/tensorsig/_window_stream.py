@@ -12,8 +12,8 @@ from ._stream_base import Points, StreamBase, check_positive_int, windows_of
 class SigWindowStream(StreamBase):
     r"""Signatures of sliding windows over a stream of points.
 
-    Window :math:`k` covers points :math:`k \cdot \text{stride} \ldots k \cdot \text{stride} +
-    \text{window\_size} - 1`; its signature is computed, directly from those points, as soon as
+    Window k covers points k · stride … k · stride +
+    window\_size - 1; its signature is computed, directly from those points, as soon as
     its last point is pushed (with :meth:`push` or :meth:`push_batch`). Points no window will
     need are dropped (with ``stride > window_size``, those between windows are never kept).
     Each window costs ``window_size - 1`` fused steps; the windows completed by one
@@ -23,9 +23,9 @@ class SigWindowStream(StreamBase):
     Parameters
     ----------
     dimension : int
-        :math:`d`, the points' dimension.
+        d, the points' dimension.
     degree : int
-        Truncation level :math:`N`.
+        Truncation level N.
     window_size : int
         Points per window, at least 1.
     stride : int

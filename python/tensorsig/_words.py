@@ -63,8 +63,8 @@ def words_of_length(alphabet_size: int, length: int) -> list[tuple[int, ...]]:
 def word_to_idx(word: Sequence[int], alphabet_size: int, *, scalar_term: bool = False) -> int:
     r"""The index of ``word``'s coefficient in a flat signature over ``alphabet_size`` letters.
 
-    With the scalar term the empty word is at 0 and :math:`(w_1, \ldots, w_n)` at
-    :math:`\sum_i (w_i + 1)\, d^{\,n-i}`; without it every index is one less and the empty word
+    With the scalar term the empty word is at 0 and (w₁, …, wₙ) at
+    Σᵢ (wᵢ + 1)  d^( n-i); without it every index is one less and the empty word
     has none.
 
     Parameters
@@ -72,7 +72,7 @@ def word_to_idx(word: Sequence[int], alphabet_size: int, *, scalar_term: bool = 
     word : tuple of int (a list is accepted too)
         Letters in ``[0, alphabet_size)``.
     alphabet_size : int
-        :math:`d`, the signature's dimension (after any transforms).
+        d, the signature's dimension (after any transforms).
     scalar_term : bool
         Whether the signature indexed carries the scalar term.
 
@@ -140,7 +140,7 @@ def lyndon_words_of_length(alphabet_size: int, length: int) -> list[tuple[int, .
     for an empty alphabet or length 0.
 
     A Lyndon word is strictly smaller than each of its proper rotations. Their number is Witt's
-    formula :math:`\\frac1n \\sum_{k | n} \\mu(n/k)\\, d^k`, the dimension of the free Lie
+    formula 1/n Σ_(k | n) μ(n/k)  dᵏ, the dimension of the free Lie
     algebra's degree-``n`` part: a log-signature's coordinates (methods 1-3) are indexed by them.
 
     >>> import tensorsig

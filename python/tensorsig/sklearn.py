@@ -42,24 +42,22 @@ _ACCEPTED = (
 class SignatureTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     r"""Truncated signatures of time series as features for scikit-learn estimators.
 
-    Each series :math:`x_1, \ldots, x_L \in \mathbb{R}^d` is read as the piecewise-linear path
+    Each series x₁, …, x_L ∈ ℝᵈ is read as the piecewise-linear path
     through its points and replaced by its signature truncated at ``degree`` (see
     :func:`tensorsig.sig`): the iterated integrals
 
-    .. math::
+        S(x)^(i₁ ⋯ iₖ) = ∫_(t₁ < ⋯ < tₖ) dx^(i₁)_(t₁) ⋯ dx^(iₖ)_(tₖ),
+             1 ≤ k ≤ N,
 
-        S(x)^{i_1 \cdots i_k} = \int_{t_1 < \cdots < t_k} dx^{i_1}_{t_1} \cdots dx^{i_k}_{t_k},
-        \qquad 1 \le k \le N,
-
-    :math:`\sum_{k=1}^N d^k` features whatever the series' length, invariant to the speed at
-    which the path is run through and, up to degree :math:`N`, a universal summary of it: linear
+    Σₖ₌₁ᴺ dᵏ features whatever the series' length, invariant to the speed at
+    which the path is run through and, up to degree N, a universal summary of it: linear
     functions of signatures approximate continuous functions of paths. The transforms below are
     applied to each series in this order: ``basepoint``, ``lead_lag``, ``time_aug``.
 
     Parameters
     ----------
     degree : int
-        Truncation level :math:`N \ge 1`. The feature count grows as :math:`d^N` (``d`` the
+        Truncation level N ≥ 1. The feature count grows as dᴺ (``d`` the
         channels after the transforms): degree 2-4 is usual.
     time_aug : bool
         Append time as a last channel, evenly spaced from 0 to ``end_time`` over the series' own
