@@ -8,9 +8,9 @@
 //! `G[i, j] = κ(x_{i+1}, y_{j+1}) - κ(x_i, y_{j+1}) - κ(x_{i+1}, y_j) + κ(x_i, y_j)`.
 //!
 //! Two solvers, pysiglib's ([`Method`]): explicit second-order finite differences on a
-//! dyadically refined grid ([`finite_difference`]), and an exact power series per cell
-//! truncated at an order ([`polynomial`]). Both run a *lane group* of pairs at once, one pair
-//! per SIMD lane ([`pack`]), evaluate `G` row by row from the paths ([`increments`]: never the
+//! dyadically refined grid (`finite_difference`), and an exact power series per cell
+//! truncated at an order (`polynomial`). Both run a *lane group* of pairs at once, one pair
+//! per SIMD lane (`pack`), evaluate `G` row by row from the paths (`increments`: never the
 //! whole `(L1-1) × (L2-1)` tensor) and have exact adjoints that recompute the grid from
 //! checkpoints instead of storing it.
 
