@@ -30,13 +30,20 @@ def _workload(
     return Workload(name, runs, target=f">= {target}x pysiglib", check=_ratio_at_least("pysiglib", target))
 
 
-def gram_workload(count: int, length: int, dim: int, target: float, **options: Any) -> Workload:
+def gram_workload(
+    count: int, length: int, dim: int, target: float, rbf: float | None = None, **options: Any
+) -> Workload:
+    """A Gram matrix; ``rbf``: with each library's own ``RBFKernel(rbf)``."""
     x, y = _paths(count, length, dim, 0), _paths(count, length, dim, 1)
-    described = ", ".join(f"{k}={v}" for k, v in options.items())
+    described = ", ".join(f"{k}={v}" for k, v in options.items()) + (f", RBFKernel({rbf})" if rbf else "")
+
+    def kernel(library: Any) -> dict[str, Any]:
+        return {"static_kernel": library.RBFKernel(rbf)} if rbf else {}
+
     return _workload(
         f"sig_kernel_gram {count}x{count} L={length} d={dim} {described}",
-        lambda: ts.sig_kernel_gram(x, y, **options),
-        lambda peer: lambda: peer.sig_kernel_gram(x, y, **options),
+        lambda: ts.sig_kernel_gram(x, y, **options, **kernel(ts)),
+        lambda peer: lambda: peer.sig_kernel_gram(x, y, **options, **kernel(peer)),
         target,
     )
 
@@ -104,7 +111,7 @@ def workloads(quick: bool) -> list[Workload]:
     small = 8 if quick else 16
     out = [
         gram_workload(small, 200, 4, 2.0, dyadic_order=1),
-        gram_workload(small, 200, 4, 2.0, dyadic_order=1, static_kernel=ts.RBFKernel(1.0)),
+        gram_workload(small, 200, 4, 2.0, rbf=1.0, dyadic_order=1),
         gram_workload(small, 200, 4, 2.0, method="polynomial", order=3),
         pairs_workload(16 if quick else 64, 500, 8, 2.0, dyadic_order=0),
         gram_backprop_workload(small, 200, 4, 4.0, dyadic_order=1),
