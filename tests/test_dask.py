@@ -83,15 +83,20 @@ def test_bad_arguments_raise_before_any_graph_is_built(paths):
 
 
 def test_process_workers_of_a_local_cluster(paths):
-    """Two worker processes (spawned), the Rust thread pools built afresh in each."""
+    """Two worker processes (spawned), the Rust thread pools and log-signature tables built afresh
+    in each; uneven and empty chunks; every family."""
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster),
     ):
-        x = da.from_array(paths, chunks=(3, 30, 3))
+        x = da.from_array(paths, chunks=((3, 0, 4, 3), 30, 3))
         np.testing.assert_array_equal(tsd.sig(x, 3, n_jobs=2).compute(), ts.sig(paths, 3))
+        np.testing.assert_allclose(tsd.log_sig(x, 3, method=2).compute(), ts.log_sig(paths, 3, method=2))
+        y = da.from_array(paths, chunks=(4, 30, 3))
+        gram = tsd.sig_kernel_gram(y, y, dyadic_order=1).compute()
+        np.testing.assert_allclose(gram, ts.sig_kernel_gram(paths, paths, dyadic_order=1), rtol=1e-12)
 
 
 def test_importing_tensorsig_does_not_import_dask():
