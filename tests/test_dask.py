@@ -156,3 +156,12 @@ def test_gram_refuses_cut_paths_grids_and_many_batch_axes(paths):
         tsd.sig_kernel_gram(da.from_array(paths.reshape(2, 5, 30, 3)), da.from_array(paths))
     with pytest.raises(ValueError, match="dyadic_order"):
         tsd.sig_kernel_gram(da.from_array(paths), da.from_array(paths), dyadic_order=-1)
+
+
+def test_gram_of_one_array_with_different_dyadic_orders_is_not_mirrored(paths):
+    """k(x_i, x_j) != k(x_j, x_i) when the two sides are refined differently: every block solved."""
+    x = da.from_array(paths[:6], chunks=(3, 30, 3))
+    lazy = tsd.sig_kernel_gram(x, x, dyadic_order=(0, 2))
+    np.testing.assert_allclose(
+        lazy.compute(), ts.sig_kernel_gram(paths[:6], paths[:6], dyadic_order=(0, 2)), rtol=1e-12
+    )

@@ -339,3 +339,29 @@ def test_torch_api_differentiates_streams_ragged_batches_and_corrections_once():
         grad.sum().backward()
     # numpy in, numpy out.
     assert isinstance(ta.sig(path.detach().numpy(), 2, stream=True), np.ndarray)
+
+
+def test_gradients_with_options_check_the_base_arguments_first():
+    path = np.zeros((2, 5, 3))
+    prefixes = ts.sig(path, 2, stream=True)
+    with pytest.raises(TypeError, match="degree must be of type int"):
+        ts.sig_backprop(path, prefixes, prefixes, 2.0, stream=True)
+    with pytest.raises(ValueError, match="at least rank 2"):
+        ts.sig_backprop(path[0, 0], prefixes, prefixes, 2, stream=True)
+
+
+def test_torch_api_backward_sees_the_forward_lengths_and_correction():
+    torch = pytest.importorskip("torch")
+    import tensorsig.torch_api as ta
+
+    path = torch.randn(2, 5, 2, dtype=torch.float64, requires_grad=True)
+    lengths = np.array([3, 5])
+    expected = torch.autograd.grad(ta.sig(path, 2, lengths=lengths.copy()).sum(), path)[0]
+    result = ta.sig(path, 2, lengths=lengths)
+    lengths[:] = 5  # a reused buffer: the backward pass keeps the forward's lengths
+    torch.testing.assert_close(torch.autograd.grad(result.sum(), path)[0], expected)
+    correction = torch.full((4,), 0.1, dtype=torch.float64)
+    result = ta.sig(path, 2, correction=correction)
+    correction.zero_()  # changed in place before backward: refused, as for any saved tensor
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        torch.autograd.grad(result.sum(), path)

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ._operands import Operand, check_same_kind, empty, native_view, operand, torch_module
+from ._checks import check_n_jobs, check_non_negative_int, check_path_flags
+from ._operands import Operand, check_same_kind, empty, native_view, operand, path_shape, torch_module
 from ._run import native
 from ._specs.signature import SIG, SIG_BACKPROP, warn_if_not_finite
 from .exceptions import ArgumentTypeError, InvalidArgumentError, ShapeError
@@ -218,6 +219,11 @@ def sig_backprop_with_options(
     ops = (operand(path, "path"), operand(sig, "sig"), operand(sig_derivs, "sig_derivs"))
     check_same_kind(ops)
     path_op, sig_op, derivs_op = ops
+    # The base arguments first, as sig_with_options does through SIG.meta.
+    path_shape(path_op.shape)
+    check_non_negative_int(degree, "degree")
+    check_path_flags(time_aug, lead_lag, end_time)
+    check_n_jobs(n_jobs)
     options = _options(path_op, correction, lengths, stream, degree, lead_lag)
     # With stream, each batch entry has one signature per step: checked as a batch of steps.
     steps: Shape = (stream_steps(path_op.shape[-2], lead_lag),) if stream else ()

@@ -233,7 +233,8 @@ def sig_kernel_gram(path1: Any, path2: Any, **options: Any) -> da.Array:
     """:func:`tensorsig.sig_kernel_gram` of two dask arrays of paths ``(n1, length1, d)`` and
     ``(n2, length2, d)``, chunked along their first axis: one task per pair of chunks, the
     ``(n1, n2)`` result chunked alike. ``sig_kernel_gram(x, x)`` (the same array twice) computes
-    each block above the diagonal once and transposes it below. Options as in the eager function
+    each block above the diagonal once and transposes it below (unless the dyadic orders of the two
+    sides differ, which makes the kernel asymmetric). Options as in the eager function
     (``static_kernel``, ``dyadic_order``, ``normalize``, ...), except ``return_grid``.
 
     >>> import dask.array as da, numpy as np, tensorsig, tensorsig.dask as tsd
@@ -259,7 +260,9 @@ def sig_kernel_gram(path1: Any, path2: Any, **options: Any) -> da.Array:
         raise InvalidArgumentError("tensorsig.dask.sig_kernel_gram does not return grids (return_grid=True)")
     static_kernel = options.pop("static_kernel", None)
     normalize = options.pop("normalize", False)
-    _sigkernel._sig_kernel_gram_meta(x.shape, y.shape, normalize=normalize, **options)
+    plan = _sigkernel._sig_kernel_gram_meta(x.shape, y.shape, normalize=normalize, **options)
+    # k(x_i, x_j) = k(x_j, x_i) unless the two paths are refined differently (dyadic orders).
+    mirror = same and plan.solver.symmetric
     if normalize and not isinstance(normalize, bool):
         raise ArgumentTypeError(f"normalize must be of type bool, got {type(normalize).__name__}")
     dtype = np.result_type(x.dtype, y.dtype)
@@ -267,7 +270,7 @@ def sig_kernel_gram(path1: Any, path2: Any, **options: Any) -> da.Array:
     blocks: dict[tuple[int, int], da.Array] = {}
     for i, rows in enumerate(x.chunks[0]):
         for j, columns in enumerate(y.chunks[0]):
-            if same and i > j:
+            if mirror and i > j:
                 blocks[i, j] = blocks[j, i].T
             else:
                 task = delayed(gram)(x.blocks[i], y.blocks[j])

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import torch
 from torch.autograd.function import once_differentiable
 
+from ..exceptions import InvalidArgumentError
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -76,9 +78,7 @@ def first_order(
         if not tracked:
             return plain(*args, **kwargs)
         if not all(isinstance(t, torch.Tensor) for t in tensors):
-            raise TypeError(
-                f"{plain.__name__}: {', '.join(inputs)} must all be torch tensors to differentiate"
-            )
+            raise InvalidArgumentError(f"{', '.join(inputs)} must all be numpy arrays or all torch tensors")
         arguments = {name: value for name, value in bound.arguments.items() if name not in inputs}
         return Function.apply(arguments, *tensors)
 

@@ -136,6 +136,12 @@ def differentiable(
     function.__name__ = function.__qualname__ = plain.__name__
     function.__module__ = "tensorsig.torch_api"
     function.__doc__ = (plain.__doc__ or "") + (
-        "\n    In ``tensorsig.torch_api``, differentiable (twice) with respect to every tensor argument.\n"
+        "\n    In ``tensorsig.torch_api``, differentiable (twice) with respect to every tensor argument"
+        + (
+            "; with any of the options ``correction``, ``stream`` or ``lengths``, once with respect "
+            "to the path (the correction is a constant).\n"
+            if with_options is not None
+            else ".\n"
+        )
     )
     return cast(Callable[P, R], function)

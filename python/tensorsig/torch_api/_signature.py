@@ -7,6 +7,7 @@ far: it runs outside the operators).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
@@ -53,30 +54,37 @@ sig_backprop.register_autograd(_sig_backprop_backward, setup_context=_sig_backpr
 class _SigWithOptions(torch.autograd.Function):
     """``sig`` with ``correction``, ``stream`` or ``lengths``, to first order: the forward and
     backward passes are the plain API's (``tensorsig._sig_options``), run on the tensors' memory.
-    The correction is a constant (no gradient), as in :func:`tensorsig.sig_backprop`. A second
+    The correction is a constant (no gradient), as in :func:`tensorsig.sig_backprop`, saved like
+    the path so that changing either in place before the backward pass raises. A second
     derivative raises (``once_differentiable``) instead of silently returning zeros."""
 
     @staticmethod
     def forward(ctx: Any, path: torch.Tensor, correction: Any, options: dict[str, Any]) -> torch.Tensor:
         result = sig_with_options(path, correction=correction, **options)
-        ctx.save_for_backward(path, result)
-        ctx.correction, ctx.options = correction, options
+        tensors = (path, result, correction) if isinstance(correction, torch.Tensor) else (path, result)
+        ctx.save_for_backward(*tensors)
+        ctx.correction, ctx.options = (None if len(tensors) == 3 else correction), options
         return result  # type: ignore[no-any-return]
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
-        path, result = ctx.saved_tensors
+        path, result, *saved_correction = ctx.saved_tensors
+        correction = saved_correction[0] if saved_correction else ctx.correction
         options = {k: v for k, v in ctx.options.items() if k not in ("horner", "scalar_term")}
-        d_path = sig_backprop_with_options(
-            path, result, grad.contiguous(), correction=ctx.correction, **options
-        )
+        d_path = sig_backprop_with_options(path, result, grad.contiguous(), correction=correction, **options)
         return d_path, None, None
 
 
 def sig_with_options_autograd(path: torch.Tensor, correction: Any = None, **options: Any) -> torch.Tensor:
-    """torch_api's ``sig`` when ``correction``, ``stream`` or ``lengths`` is given."""
+    """torch_api's ``sig`` when ``correction``, ``stream`` or ``lengths`` is given. ``lengths``
+    is copied: the backward pass must see the lengths of the forward one."""
     if isinstance(correction, torch.Tensor):
         correction = correction.detach()
+    lengths = options.get("lengths")
+    if isinstance(lengths, torch.Tensor):
+        options["lengths"] = lengths.detach().clone()
+    elif lengths is not None and not isinstance(lengths, int | bool | float | str):
+        options["lengths"] = copy.deepcopy(lengths)
     result: torch.Tensor = _SigWithOptions.apply(path, correction, options)
     return result
