@@ -34,8 +34,9 @@ LS = ts.log_sig(PATH, 3, method=2)
 )
 def test_log_sig_arguments(kwargs, exc, match):
     kwargs = {"degree": 3, **kwargs}
-    with pytest.raises(exc, match=match):
+    with pytest.raises(exc, match=match) as raised:
         ts.log_sig(PATH, kwargs.pop("degree"), **kwargs)
+    assert isinstance(raised.value, ts.TensorsigError)
 
 
 def test_empty_corrections_mean_none():
@@ -124,8 +125,9 @@ def test_empty_corrections_mean_none():
     ],
 )
 def test_bad_arguments(call, exc, match):
-    with pytest.raises(exc, match=match):
+    with pytest.raises(exc, match=match) as raised:
         call()
+    assert isinstance(raised.value, ts.TensorsigError)
 
 
 def test_a_method_1_vector_where_brackets_are_needed_is_documented():

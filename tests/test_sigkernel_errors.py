@@ -136,8 +136,9 @@ CASES = [
 
 @pytest.mark.parametrize("fn, args, kwargs, error, message, same_in_pysiglib", CASES, ids=lambda v: None)
 def test_bad_arguments(fn, args, kwargs, error, message, same_in_pysiglib):
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message) as raised:
         getattr(ts, fn)(*args, **kwargs)
+    assert isinstance(raised.value, ts.TensorsigError)  # and a built-in class, as in pysiglib
 
 
 @pytest.mark.parametrize("fn, args, kwargs, error, message, same_in_pysiglib", [c for c in CASES if c[5]])
@@ -168,8 +169,10 @@ def test_pysiglib_raises_the_same_type(fn, args, kwargs, error, message, same_in
     ],
 )
 def test_bad_static_kernels(build, error, message):
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message) as raised:
         build()
+    if message != "abstract":  # Python's own refusal to instantiate an abstract class
+        assert isinstance(raised.value, ts.TensorsigError)
 
 
 def test_custom_kernel_of_the_wrong_shape():

@@ -28,6 +28,7 @@ from ._logsig_convert import sig_to_log_sig
 from ._operands import check_same_kind, empty, has_values, merge_batch, operand, path_operand
 from ._run import native
 from ._signature import sig
+from .exceptions import ArgumentTypeError
 
 
 def log_sig_length(dimension: int, degree: int, *, time_aug: bool = False, lead_lag: bool = False) -> int:
@@ -86,7 +87,7 @@ def _correction_given(correction: Any) -> bool:
         return False
     shape = getattr(correction, "shape", None)
     if shape is None:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"correction must be of type numpy.ndarray or torch.Tensor, got {type(correction).__name__}"
         )
     return 0 not in tuple(shape)

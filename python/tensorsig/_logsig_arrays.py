@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ._operands import Operand, check_same_kind, contiguous, merge_batch, operand
+from .exceptions import DeviceError
 
 
 def _cpu_only(op: Operand) -> None:
     if op.on_gpu:
-        raise RuntimeError(
+        raise DeviceError(
             f"{op.name} is a CUDA tensor; tensorsig computes log-signatures on the CPU for now. "
             "Move it with .cpu() first"
         )

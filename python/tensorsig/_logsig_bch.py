@@ -10,6 +10,7 @@ from . import _logsig_meta as meta
 from ._logsig_arrays import _batched, _operands
 from ._operands import empty, has_values, merge_batch
 from ._run import native
+from .exceptions import ShapeError
 
 _BRACKETS_ONLY = (
     "The log-signatures must be in Lyndon bracket coordinates (``log_sig(..., method=2)`` or "
@@ -308,7 +309,7 @@ def linear_log_sig_backprop(
     ops = _operands([displacement, derivs], ["displacement", "derivs"])
     shape, offset = meta.linear_log_sig_meta(ops[0].shape, dimension, degree, method, scalar_term, n_jobs)
     if ops[1].shape != shape:
-        raise ValueError(
+        raise ShapeError(
             f"derivs must have the shape of linear_log_sig's result, {shape}, got {ops[1].shape}"
         )
     result, out = empty(ops[0], ops[0].shape)

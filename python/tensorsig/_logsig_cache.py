@@ -20,6 +20,7 @@ from typing import Any
 from . import _core
 from . import _logsig_meta as meta
 from ._checks import check_bool
+from .exceptions import ArgumentTypeError, InvalidArgumentError
 
 #: Folder (inside the cache directory) that holds tensorsig's files.
 _SUBFOLDER = "tensorsig"
@@ -79,12 +80,12 @@ def set_cache_dir(dir: str) -> None:
     """
     global _cache_dir
     if not isinstance(dir, str):
-        raise TypeError(f"dir must be of type str, got {type(dir).__name__} instead")
+        raise ArgumentTypeError(f"dir must be of type str, got {type(dir).__name__} instead")
     path = Path(dir)
     if not path.exists():
-        raise ValueError(f"Path does not exist: {path}")
+        raise InvalidArgumentError(f"Path does not exist: {path}")
     if not path.is_dir():
-        raise ValueError(f"Path is not a directory: {path}")
+        raise InvalidArgumentError(f"Path is not a directory: {path}")
     with _lock:
         _cache_dir = path.resolve()
 

@@ -21,6 +21,7 @@ from ._checks import (
     infer_scalar_term,
     signature_length,
 )
+from .exceptions import ArgumentTypeError, InvalidArgumentError, ShapeError
 
 Shape = tuple[int, ...]
 
@@ -28,23 +29,23 @@ Shape = tuple[int, ...]
 def check_positive_int(value: Any, name: str) -> None:
     check_non_negative_int(value, name)
     if value == 0:
-        raise ValueError(f"{name} must be a positive integer, got {name} = 0")
+        raise InvalidArgumentError(f"{name} must be a positive integer, got {name} = 0")
 
 
 def check_method(method: Any, allowed: tuple[int, ...] = (0, 1, 2, 3), function: str = "") -> int:
     """``method`` is an int among ``allowed`` (pysiglib's 0-3), else TypeError/ValueError."""
     if not isinstance(method, int) or isinstance(method, bool):
-        raise TypeError(f"method must be of type int, got {type(method).__name__} instead")
+        raise ArgumentTypeError(f"method must be of type int, got {type(method).__name__} instead")
     if method not in (0, 1, 2, 3):
-        raise ValueError(f"method must be one of 0, 1, 2 or 3, got method = {method}")
+        raise InvalidArgumentError(f"method must be one of 0, 1, 2 or 3, got method = {method}")
     if method not in allowed:
         if method == 3:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"method=3 is not supported in {function}: it computes log-signatures from paths "
                 "(log_sig(path, degree, method=3)); method=2 has the same coordinates"
             )
         listed = ", ".join(map(str, allowed))
-        raise ValueError(f"method must be one of {listed} in {function}, got method = {method}")
+        raise InvalidArgumentError(f"method must be one of {listed} in {function}, got method = {method}")
     return method
 
 
@@ -70,7 +71,7 @@ def lyndon_count(dimension: int, degree: int) -> int:
         if dimension <= 1:
             break  # no Lyndon word over one letter is longer than it
     if total > _MAX_ELEMENTS:
-        raise ValueError(
+        raise ShapeError(
             f"a log-signature of dimension {dimension}, degree {degree} is too large to represent"
         )
     return total
@@ -93,27 +94,27 @@ def _width(aug: int, degree: int, method: int, scalar_term: bool) -> int:
 
 def _path_shape(shape: Shape, name: str = "path") -> tuple[Shape, int, int]:
     if len(shape) < 2:
-        raise ValueError(
+        raise ShapeError(
             f"{name} must have shape (..., length, dimension): at least rank 2, got rank {len(shape)}"
         )
     *batch, length, dimension = shape
     if dimension == 0:
-        raise ValueError(f"{name} has 0 channels (dimension); a path needs at least one")
+        raise ShapeError(f"{name} has 0 channels (dimension); a path needs at least one")
     return tuple(batch), length, dimension
 
 
 def _rows(shape: Shape, width: int, name: str) -> Shape:
     """The batch shape of rows of ``width`` values, or ValueError naming ``name``."""
     if len(shape) < 1:
-        raise ValueError(f"{name} must have at least rank 1, got rank 0")
+        raise ShapeError(f"{name} must have at least rank 1, got rank 0")
     if shape[-1] != width:
-        raise ValueError(f"{name} is of incorrect length. Expected {width}, got {shape[-1]}")
+        raise ShapeError(f"{name} is of incorrect length. Expected {width}, got {shape[-1]}")
     return shape[:-1]
 
 
 def _same_batch(names: str, *batches: Shape) -> None:
     if any(b != batches[0] for b in batches[1:]):
-        raise ValueError(f"{names} must have the same batch shape, got {', '.join(map(str, batches))}")
+        raise ShapeError(f"{names} must have the same batch shape, got {', '.join(map(str, batches))}")
 
 
 def log_sig_meta(
@@ -137,9 +138,9 @@ def log_sig_meta(
     batch, _length, dimension = _path_shape(path_shape)
     if correction:
         if method == 3:
-            raise ValueError("correction is not supported with log_sig method=3")
+            raise InvalidArgumentError("correction is not supported with log_sig method=3")
         if lead_lag:
-            raise ValueError("correction cannot be used with lead_lag=True")
+            raise InvalidArgumentError("correction cannot be used with lead_lag=True")
     aug = augmented_dimension(dimension, time_aug, lead_lag)
     return (*batch, _width(aug, degree, method, scalar_term)), n_jobs
 
@@ -160,7 +161,7 @@ def log_sig_backprop_meta(
         path_shape, degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs
     )
     if tuple(derivs_shape) != out_shape:
-        raise ValueError(
+        raise ShapeError(
             f"log_sig_derivs must have the log-signatures' shape {out_shape}, got {derivs_shape}"
         )
     return tuple(path_shape), n_jobs
@@ -191,7 +192,7 @@ def sig_to_log_sig_meta(
     aug, n_jobs = _signature_args(dimension, degree, time_aug, lead_lag, n_jobs)
     check_method(method, (0, 1, 2), function)
     if len(sig_shape) < 1:
-        raise ValueError("sig must have at least rank 1, got rank 0")
+        raise ShapeError("sig must have at least rank 1, got rank 0")
     scalar_term = infer_scalar_term(sig_shape[-1], "sig", dimension, degree, time_aug, lead_lag)
     return (*sig_shape[:-1], _width(aug, degree, method, scalar_term)), scalar_term, n_jobs
 
@@ -232,7 +233,7 @@ def logsig_to_sig_meta(
     check_method(method, (0, 1, 2), function)
     check_bool(scalar_term, "scalar_term")
     if len(log_sig_shape) < 1:
-        raise ValueError("log_sig must have at least rank 1, got rank 0")
+        raise ShapeError("log_sig must have at least rank 1, got rank 0")
     if method == 0:
         scalar_term = infer_scalar_term(log_sig_shape[-1], "log_sig", dimension, degree, time_aug, lead_lag)
     else:
@@ -316,7 +317,7 @@ def linear_log_sig_meta(
     check_bool(scalar_term, "scalar_term")
     check_n_jobs(n_jobs)
     if len(displacement_shape) < 1 or displacement_shape[-1] != dimension:
-        raise ValueError(
+        raise ShapeError(
             f"displacement must have shape (..., dimension) = (..., {dimension}), got {displacement_shape}"
         )
     offset = int(method == 0 and scalar_term)
@@ -345,6 +346,6 @@ def prepare_log_sig_meta(
 
 def check_device(device: Any) -> None:
     if not isinstance(device, str):
-        raise TypeError(f"device must be of type str, got {type(device).__name__} instead")
+        raise ArgumentTypeError(f"device must be of type str, got {type(device).__name__} instead")
     if device not in ("cpu", "cuda", "both"):
-        raise ValueError(f"device must be 'cpu', 'cuda', or 'both', got device = {device!r}")
+        raise InvalidArgumentError(f"device must be 'cpu', 'cuda', or 'both', got device = {device!r}")

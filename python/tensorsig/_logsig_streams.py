@@ -12,6 +12,7 @@ from ._logsig import log_sig
 from ._logsig_bch import log_sig_combine, log_sig_join
 from ._logsig_meta import check_method, check_positive_int, log_sig_length_meta
 from ._operands import operand
+from .exceptions import InvalidArgumentError, ShapeError
 
 
 def _is_torch(array: Any) -> bool:
@@ -53,10 +54,10 @@ def _points(value: Any, dimension: int, batch_shape: tuple[int, ...] | None, nam
     shape = op.shape
     expected = "(..., dimension)" if rank == 1 else "(..., n_points, dimension)"
     if len(shape) < rank or shape[-1] != dimension:
-        raise ValueError(f"{name} must have shape {expected} with dimension {dimension}, got {shape}")
+        raise ShapeError(f"{name} must have shape {expected} with dimension {dimension}, got {shape}")
     batch = shape[: len(shape) - rank]
     if batch_shape is not None and batch != batch_shape:
-        raise ValueError(f"{name} has batch shape {batch}, but the stream's first push set {batch_shape}")
+        raise ShapeError(f"{name} has batch shape {batch}, but the stream's first push set {batch_shape}")
     return value
 
 
@@ -114,7 +115,7 @@ class LogSigStream:
     ) -> None:
         check_method(method)
         if method not in (2, 3):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"LogSigStream needs Lyndon bracket coordinates, method=2 or method=3; got method={method}. "
                 "Method 1's Lyndon-word coefficients are not Lie coordinates and cannot be combined by BCH"
             )
@@ -155,7 +156,7 @@ class LogSigStream:
         """Forgets the oldest checkpoint (the later ones keep their indices). ValueError when
         one checkpoint or none is left."""
         if len(self._log_sigs) <= 1:
-            raise ValueError("Cannot pop_front: the stream has 1 or fewer checkpoints")
+            raise ShapeError("Cannot pop_front: the stream has 1 or fewer checkpoints")
         self._log_sigs.pop(0)
         self._start += 1
 
@@ -181,7 +182,7 @@ class LogSigStream:
         ``(K, *batch, log_sig_length)``, in one BCH call."""
         pairs = [(self._index(s), self._index(e)) for s, e in intervals]
         if not pairs:
-            raise ValueError("intervals must hold at least one (start, end) pair")
+            raise InvalidArgumentError("intervals must hold at least one (start, end) pair")
         starts = _stack([-self._log_sigs[s] for s, _ in pairs])
         ends = _stack([self._log_sigs[e] for _, e in pairs])
         out = self._combine(starts, ends, self._dimension, self._degree, n_jobs=self._n_jobs)
@@ -194,7 +195,7 @@ class LogSigStream:
         """The cumulative log-signatures of every retained checkpoint, ``(n, *batch,
         log_sig_length)``; each from the first point ever pushed, also after :meth:`pop_front`."""
         if not self._log_sigs:
-            raise ValueError("the stream is empty")
+            raise InvalidArgumentError("the stream is empty")
         return _stack(self._log_sigs)
 
     @property
@@ -322,7 +323,7 @@ class LogSigWindowStream:
         """The log-signatures of every complete window, stacked: ``(num_windows, *batch,
         width)``. ValueError before the first window is complete."""
         if not self._windows:
-            raise ValueError("No complete windows yet")
+            raise InvalidArgumentError("No complete windows yet")
         return _stack(self._windows)
 
     @property

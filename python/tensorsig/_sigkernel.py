@@ -19,6 +19,7 @@ from ._checks import augmented_dimension, check_bool, check_float, check_n_jobs
 from ._operands import Operand, check_same_kind, empty, has_values, operand
 from ._static_kernels import Context, check_static_kernel, native_spec
 from ._transform import transform_path
+from .exceptions import ArgumentTypeError, DeviceError, InvalidArgumentError, ShapeError
 
 METHODS = ("finite_difference", "polynomial")
 MAX_ORDER = 64
@@ -40,7 +41,7 @@ class Solver(NamedTuple):
         l1, l2 = self.dyadic_order
         g1, g2 = ((len1 - 1) << l1) + 1, ((len2 - 1) << l2) + 1
         if g1 >= _MAX_GRID_POINTS or g2 >= _MAX_GRID_POINTS or l1 + l2 >= 63:
-            raise ValueError(
+            raise ShapeError(
                 f"dyadic_order {self.dyadic_order} is too large for paths of {len1} and {len2} points: "
                 f"the refined grid cannot be indexed"
             )
@@ -59,35 +60,37 @@ def _is_int(value: Any) -> bool:
 def solver_meta(method: Any, dyadic_order: Any, order: Any) -> Solver:
     """Validates ``method``, ``dyadic_order`` and ``order`` together (pysiglib's rules and messages)."""
     if not isinstance(method, str):
-        raise TypeError(f"method must be of type str, got {type(method).__name__} instead")
+        raise ArgumentTypeError(f"method must be of type str, got {type(method).__name__} instead")
     if method not in METHODS:
-        raise ValueError("method must be one of " + ", ".join(METHODS))
+        raise InvalidArgumentError("method must be one of " + ", ".join(METHODS))
     if method == "finite_difference":
         if dyadic_order is None:
-            raise ValueError("dyadic_order is required when method='finite_difference'")
+            raise InvalidArgumentError("dyadic_order is required when method='finite_difference'")
         if order is not None:
-            raise ValueError("order is not supported when method='finite_difference'")
+            raise InvalidArgumentError("order is not supported when method='finite_difference'")
         if isinstance(dyadic_order, tuple) and len(dyadic_order) == 2:
             orders = dyadic_order
         elif _is_int(dyadic_order):
             orders = (dyadic_order, dyadic_order)
         else:
-            raise TypeError("dyadic_order must be an integer or a tuple of length 2")
+            raise ArgumentTypeError("dyadic_order must be an integer or a tuple of length 2")
         if not all(_is_int(o) for o in orders):
-            raise TypeError("dyadic_order must be an integer or a tuple of length 2")
+            raise ArgumentTypeError("dyadic_order must be an integer or a tuple of length 2")
         if orders[0] < 0 or orders[1] < 0:
-            raise ValueError("dyadic_order must be a non-negative integer or tuple of non-negative integers")
+            raise InvalidArgumentError(
+                "dyadic_order must be a non-negative integer or tuple of non-negative integers"
+            )
         if orders[0] >= 63 or orders[1] >= 63:
-            raise ValueError(f"dyadic_order {dyadic_order} is too large: the refined grid cannot be indexed")
+            raise ShapeError(f"dyadic_order {dyadic_order} is too large: the refined grid cannot be indexed")
         return Solver(method, (orders[0], orders[1]), 0)
     if dyadic_order is not None:
-        raise ValueError(f"dyadic_order is not supported when method='{method}'")
+        raise InvalidArgumentError(f"dyadic_order is not supported when method='{method}'")
     if order is None:
-        raise ValueError(f"order is required when method='{method}'")
+        raise InvalidArgumentError(f"order is required when method='{method}'")
     if not _is_int(order):
-        raise TypeError("order must be of type int")
+        raise ArgumentTypeError("order must be of type int")
     if not 2 <= order <= MAX_ORDER:
-        raise ValueError(f"order must be between 2 and {MAX_ORDER}")
+        raise InvalidArgumentError(f"order must be between 2 and {MAX_ORDER}")
     return Solver(method, (0, 0), order)
 
 
@@ -104,7 +107,7 @@ class Transform(NamedTuple):
 
     def length(self, length: int, name: str) -> int:
         if self.time_aug and length < 2:
-            raise ValueError(f"{name}: time_aug=True requires paths of at least 2 points, got {length}")
+            raise ShapeError(f"{name}: time_aug=True requires paths of at least 2 points, got {length}")
         return 2 * length - 1 if self.lead_lag else length
 
     def dimension(self, dimension: int) -> int:
@@ -133,14 +136,14 @@ class PathShape(NamedTuple):
 
 def path_shape_meta(shape: tuple[int, ...], name: str) -> PathShape:
     if len(shape) < 2:
-        raise ValueError(
+        raise ShapeError(
             f"{name} must have shape (..., length, dimension): at least rank 2, got rank {len(shape)}"
         )
     *batch, length, dimension = shape
     if dimension == 0:
-        raise ValueError(f"{name} has 0 channels (dimension); a path needs at least one")
+        raise ShapeError(f"{name} has 0 channels (dimension); a path needs at least one")
     if length == 0:
-        raise ValueError(f"{name} has 0 points; a signature kernel needs paths of at least one point")
+        raise ShapeError(f"{name} has 0 points; a signature kernel needs paths of at least one point")
     return PathShape(tuple(batch), length, dimension)
 
 
@@ -180,12 +183,12 @@ def _pair_meta(
     check_bool(return_grid, "return_grid")
     check_bool(normalize, "normalize")
     if normalize and return_grid:
-        raise ValueError("normalize=True cannot be used with return_grid=True")
+        raise InvalidArgumentError("normalize=True cannot be used with return_grid=True")
     p1, p2 = path_shape_meta(shape1, "path1"), path_shape_meta(shape2, "path2")
     if same_batch and p1.batch != p2.batch:
-        raise ValueError(f"path1, path2 have different batch shapes: {p1.batch} and {p2.batch}")
+        raise ShapeError(f"path1, path2 have different batch shapes: {p1.batch} and {p2.batch}")
     if p1.dimension != p2.dimension:
-        raise ValueError(f"path1, path2 have different dimensions: {p1.dimension} and {p2.dimension}")
+        raise ShapeError(f"path1, path2 have different dimensions: {p1.dimension} and {p2.dimension}")
     lengths = (transform.length(p1.length, "path1"), transform.length(p2.length, "path2"))
     grid = solver.grid(*lengths)
     batch = p1.batch if same_batch else p1.batch + p2.batch
@@ -219,9 +222,9 @@ def _sig_kernel_meta(
 
 def check_max_batch(max_batch: Any) -> int:
     if not _is_int(max_batch):
-        raise TypeError(f"max_batch must be of type int, got {type(max_batch).__name__} instead")
+        raise ArgumentTypeError(f"max_batch must be of type int, got {type(max_batch).__name__} instead")
     if max_batch == 0 or max_batch < -1:
-        raise ValueError("max_batch must be a positive integer or -1")
+        raise ShapeError("max_batch must be a positive integer or -1")
     result: int = max_batch
     return result
 
@@ -254,7 +257,7 @@ def _sig_kernel_gram_meta(
 
 def check_cpu(op: Operand) -> None:
     if op.on_gpu:
-        raise RuntimeError(
+        raise DeviceError(
             f"tensorsig computes signature kernels on the CPU; move {op.name} there with .cpu() first"
         )
 
@@ -311,7 +314,7 @@ def custom_increments(kernel: Any, x: np.ndarray, y: np.ndarray) -> tuple[Contex
     expected = (x.shape[0], x.shape[1] - 1, y.shape[1] - 1)
     if not isinstance(g, torch.Tensor) or tuple(g.shape) != expected:
         got = tuple(g.shape) if isinstance(g, torch.Tensor) else type(g).__name__
-        raise ValueError(
+        raise ShapeError(
             f"static kernel {type(kernel).__name__} returned increments of shape {got}, expected {expected} "
             f"(batch, length1 - 1, length2 - 1)"
         )

@@ -30,6 +30,7 @@ from ._sigkernel import (
 )
 from ._static_kernels import check_static_kernel, native_spec
 from ._transform import transform_path_backprop
+from .exceptions import ShapeError
 
 
 class BackpropPlan(NamedTuple):
@@ -51,7 +52,7 @@ def _check_given(
     flat = (pairs, *tail)
     if shape == batch + tail or shape == flat:
         return flat
-    raise ValueError(
+    raise ShapeError(
         f"{name} has shape {shape}, expected {batch + tail} (one {'grid' if tail else 'value'} per pair)"
     )
 

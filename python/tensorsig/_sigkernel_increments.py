@@ -18,6 +18,7 @@ from . import _core
 from ._checks import check_bool, check_n_jobs
 from ._operands import check_same_kind, empty, has_values, operand
 from ._sigkernel import Solver, check_cpu, solver_args, solver_meta
+from .exceptions import ShapeError
 
 
 def _increments_meta(
@@ -27,7 +28,7 @@ def _increments_meta(
     n_jobs = check_n_jobs(n_jobs)
     check_bool(return_grid, "return_grid")
     if len(shape) < 2:
-        raise ValueError(
+        raise ShapeError(
             "increments must have shape (..., length1 - 1, length2 - 1): at least rank 2, "
             f"got rank {len(shape)}"
         )
@@ -103,11 +104,11 @@ def _sig_kernel_from_increments_backprop_meta(
     (that of the increments)."""
     solver, grid, out_shape, _ = _increments_meta(shape, method, dyadic_order, order, n_jobs, return_grid)
     if tuple(derivs_shape) != out_shape:
-        raise ValueError(f"derivs has shape {tuple(derivs_shape)}, expected {out_shape}")
+        raise ShapeError(f"derivs has shape {tuple(derivs_shape)}, expected {out_shape}")
     if k_grid_shape is not None and solver.method == "finite_difference":
         expected = (*shape[:-2], *grid)
         if tuple(k_grid_shape) != expected:
-            raise ValueError(f"k_grid has shape {tuple(k_grid_shape)}, expected {expected}")
+            raise ShapeError(f"k_grid has shape {tuple(k_grid_shape)}, expected {expected}")
     return tuple(shape)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ._operands import operand
 from ._sigkernel import _sig_kernel_gram_meta, path_shape_meta, sig_kernel_gram
+from .exceptions import ArgumentTypeError, InvalidArgumentError, ShapeError
 
 
 class _GramOptions(TypedDict):
@@ -47,7 +48,7 @@ def _samples(value: Any, name: str) -> tuple[Any, tuple[int, ...]]:
 
 def _check_lam(lam: Any) -> float:
     if isinstance(lam, bool) or not isinstance(lam, numbers.Real):
-        raise TypeError(f"lam must be a real number, got {type(lam).__name__}")
+        raise ArgumentTypeError(f"lam must be a real number, got {type(lam).__name__}")
     return float(lam)
 
 
@@ -66,7 +67,7 @@ def _sig_mmd_meta(shape1: tuple[int, ...], shape2: tuple[int, ...], **options: A
     for name, shape in (("sample1", shape1), ("sample2", shape2)):
         count = math.prod(shape[:-2])
         if count < 2:
-            raise ValueError(f"sig_mmd requires at least 2 paths in {name} (got {count}).")
+            raise ShapeError(f"sig_mmd requires at least 2 paths in {name} (got {count}).")
     return ()
 
 
@@ -79,7 +80,7 @@ def _sig_score_meta(
     _sig_kernel_gram_meta(sample_shape, y_shape, **options)
     count = math.prod(sample_shape[:-2])
     if count < 2:
-        raise ValueError(f"sig_score requires at least 2 sample paths (got {count}).")
+        raise InvalidArgumentError(f"sig_score requires at least 2 sample paths (got {count}).")
     return tuple(y_shape[:-2]) or (1,)
 
 

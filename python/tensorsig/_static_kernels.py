@@ -30,6 +30,8 @@ import warnings
 from abc import ABC, abstractmethod
 from typing import Any
 
+from .exceptions import ArgumentTypeError, InvalidArgumentError
+
 
 class Context:
     """State kept between a static kernel's forward pass and its gradients.
@@ -108,21 +110,21 @@ class StaticKernel(ABC):
 
 def _check_real(value: Any, owner: str, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
     return float(value)
 
 
 def _check_positive(value: Any, owner: str, name: str) -> float:
     v = _check_real(value, owner, name)
     if not (0 < v < math.inf):
-        raise ValueError(f"{owner}: {name} must be > 0, got {value}")
+        raise InvalidArgumentError(f"{owner}: {name} must be > 0, got {value}")
     return v
 
 
 def _check_non_negative(value: Any, owner: str, name: str) -> float:
     v = _check_real(value, owner, name)
     if not (0 <= v < math.inf):
-        raise ValueError(f"{owner}: {name} must be >= 0, got {value}")
+        raise InvalidArgumentError(f"{owner}: {name} must be >= 0, got {value}")
     return v
 
 
@@ -429,7 +431,7 @@ class PolynomialKernel(StaticKernel):
         self.degree = _check_non_negative(degree, "PolynomialKernel", "degree")
         self.gamma = _check_real(gamma, "PolynomialKernel", "gamma")
         if not math.isfinite(self.gamma):
-            raise ValueError(f"PolynomialKernel: gamma must be finite, got {gamma}")
+            raise InvalidArgumentError(f"PolynomialKernel: gamma must be finite, got {gamma}")
         self.scale = _check_non_negative(scale, "PolynomialKernel", "scale")
         self._warned_negative_base = False
 
@@ -522,7 +524,7 @@ def check_static_kernel(kernel: Any) -> Any:
     base = _pysiglib_base()
     if isinstance(kernel, StaticKernel) or (base is not None and isinstance(kernel, base)):
         return kernel
-    raise ValueError(
+    raise InvalidArgumentError(
         f"kernel must be a child class of tensorsig.StaticKernel (or pysiglib.StaticKernel), "
         f"got {type(kernel).__name__}"
     )

@@ -10,19 +10,20 @@ import numpy as np
 from . import _core
 from ._checks import check_bool, check_n_jobs, check_non_negative_int, signature_length
 from ._operands import Operand, operand
+from .exceptions import ArgumentTypeError, DeviceError, InvalidArgumentError, ShapeError
 
 
 def check_positive_int(value: Any, name: str) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be of type int, got {type(value).__name__} instead")
+        raise ArgumentTypeError(f"{name} must be of type int, got {type(value).__name__} instead")
     if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {name} = {value}")
+        raise InvalidArgumentError(f"{name} must be a positive integer, got {name} = {value}")
 
 
 def check_stream_args(dimension: Any, degree: Any, scalar_term: Any, n_jobs: Any) -> int:
     check_non_negative_int(dimension, "dimension")
     if dimension == 0:
-        raise ValueError("dimension must be at least 1, got dimension = 0")
+        raise ShapeError("dimension must be at least 1, got dimension = 0")
     check_non_negative_int(degree, "degree")
     check_bool(scalar_term, "scalar_term")
     return check_n_jobs(n_jobs)
@@ -92,22 +93,22 @@ class StreamBase:
         push)."""
         op = operand(value, name)
         if op.on_gpu:
-            raise RuntimeError(f"{type(self).__name__} works on the CPU: move {name} there with .cpu() first")
+            raise DeviceError(f"{type(self).__name__} works on the CPU: move {name} there with .cpu() first")
         shape = op.shape
         rank = 2 if point_axis else 1
         if len(shape) < rank or shape[-1] != self._dimension:
             expected = f"(..., n_points, {self._dimension})" if point_axis else f"(..., {self._dimension})"
-            raise ValueError(f"{method} expects {name} of shape {expected}; got shape {shape}")
+            raise ShapeError(f"{method} expects {name} of shape {expected}; got shape {shape}")
         batch = tuple(shape[:-rank])
         if self._batch_shape is None:
             self._lock(op, batch)
         elif batch != self._batch_shape:
-            raise ValueError(
+            raise ShapeError(
                 f"{method} batch shape {batch} does not match the shape {self._batch_shape} locked in "
                 f"by the first push"
             )
         elif op.kind != self._kind or op.dtype != self._dtype:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{name} must be a {self._kind} array of dtype {self._dtype}, as the first push was; "
                 f"got a {op.kind} array of dtype {op.dtype}"
             )

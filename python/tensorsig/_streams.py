@@ -16,6 +16,7 @@ import numpy as np
 from . import _core
 from ._stream_base import Points, StreamBase, windows_of
 from ._window_stream import SigWindowStream
+from .exceptions import ArgumentTypeError, InvalidArgumentError
 
 __all__ = ["SigStream", "SigWindowStream"]
 
@@ -207,7 +208,7 @@ class SigStream(StreamBase):
         stream holds one point or none. Memory of whole blocks before the new start is
         released (their signature is folded into the one :meth:`sig_all` starts from)."""
         if self.size <= 1:
-            raise ValueError("Cannot pop_front: stream has 1 or fewer entries")
+            raise InvalidArgumentError("Cannot pop_front: stream has 1 or fewer entries")
         self._start += 1
         while (self._first_block + 1) * _BLOCK <= self._start:
             block = self._first_block
@@ -291,11 +292,13 @@ class SigStream(StreamBase):
 
     def _index(self, value: Any, name: str) -> int:
         if isinstance(value, bool):
-            raise TypeError(f"{name} must be of type int, got bool instead")
+            raise ArgumentTypeError(f"{name} must be of type int, got bool instead")
         try:
             return operator.index(value)
         except TypeError:
-            raise TypeError(f"{name} must be of type int, got {type(value).__name__} instead") from None
+            raise ArgumentTypeError(
+                f"{name} must be of type int, got {type(value).__name__} instead"
+            ) from None
 
     def _interval(self, start: int, end: int) -> np.ndarray:
         """``S(x_start .. x_end)`` for ``start <= end``, ``(batch, sig_length)``, fresh."""

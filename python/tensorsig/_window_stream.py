@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ._stream_base import Points, StreamBase, check_positive_int, windows_of
+from .exceptions import InvalidArgumentError
 
 
 class SigWindowStream(StreamBase):
@@ -123,7 +124,7 @@ class SigWindowStream(StreamBase):
         """The signatures of all complete windows, ``(num_windows, *batch, sig_length)``;
         ValueError when there are none yet."""
         if self._count == 0:
-            raise ValueError("No complete windows yet")
+            raise InvalidArgumentError("No complete windows yet")
         return self._output(self._windows[: self._count].copy(), (self._count,))
 
     @property

@@ -14,19 +14,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._checks import check_bool, check_non_negative_int
+from .exceptions import ArgumentTypeError, InvalidArgumentError
 
 
 def _as_word(word: Any, alphabet_size: int | None = None) -> tuple[int, ...]:
     """``word`` as a tuple of letters, or TypeError/ValueError naming what is wrong."""
     if not isinstance(word, (tuple, list)):
-        raise TypeError(f"word must be a tuple of integers, got {type(word).__name__}")
+        raise ArgumentTypeError(f"word must be a tuple of integers, got {type(word).__name__}")
     for letter in word:
         if not isinstance(letter, int) or isinstance(letter, bool):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"word must be a tuple of integers. Found element of type {type(letter)} instead."
             )
     if alphabet_size is not None and any(not 0 <= letter < alphabet_size for letter in word):
-        raise ValueError(f"word must only contain letters in the range [0, {alphabet_size})")
+        raise InvalidArgumentError(f"word must only contain letters in the range [0, {alphabet_size})")
     return tuple(word)
 
 
@@ -95,7 +96,7 @@ def word_to_idx(word: Sequence[int], alphabet_size: int, *, scalar_term: bool = 
 @functools.cache
 def _word_to_idx(word: tuple[int, ...], alphabet_size: int, scalar_term: bool) -> int:
     if not word and not scalar_term:
-        raise ValueError(
+        raise InvalidArgumentError(
             "The empty word has no index in a signature with scalar_term=False. Pass "
             "scalar_term=True if your signature includes the leading scalar 1."
         )
@@ -121,7 +122,7 @@ def idx_to_word(idx: int, alphabet_size: int, *, scalar_term: bool = False) -> t
     check_non_negative_int(alphabet_size, "alphabet_size")
     check_bool(scalar_term, "scalar_term")
     if alphabet_size == 0:
-        raise ValueError("alphabet_size must be at least 1 to index a word")
+        raise InvalidArgumentError("alphabet_size must be at least 1 to index a word")
     return _idx_to_word(idx, alphabet_size, scalar_term)
 
 
