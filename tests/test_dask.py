@@ -124,7 +124,7 @@ def test_gram_matrices_equal_the_eager_function_blockwise(paths, chunks):
     np.testing.assert_allclose(symmetric.compute(), ts.sig_kernel_gram(paths, paths, **options), rtol=1e-12)
     # The symmetric case solves each block above the diagonal once: the graph has one solve per
     # pair i <= j.
-    solves = sum(1 for key in symmetric.__dask_graph__() if "sig_kernel_gram" in str(key))
+    solves = sum(1 for key in symmetric.__dask_graph__() if "gram" in str(key).split("-")[0])
     assert solves == len(chunks) * (len(chunks) + 1) // 2
     cross = tsd.sig_kernel_gram(x, y, **options)
     np.testing.assert_allclose(

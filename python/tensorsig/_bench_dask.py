@@ -74,6 +74,12 @@ def workloads(quick: bool) -> list[Workload]:
     }
     size = f"{batch * 1000 * 4 * 8 / 1e9:.1f} GB"
     return [
-        Workload(f"dask sig {batch}x1000x4 N=4 ({size} zarr), 2 procs", runs_sig, detail=_overhead),
+        Workload(
+            f"dask sig {batch}x1000x4 N=4 ({size} zarr), 2 procs",
+            runs_sig,
+            target="<= 1.15x eager",
+            check=lambda t: t["tensorsig"] <= 1.15 * t["eager"],
+            detail=_overhead,
+        ),
         Workload(f"dask sig_kernel_gram {samples}x{samples} L=200 d=4, 2 procs", runs_gram, detail=_overhead),
     ]

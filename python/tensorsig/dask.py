@@ -272,6 +272,9 @@ def sig_kernel_gram(path1: Any, path2: Any, **options: Any) -> da.Array:
         for j, columns in enumerate(y.chunks[0]):
             if mirror and i > j:
                 blocks[i, j] = blocks[j, i].T
+            elif mirror and i == j:  # one block against itself: the eager symmetric half
+                task = delayed(_symmetric_gram)(x.blocks[i], gram)
+                blocks[i, j] = da.from_delayed(task, shape=(rows, columns), dtype=dtype)
             else:
                 task = delayed(gram)(x.blocks[i], y.blocks[j])
                 blocks[i, j] = da.from_delayed(task, shape=(rows, columns), dtype=dtype)
@@ -287,6 +290,12 @@ def sig_kernel_gram(path1: Any, path2: Any, **options: Any) -> da.Array:
     normalized: da.Array = da.where(denominator > 0, result / da.sqrt(da.maximum(denominator, 1e-30)), np.nan)
     cast: da.Array = normalized.astype(dtype)
     return cast
+
+
+def _symmetric_gram(block: np.ndarray, gram: Callable[..., Any]) -> Any:
+    """The Gram matrix of ``block`` with itself: the same object twice, so that only the pairs
+    ``i <= j`` are solved."""
+    return gram(block, block)
 
 
 def _blockwise_checks(a: da.Array, name: str) -> None:
