@@ -81,10 +81,6 @@ def sig_with_options_autograd(path: torch.Tensor, correction: Any = None, **opti
     is copied: the backward pass must see the lengths of the forward one."""
     if isinstance(correction, torch.Tensor):
         correction = correction.detach()
-    lengths = options.get("lengths")
-    if isinstance(lengths, torch.Tensor):
-        options["lengths"] = lengths.detach().clone()
-    elif lengths is not None and not isinstance(lengths, int | bool | float | str):
-        options["lengths"] = copy.deepcopy(lengths)
+    options["lengths"] = copy.deepcopy(options.get("lengths"))  # arrays, tensors, lists alike
     result: torch.Tensor = _SigWithOptions.apply(path, correction, options)
     return result
