@@ -412,9 +412,32 @@ pub(crate) struct LaneScratch<T> {
     spare_z: AlignedBuf<T>,
 }
 
+impl<T> LaneScratch<T> {
+    /// The scalars its buffers hold.
+    pub(crate) fn scalars(&self) -> usize {
+        [
+            &self.scaled,
+            &self.chain,
+            &self.grad_a,
+            &self.grad_b,
+            &self.spare_z,
+        ]
+        .iter()
+        .map(|buf| buf.len())
+        .sum()
+    }
+}
+
 impl<T: Scalar> LaneScratch<T> {
-    pub(crate) fn new(levels: &Levels, dim: usize, degree: usize) -> crate::Result<Self> {
+    /// Scratch for `levels`; with `gradients` also for [`exp_mul_backward_lanes`].
+    pub(crate) fn new(
+        levels: &Levels,
+        dim: usize,
+        degree: usize,
+        gradients: bool,
+    ) -> crate::Result<Self> {
         let zeroed = |n: usize| AlignedBuf::<T>::zeroed("a lane workspace", n * MAX_WIDTH);
+        let backward = |n: usize| if gradients { n } else { 0 };
         let top = if degree >= 1 {
             levels.len(degree - 1)
         } else {
@@ -428,10 +451,55 @@ impl<T: Scalar> LaneScratch<T> {
         Ok(LaneScratch {
             scaled: zeroed(dim * degree)?,
             chain: zeroed(chain)?,
-            grad_a: zeroed(top)?,
-            grad_b: zeroed(top)?,
-            spare_z: zeroed(dim)?,
+            grad_a: zeroed(backward(top))?,
+            grad_b: zeroed(backward(top))?,
+            spare_z: zeroed(backward(dim))?,
         })
+    }
+}
+
+/// `a ← exp(z)` for every lane: level `k` is level `k - 1` ⊗ `z` / `k`, about one multiply per
+/// coefficient, where folding `z` into the identity with [`exp_mul_steps_lanes`] would cost a
+/// whole Horner step (a path of one increment is all first step). `a` interleaved levels
+/// `1..=N`, `z` one increment (`d` interleaved coefficients), `reciprocals[m-1] = 1/m`.
+///
+/// Either word order: the coefficient of a word in `exp(z)` is the product of its letters'
+/// increments over `k!`, the same for the word reversed, so the recurrence on flat indices
+/// (`q = p·d + i`, prefix `p`, last letter `i`) writes the natural and the reversed layout alike.
+#[inline(always)]
+pub(crate) fn exp_lanes<S: Simd, C: Coefficient<S>, const D: usize>(
+    lv: &Levels,
+    dim: usize,
+    degree: usize,
+    reciprocals: &[C::T],
+    z: &[C::T],
+    a: &mut [C::T],
+) {
+    let w = C::WIDTH;
+    assert!(D == 0 || D == dim);
+    let (d, n) = (if D > 0 { D } else { dim }, degree);
+    if n == 0 {
+        return;
+    }
+    assert!(z.len() >= d * w && a.len() >= lv.offset(n + 1) * w && reciprocals.len() >= n);
+    a[lv.offset(1) * w..lv.offset(2) * w].copy_from_slice(&z[..d * w]);
+    let state = Interleaved {
+        ptr: a.as_mut_ptr(),
+        width: w,
+    };
+    // SAFETY: level `k - 1`'s `d^(k-1)` and level `k`'s `d^k` coefficients lie at their offsets
+    // inside `a` (asserted above), and `z` holds `d` coefficients.
+    unsafe {
+        for k in 2..=n {
+            let (prev, level) = (state.at(lv.offset(k - 1)), state.at(lv.offset(k)));
+            for p in 0..lv.len(k - 1) {
+                let s = c!(scale)(c!(load)(prev.add(p * w)), reciprocals[k - 1]);
+                for i in 0..d {
+                    let zi = c!(load)(z.as_ptr().add(i * w));
+                    c!(store)(level.add((p * d + i) * w), c!(mul_add)(s, zi, c!(zero)()));
+                }
+            }
+        }
     }
 }
 
@@ -633,6 +701,9 @@ pub(crate) fn exp_mul_backward_lanes<S: Simd, C: Coefficient<S>, const D: usize>
     let len = lv.offset(n + 1);
     assert!(z.len() >= d * w && d_z.len() >= d * w && w <= MAX_WIDTH);
     assert!(a.len() >= len * w && grad.len() >= len * w);
+    // Scratch made without `gradients` has none of the walk-back buffers.
+    let top = if n >= 1 { lv.len(n - 1) } else { 0 };
+    assert!(ws.grad_a.len() >= top * w && ws.grad_b.len() >= top * w && ws.spare_z.len() >= d * w);
     scale::<S, C>(reciprocals, z, d, n, &mut ws.scaled);
     let state = Interleaved {
         ptr: a.as_mut_ptr(),

@@ -15,7 +15,7 @@ use std::ops::Range;
 use super::paths::PathRef;
 use super::transform::PathTransform;
 use crate::algebra::lanes::{
-    Coefficient, Dual, FUSED_LANE_STEPS, LaneScratch, MAX_WIDTH, Real, Wide,
+    Coefficient, Dual, FUSED_LANE_STEPS, LaneScratch, MAX_WIDTH, Real, Wide, exp_lanes,
     exp_mul_backward_lanes, exp_mul_steps_lanes,
 };
 use crate::algebra::{Layout, Levels, reverse_words};
@@ -40,6 +40,9 @@ const _: () = assert!(GATHER_STEPS.is_multiple_of(FUSED_LANE_STEPS));
 /// Per-thread scratch for lane-batched signatures of one layout.
 #[derive(Debug, Clone)]
 pub(crate) struct LaneWorkspace<T> {
+    layout: Layout,
+    /// Whether the walk-back buffers are there.
+    gradients: bool,
     dim: usize,
     levels: Levels,
     reciprocals: Vec<T>,
@@ -59,27 +62,43 @@ pub(crate) struct LaneWorkspace<T> {
 }
 
 impl<T: Scalar> LaneWorkspace<T> {
-    /// Scratch for signatures of `layout`.
-    pub(crate) fn new(layout: Layout) -> Result<Self> {
+    /// Scratch for signatures of `layout`, and with `gradients` for walking back through them
+    /// (the buffers only the gradient passes use are empty otherwise).
+    pub(crate) fn new(layout: Layout, gradients: bool) -> Result<Self> {
         let (d, n) = (layout.dim(), layout.degree());
         let levels = Levels::new(layout);
         let what = "a lane workspace";
+        let backward = |len: usize| if gradients { len } else { 0 };
         Ok(LaneWorkspace {
+            layout,
+            gradients,
             dim: d,
             reciprocals: (1..=n).map(|m| T::from_f64(1.0 / m as f64)).collect(),
             state: AlignedBuf::zeroed(what, layout.len() * MAX_WIDTH)?,
-            grad: AlignedBuf::zeroed(what, layout.len() * MAX_WIDTH)?,
+            grad: AlignedBuf::zeroed(what, backward(layout.len() * MAX_WIDTH))?,
             z: AlignedBuf::zeroed(what, GATHER_STEPS * d * MAX_WIDTH)?,
-            d_z: AlignedBuf::zeroed(what, d * MAX_WIDTH)?,
-            row: try_zeroed(what, d)?,
+            d_z: AlignedBuf::zeroed(what, backward(d * MAX_WIDTH))?,
+            row: try_zeroed(what, backward(d))?,
             reversal: {
                 let mut identity: Vec<usize> = (0..layout.len()).collect();
                 reverse_words(layout, &mut identity);
                 identity
             },
-            scratch: LaneScratch::new(&levels, d, n)?,
+            scratch: LaneScratch::new(&levels, d, n, gradients)?,
             levels,
         })
+    }
+}
+
+impl<T> LaneWorkspace<T> {
+    /// Whether this workspace can serve [`LaneWorkspace::new`]`(layout, gradients)`'s uses.
+    pub(crate) fn serves(&self, layout: Layout, gradients: bool) -> bool {
+        self.layout == layout && (self.gradients || !gradients)
+    }
+
+    /// The scalars its buffers hold.
+    pub(crate) fn scalars(&self) -> usize {
+        self.state.len() + self.grad.len() + self.z.len() + self.d_z.len() + self.scratch.scalars()
     }
 }
 
@@ -264,7 +283,9 @@ macro_rules! with_real_coefficients {
 // The wide arms above are the dimensions up to `WIDE_MAX_DIM`.
 const _: () = assert!(WIDE_MAX_DIM == 2);
 
-/// Folds every job's increments into `ws.state`, from zero. `D` as for [`exp_mul_steps_lanes`].
+/// Folds every job's increments into `ws.state`, from zero: the first step is exponentiated
+/// into the state directly, the rest are folded in whole blocks of fused steps. `D` as for
+/// [`exp_mul_steps_lanes`].
 #[inline(always)]
 fn fold<S: Simd, C: Coefficient<S>, const D: usize>(
     layout: Layout,
@@ -275,18 +296,16 @@ fn fold<S: Simd, C: Coefficient<S>, const D: usize>(
 ) {
     let (d, n, w) = (layout.dim(), layout.degree(), C::WIDTH);
     assert!(jobs.len() <= C::LANES);
-    ws.state[..layout.len() * w].fill(C::T::ZERO);
     ws.z.fill(C::T::ZERO);
-    // Whole blocks of fused steps: the padding increments are zero, and exp(0) = 1.
-    let steps = jobs
-        .iter()
-        .map(|j| j.steps.len())
-        .max()
-        .unwrap_or(0)
-        .next_multiple_of(FUSED_LANE_STEPS);
-    for block in (0..steps).step_by(GATHER_STEPS) {
-        let end = steps.min(block + GATHER_STEPS);
-        gather::<S, C>(transform, jobs, directions, block..end, ws);
+    // A job without increments (a one-point path) reads a zero increment: exp(0) = 1.
+    gather::<S, C>(transform, jobs, directions, 0..1, ws);
+    exp_lanes::<S, C, D>(&ws.levels, d, n, &ws.reciprocals, &ws.z, &mut ws.state);
+    // Whole blocks of fused steps after the first: the padding increments are zero.
+    let longest = jobs.iter().map(|j| j.steps.len()).max().unwrap_or(0);
+    let end = 1 + longest.saturating_sub(1).next_multiple_of(FUSED_LANE_STEPS);
+    for block in (1..end).step_by(GATHER_STEPS) {
+        let block_end = end.min(block + GATHER_STEPS);
+        gather::<S, C>(transform, jobs, directions, block..block_end, ws);
         let LaneWorkspace {
             levels,
             reciprocals,
@@ -297,7 +316,7 @@ fn fold<S: Simd, C: Coefficient<S>, const D: usize>(
         } = &mut *ws;
         for z in z
             .chunks_exact(FUSED_LANE_STEPS * d * w)
-            .take((end - block) / FUSED_LANE_STEPS)
+            .take((block_end - block) / FUSED_LANE_STEPS)
         {
             exp_mul_steps_lanes::<S, C, D, FUSED_LANE_STEPS>(
                 levels,
@@ -312,16 +331,32 @@ fn fold<S: Simd, C: Coefficient<S>, const D: usize>(
     }
 }
 
-/// Writes part `part` of lane `lane` of `ws.state` into `out`, in the natural word order.
+/// Writes part `part` of lane `first + j` of `ws.state` into `outs[j]` for every
+/// `j < outs.len()`, in the natural word order. Coefficient by coefficient, all lanes at once: each interleaved
+/// coefficient (a cache line or two) is read once for every lane instead of once per lane, and
+/// each output row is still written front to back.
 #[inline(always)]
 fn extract<S: Simd, C: Coefficient<S>>(
     ws: &LaneWorkspace<C::T>,
-    lane: usize,
     part: usize,
-    out: &mut [C::T],
+    first: usize,
+    outs: &mut [&mut [C::T]],
 ) {
-    for (o, &e) in out.iter_mut().zip(&ws.reversal) {
-        *o = ws.state[slot::<S, C>(e, part, lane)];
+    let lanes = outs.len();
+    assert!(first + lanes <= C::LANES);
+    let len = outs
+        .iter()
+        .map(|out| out.len())
+        .min()
+        .unwrap_or(0)
+        .min(ws.reversal.len());
+    for (o, &e) in ws.reversal[..len].iter().enumerate() {
+        let at = slot::<S, C>(e, part, first);
+        let coefficient = &ws.state[at..at + lanes];
+        for (out, &value) in outs.iter_mut().zip(coefficient) {
+            // SAFETY: `o < len`, at most every output's length.
+            unsafe { *out.get_unchecked_mut(o) = value };
+        }
     }
 }
 
@@ -410,9 +445,7 @@ fn sign<S: Simd, C: Coefficient<S>, const D: usize>(
     ws: &mut LaneWorkspace<C::T>,
 ) {
     fold::<S, C, D>(layout, transform, jobs, &[], ws);
-    for (lane, out) in outs.iter_mut().enumerate() {
-        extract::<S, C>(ws, lane, 0, out);
-    }
+    extract::<S, C>(ws, 0, 0, outs);
 }
 
 /// Writes into `outs[j]` (levels `1..=N` of `layout`) the signature of job `j`'s increments.
@@ -503,10 +536,8 @@ pub(crate) fn signature_jvps<T: Scalar>(
             } = self;
             assert_eq!(directions.len(), jobs.len());
             fold::<S, Dual<T>, 0>(layout, transform, jobs, directions, ws);
-            for (lane, (out, tangent)) in outs.iter_mut().zip(tangents.iter_mut()).enumerate() {
-                extract::<S, Dual<T>>(ws, lane, 0, out);
-                extract::<S, Dual<T>>(ws, lane, 1, tangent);
-            }
+            extract::<S, Dual<T>>(ws, 0, 0, outs);
+            extract::<S, Dual<T>>(ws, 1, 0, tangents);
         }
     }
     dispatch(Task {

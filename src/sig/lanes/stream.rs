@@ -100,7 +100,7 @@ fn sign_stream<S: Simd, C: Coefficient<S>, const D: usize>(
         if stride > len {
             row[0] = C::T::ONE;
         }
-        extract::<S, C>(ws, lane, 0, &mut row[stride - len..]);
+        extract::<S, C>(ws, 0, lane, &mut [&mut row[stride - len..]]);
     };
     for block in (0..steps).step_by(super::GATHER_STEPS) {
         let end = steps.min(block + super::GATHER_STEPS);
