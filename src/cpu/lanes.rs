@@ -6,6 +6,9 @@
 //! into pieces, the pieces' signatures joined with Chen products and, going backwards, the
 //! gradient split among the pieces with the products' adjoints.
 
+use std::any::Any;
+use std::cell::RefCell;
+
 use rayon::prelude::*;
 
 use super::threads::Threads;
@@ -18,8 +21,24 @@ use crate::sig::lanes::{
 };
 use crate::sig::{PathTransform, Paths};
 
-/// Below this many increments per piece, cutting a path costs more in joins than it saves.
+/// Below this many increments per piece, cutting a path for its gradient costs more than it
+/// saves: the pieces' signatures take a whole extra pass, and each join's adjoint two products.
 const MIN_STEPS_PER_PIECE: usize = 64;
+/// The same for signatures, where a piece costs only its join: one Chen product, which runs
+/// along whole rows at about the cost of one lane step of a full pass. Cutting one path of
+/// 99 increments into 6 pieces fills 6 of a pass's lanes instead of 1 (1x100x2 N=10 and
+/// 1x100x12 N=3: 1.5-2x faster than one uncut job).
+const MIN_STEPS_PER_FORWARD_PIECE: usize = 16;
+
+impl Pass {
+    /// The fewest increments per piece when a path is cut for this pass.
+    fn min_steps_per_piece(self) -> usize {
+        match self {
+            Pass::Forward => MIN_STEPS_PER_FORWARD_PIECE,
+            Pass::Backward => MIN_STEPS_PER_PIECE,
+        }
+    }
+}
 /// Largest lane-interleaved signature state, in bytes, that signatures are computed
 /// lanes-at-a-time for. Beyond it the rows of one tensor are long enough to vectorise well on
 /// their own (measured on Zen 4: one tensor at a time wins from d=8, N=4, 150 KiB, up in `f64`).
@@ -81,7 +100,7 @@ fn lanes_for<T: Scalar>(
             let steps = transform.increments(paths.len());
             paths
                 .batch()
-                .saturating_mul((steps / MIN_STEPS_PER_PIECE).max(1))
+                .saturating_mul((steps / pass.min_steps_per_piece()).max(1))
         }
         Pass::Backward => paths.batch(),
     };
@@ -89,9 +108,15 @@ fn lanes_for<T: Scalar>(
 }
 
 /// How many pieces each path is cut into so that the jobs fill every lane of every thread.
-fn pieces_per_path(batch: usize, steps: usize, lanes: usize, threads: Threads) -> usize {
+fn pieces_per_path(
+    batch: usize,
+    steps: usize,
+    lanes: usize,
+    threads: Threads,
+    pass: Pass,
+) -> usize {
     let wanted = (lanes * threads.count()).div_ceil(batch.max(1));
-    wanted.min(steps / MIN_STEPS_PER_PIECE).max(1)
+    wanted.min(steps / pass.min_steps_per_piece()).max(1)
 }
 
 /// The jobs: each path's increments (its own, in a ragged batch), cut into `pieces` consecutive
@@ -134,7 +159,7 @@ fn plan<'p, T: Scalar>(
 ) -> Plan<'p, T> {
     let lanes = lanes_for(paths, layout, transform, pass);
     let steps = transform.increments(paths.len());
-    let pieces = pieces_per_path(paths.batch(), steps, lanes, threads);
+    let pieces = pieces_per_path(paths.batch(), steps, lanes, threads, pass);
     Plan {
         lanes,
         pieces,
@@ -156,10 +181,16 @@ pub(super) fn sig<T: Scalar>(
         pieces,
         jobs,
     } = plan(paths, layout, transform, threads, Pass::Forward);
-    if pieces == 1 {
-        return run_groups(threads, layout, &jobs, tails, lanes, |ws, range, outs| {
-            signatures(layout, transform, &jobs[range], outs, ws)
-        });
+    if pieces == 1 || layout.len() == 0 {
+        return run_groups(
+            threads,
+            layout,
+            Pass::Forward,
+            &jobs,
+            tails,
+            lanes,
+            |ws, range, outs| signatures(layout, transform, &jobs[range], outs, ws),
+        );
     }
     let piece_sigs = piece_signatures(layout, transform, threads, &jobs, lanes, layout.degree())?;
     let mut joined = try_zeroed::<T>("signatures of path pieces", layout.len())?;
@@ -193,9 +224,15 @@ fn piece_signatures<T: Scalar>(
         .chunks_exact_mut(layout.len())
         .map(|row| &mut row[..lower.len()])
         .collect();
-    run_groups(threads, lower, jobs, &mut rows, lanes, |ws, range, outs| {
-        signatures(lower, transform, &jobs[range], outs, ws)
-    })?;
+    run_groups(
+        threads,
+        lower,
+        Pass::Forward,
+        jobs,
+        &mut rows,
+        lanes,
+        |ws, range, outs| signatures(lower, transform, &jobs[range], outs, ws),
+    )?;
     Ok(piece_sigs)
 }
 
@@ -220,10 +257,18 @@ pub(super) fn sig_backprop<T: Scalar>(
     }
     if pieces == 1 {
         // The given signatures are where the walk back starts.
-        return run_groups(threads, layout, &jobs, d_paths, lanes, |ws, range, outs| {
-            let (ends, grads) = (&sigs[range.clone()], &grads[range.clone()]);
-            signature_backwards(layout, transform, &jobs[range], ends, grads, outs, ws)
-        });
+        return run_groups(
+            threads,
+            layout,
+            Pass::Backward,
+            &jobs,
+            d_paths,
+            lanes,
+            |ws, range, outs| {
+                let (ends, grads) = (&sigs[range.clone()], &grads[range.clone()]);
+                signature_backwards(layout, transform, &jobs[range], ends, grads, outs, ws)
+            },
+        );
     }
     // Pieces: their signatures, then each piece's share of the gradient through the joins. Both
     // read the pieces' levels below the top only (a level-k coefficient of a gradient pairs
@@ -250,6 +295,7 @@ pub(super) fn sig_backprop<T: Scalar>(
     run_groups(
         threads,
         layout,
+        Pass::Backward,
         &jobs,
         &mut piece_rows,
         lanes,
@@ -285,9 +331,15 @@ pub(super) fn sig_stream<T: Scalar>(
 ) -> Result<()> {
     let lanes = jobs_per_pass::<T>(layout.dim(), paths.batch());
     let jobs = jobs(paths, transform, 1);
-    run_groups(threads, layout, &jobs, rows, lanes, |ws, range, outs| {
-        signature_streams(layout, transform, &jobs[range], outs, stride, ws)
-    })
+    run_groups(
+        threads,
+        layout,
+        Pass::Forward,
+        &jobs,
+        rows,
+        lanes,
+        |ws, range, outs| signature_streams(layout, transform, &jobs[range], outs, stride, ws),
+    )
 }
 
 /// The gradient of [`sig_stream`]'s rows for layouts that [`suits`]: writes into `d_paths[b]` the
@@ -308,19 +360,27 @@ pub(super) fn sig_stream_backprop<T: Scalar>(
     for d_path in d_paths.iter_mut() {
         d_path.fill(T::ZERO);
     }
-    run_groups(threads, layout, &jobs, d_paths, lanes, |ws, range, outs| {
-        let (sigs, grads) = (&sigs[range.clone()], &grads[range.clone()]);
-        signature_stream_backwards(
-            layout,
-            transform,
-            &jobs[range],
-            sigs,
-            grads,
-            stride,
-            outs,
-            ws,
-        )
-    })
+    run_groups(
+        threads,
+        layout,
+        Pass::Backward,
+        &jobs,
+        d_paths,
+        lanes,
+        |ws, range, outs| {
+            let (sigs, grads) = (&sigs[range.clone()], &grads[range.clone()]);
+            signature_stream_backwards(
+                layout,
+                transform,
+                &jobs[range],
+                sigs,
+                grads,
+                stride,
+                outs,
+                ws,
+            )
+        },
+    )
 }
 
 /// The directional derivatives of signatures and of their gradients, one path per lane: writes
@@ -348,6 +408,7 @@ pub(super) fn sig_backprop_jvp<T: Scalar>(
     run_groups(
         threads,
         layout,
+        Pass::Backward,
         &jobs,
         &mut outputs,
         lanes,
@@ -438,6 +499,7 @@ fn split_gradient<T: Scalar>(
 fn run_groups<'p, T, O>(
     threads: Threads,
     layout: Layout,
+    pass: Pass,
     jobs: &[Job<'p, T>],
     outputs: &mut [O],
     lanes: usize,
@@ -452,15 +514,17 @@ where
         .chunks_mut(lanes)
         .enumerate()
         .map(|(g, outs)| (g * lanes..g * lanes + outs.len(), outs));
+    // Only the gradient passes walk back, with buffers as large as the state.
+    let gradients = matches!(pass, Pass::Backward);
     if threads.count() == 1 || jobs.len() <= lanes {
-        let mut ws = LaneWorkspace::new(layout)?;
-        groups.for_each(|(range, outs)| work(&mut ws, range, outs));
-        return Ok(());
+        return with_cached_workspace(layout, gradients, |ws| {
+            groups.for_each(|(range, outs)| work(ws, range, outs))
+        });
     }
     let groups: Vec<_> = groups.collect();
     threads.install(|| {
         groups.into_par_iter().try_for_each_init(
-            || LaneWorkspace::new(layout),
+            || LaneWorkspace::new(layout, gradients),
             |ws, (range, outs)| {
                 let ws = ws.as_mut().map_err(|e| e.clone())?;
                 work(ws, range, outs);
@@ -468,4 +532,36 @@ where
             },
         )
     })?
+}
+
+/// Workspaces up to this many scalars are kept for the thread's next call.
+const CACHED_WORKSPACE_SCALARS: usize = 128 << 10;
+
+thread_local! {
+    /// The calling thread's last small lane workspace (of either scalar type).
+    static WORKSPACE: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` with a lane workspace for `layout`, the thread's cached one when it serves.
+/// A small signature's lanes run in well under a microsecond, less than allocating and zeroing
+/// their workspace (and building its word reversal) costs: keeping the last one cuts the fixed
+/// cost of a one-path call by about half. A nested call finds the cache empty and allocates.
+fn with_cached_workspace<T: Scalar, R>(
+    layout: Layout,
+    gradients: bool,
+    work: impl FnOnce(&mut LaneWorkspace<T>) -> R,
+) -> Result<R> {
+    let cached = WORKSPACE
+        .with(|cache| cache.borrow_mut().take())
+        .and_then(|ws| ws.downcast::<LaneWorkspace<T>>().ok())
+        .filter(|ws| ws.serves(layout, gradients));
+    let mut ws = match cached {
+        Some(ws) => ws,
+        None => Box::new(LaneWorkspace::new(layout, gradients)?),
+    };
+    let result = work(&mut ws);
+    if ws.scalars() <= CACHED_WORKSPACE_SCALARS {
+        WORKSPACE.with(|cache| *cache.borrow_mut() = Some(ws));
+    }
+    Ok(result)
 }
