@@ -19,6 +19,8 @@ pub(crate) use layout::Levels;
 pub use log_exp::{LogExpWorkspace, exp, exp_backward, log, log_backward};
 pub use lyndon::{LyndonBasis, lyndon_count};
 pub use mul_exp::{MulExpWorkspace, exp_mul, exp_mul_backward, mul_exp, mul_exp_backward};
-pub(crate) use mul_exp::{exp_mul_backward_given_input, exp_mul_backward_with, exp_mul_steps_with};
+pub(crate) use mul_exp::{
+    exp_into, exp_mul_backward_given_input, exp_mul_backward_with, exp_mul_steps_with,
+};
 pub use product::{product, product_backward};
 pub use reverse::reverse_words;

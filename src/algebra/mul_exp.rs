@@ -99,6 +99,34 @@ impl<T: Scalar> MulExpWorkspace<T> {
     }
 }
 
+/// `a ← exp(z)` for a vector `z` of `R^d`: level `k` is level `k - 1` ⊗ `z` / `k`, one multiply
+/// per coefficient, where [`exp_mul`] on the identity would cost a whole multiply-exponentiate.
+/// The coefficient of a word is the product of its letters' increments over `k!`, whatever
+/// their order: `a` is its own word-reversed layout too, and level `k` may as well be written
+/// as `z ⊗ level_(k-1) / k`, `d` scaled copies of the level below (long runs that vectorise,
+/// where the other order would interleave `d` values at a time).
+pub(crate) fn exp_into<T: Scalar>(layout: Layout, z: &[T], a: &mut [T]) {
+    let (d, n) = (layout.dim(), layout.degree());
+    assert!(z.len() == d && a.len() == layout.len());
+    if n == 0 {
+        return;
+    }
+    a[..d].copy_from_slice(z);
+    let (mut start, mut len) = (0, d);
+    for k in 2..=n {
+        let inv = T::from_f64(1.0 / k as f64);
+        let (lower, upper) = a.split_at_mut(start + len);
+        let prev = &lower[start..];
+        for (block, &letter) in upper[..len * d].chunks_exact_mut(len).zip(z) {
+            let scale = letter * inv;
+            for (o, &p) in block.iter_mut().zip(prev) {
+                *o = p * scale;
+            }
+        }
+        (start, len) = (start + len, len * d);
+    }
+}
+
 /// `a ← exp(z) ⊗ a` in place, `a` a truncated tensor of `layout` (scalar term 1, not stored) and
 /// `z` a vector of `R^d`.
 pub fn exp_mul<T: Scalar>(layout: Layout, z: &[T], a: &mut [T], ws: &mut MulExpWorkspace<T>) {
@@ -593,6 +621,23 @@ mod tests {
             term = next;
         }
         out
+    }
+
+    #[test]
+    fn exp_into_is_the_power_series() {
+        for (d, n) in [(1, 4), (2, 7), (3, 5), (5, 1), (4, 0)] {
+            let layout = Layout::new(d, n).unwrap();
+            let z: Vec<f64> = (0..d).map(|i| 0.4 * i as f64 - 0.7).collect();
+            let mut a = vec![f64::NAN; layout.len()];
+            exp_into(layout, &z, &mut a);
+            let expected = exp_series(layout, &z);
+            for (got, want) in a.iter().zip(&expected) {
+                assert!(
+                    (got - want).abs() <= 1e-15 * want.abs().max(1.0),
+                    "d={d} N={n}"
+                );
+            }
+        }
     }
 
     #[test]

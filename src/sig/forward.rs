@@ -11,7 +11,9 @@ use std::ops::Range;
 use super::correction::{CorrectedStep, PathCorrection};
 use super::paths::PathRef;
 use super::transform::PathTransform;
-use crate::algebra::{FUSED_STEPS, Layout, MulExpWorkspace, exp_mul_steps_with, reverse_words};
+use crate::algebra::{
+    FUSED_STEPS, Layout, MulExpWorkspace, exp_into, exp_mul_steps_with, reverse_words,
+};
 use crate::buffer::{AlignedBuf, is_aligned};
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
@@ -135,21 +137,30 @@ pub(crate) fn signature_of_path_with<T: Scalar>(
                 SigOutput::Whole(out) => (Some(out), None),
                 SigOutput::Prefixes { rows, stride } => (None, Some((rows, stride))),
             };
-            let in_place = whole.as_ref().is_some_and(|out| is_aligned(out.as_ptr()));
+            // Prefixes need the state after every step, and corrected steps come one at a time.
+            let plain = prefixes.is_none() && correction.is_none();
+            // A plain signature's first step is exponentiated straight into the state; a
+            // signature of that step alone is then already in the natural word order, and
+            // written wherever its row starts.
+            let exp_only = plain && steps.len() == 1;
+            let in_place = whole
+                .as_ref()
+                .is_some_and(|out| exp_only || is_aligned(out.as_ptr()));
             let sig = match whole.as_deref_mut() {
                 Some(out) if in_place => out,
                 _ => &mut state[..],
             };
-            sig.fill(T::ZERO);
             let d = layout.dim();
-            // Prefixes need the state after every step, and corrected steps come one at a time.
-            let block = if prefixes.is_none() && correction.is_none() {
-                FUSED_STEPS
-            } else {
-                1
-            };
+            let block = if plain { FUSED_STEPS } else { 1 };
             let mut written = 0;
             let mut step = steps.start;
+            if plain && !steps.is_empty() {
+                transform.increment(path, step, &mut increments[..d]);
+                exp_into(layout, &increments[..d], sig);
+                step += 1;
+            } else {
+                sig.fill(T::ZERO);
+            }
             while step < steps.end {
                 let count = block.min(steps.end - step);
                 for (t, z) in increments.chunks_exact_mut(d).take(count).enumerate() {
@@ -172,7 +183,9 @@ pub(crate) fn signature_of_path_with<T: Scalar>(
                 if !in_place {
                     out.copy_from_slice(state);
                 }
-                reverse_words(layout, out);
+                if !exp_only {
+                    reverse_words(layout, out);
+                }
             }
             if let Some((rows, stride)) = prefixes {
                 if stride == 0 || rows.len() == written * stride {
