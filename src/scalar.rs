@@ -77,3 +77,40 @@ macro_rules! impl_scalar {
 }
 
 impl_scalar!(f32, f64);
+
+/// Whether every value is finite, in one pass the compiler vectorises (a short-circuiting
+/// `all(is_finite)` tests one value at a time: 18% of a batch of short-path signatures). `v · 0`
+/// is 0 for a finite value and NaN otherwise, and NaN stays NaN through the sums.
+#[cfg_attr(not(feature = "python"), allow(dead_code))] // the bindings' NaN/Inf warning
+pub(crate) fn all_finite<T: Scalar>(values: &[T]) -> bool {
+    const LANES: usize = 16;
+    let mut sums = [T::ZERO; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (sum, &v) in sums.iter_mut().zip(chunk) {
+            *sum += v * T::ZERO;
+        }
+    }
+    sums.iter().chain(rest).all(|v| v.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_finite;
+
+    #[test]
+    fn all_finite_finds_any_nan_or_infinity() {
+        let mut values = vec![1.0f64; 37];
+        assert!(all_finite(&values));
+        assert!(all_finite::<f32>(&[]));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            for at in [0, 15, 16, 31, 32, 36] {
+                values[at] = bad;
+                assert!(!all_finite(&values), "{bad} at {at}");
+                values[at] = f64::MAX;
+            }
+        }
+        assert!(all_finite(&values));
+    }
+}

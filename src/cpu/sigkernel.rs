@@ -228,7 +228,7 @@ fn solve_pairs<T: Real>(
 fn grid_size((a, b): (usize, usize)) -> Result<usize> {
     a.checked_mul(b)
         .filter(|&n| n < isize::MAX as usize / 64)
-        .ok_or(Error::TooLarge {
+        .ok_or_else(|| Error::TooLarge {
             what: "a signature kernel grid",
             detail: format!("{a} × {b} points"),
         })

@@ -134,7 +134,7 @@ fn sig_typed<T: Scalar + Element>(
                 threads,
                 out,
             )?;
-            Ok(out.iter().all(|v| v.is_finite()))
+            Ok(crate::scalar::all_finite(out))
         })
     })
 }

@@ -105,7 +105,7 @@ fn log_sig_typed<T: Scalar + Element>(
     py.detach(|| {
         guarded(|| {
             crate::log_sig(&paths, degree, transform, method, scalar_term, threads, out)?;
-            Ok(out.iter().all(|v| v.is_finite()))
+            Ok(crate::scalar::all_finite(out))
         })
     })
 }

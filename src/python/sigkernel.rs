@@ -156,10 +156,7 @@ fn sig_kernel_typed<T: Real + Element>(
                 let y = y.as_ref().unwrap_or(&x);
                 crate::sig_kernel(&x, y, kernel, method, return_grid, threads, out)?
             };
-            Ok((
-                out.iter().all(|v| v.is_finite()),
-                report.clamped_negative_base,
-            ))
+            Ok((crate::scalar::all_finite(out), report.clamped_negative_base))
         })
     })
 }
@@ -331,7 +328,7 @@ fn sig_kernel_increments_typed<T: Real + Element>(
                 threads,
                 out,
             )?;
-            Ok(out.iter().all(|v| v.is_finite()))
+            Ok(crate::scalar::all_finite(out))
         })
     })
 }

@@ -39,7 +39,7 @@ impl<'a, T: Copy> Paths<'a, T> {
                 .try_fold(1usize, |acc, (&n, s)| {
                     (n - 1).checked_mul(s).and_then(|o| o.checked_add(acc))
                 })
-                .ok_or(Error::TooLarge {
+                .ok_or_else(|| Error::TooLarge {
                     what: "a strided path",
                     detail: format!("shape {shape:?}, strides {strides:?}"),
                 })?
