@@ -178,6 +178,10 @@ def test_nan_or_inf_results_warn_like_pysiglib():
     assert np.isnan(out).any()
     with pytest.warns(RuntimeWarning, match="NaN or Inf"):
         ts.sig(np.array([[0.0], [1e200]]), 3)
+    for batch in [path, path[np.newaxis], path.astype(np.float32), torch.from_numpy(path)]:
+        with pytest.warns(RuntimeWarning) as caught:
+            ts.sig(batch, 2)
+        assert caught[0].filename == __file__  # the warning names the caller's line
 
 
 # --- every array argument of every op (the op table) --------------------------------------------

@@ -46,13 +46,14 @@ def sig_meta(
     )
 
 
-def warn_if_not_finite(finite: bool) -> None:
+def warn_if_not_finite(finite: bool, stacklevel: int = 4) -> None:
+    """Warns (at the user's call, ``stacklevel`` frames up) when ``sig`` returned NaN or Inf."""
     if not finite:
         warnings.warn(
             "sig produced NaN or Inf values. This is typically caused by NaN/Inf in the path or by "
             "paths with large increments overflowing; consider normalising your paths.",
             RuntimeWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
 
 
