@@ -102,6 +102,42 @@ def test_inputs_without_grad_give_plain_outputs():
     torch.testing.assert_close(out, torch.from_numpy(tensorsig.sig(x.numpy(), 2)))
 
 
+def test_calls_without_autograd_skip_the_dispatch_but_not_its_checks_or_results():
+    # CPU tensors that need no graph run the plain function on numpy views: same values, a new
+    # tensor (never the input), and the same errors as through the operator.
+    x = rand(3, 6, 2, grad=False)
+    direct = torch.ops.tensorsig.sig(x, 3, True, False, 1.0, True, False, 1)
+    torch.testing.assert_close(ta.sig(x, 3, time_aug=True), direct, rtol=0, atol=0)
+    torch.testing.assert_close(ta.sig(path=x, degree=3, time_aug=True), direct, rtol=0, atol=0)
+    same = ta.transform_path(x)
+    assert same.data_ptr() != x.data_ptr() and torch.equal(same, x)
+    lazily_negated = x.neg()._neg_view()  # the values of x, behind torch's negative bit
+    assert lazily_negated.is_neg()
+    torch.testing.assert_close(ta.sig(lazily_negated, 2), ta.sig(x, 2), rtol=0, atol=0)
+    with torch.no_grad():
+        out = ta.sig(rand(3, 6, 2), 2)
+    assert out.grad_fn is None and not out.requires_grad
+    with pytest.raises(TypeError, match="degree must be of type int"):
+        ta.sig(x, 2.0)
+
+
+def test_dispatch_modes_still_see_the_operator():
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Recorder(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.ops.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    with Recorder() as recorder:
+        ta.sig(rand(2, 4, 2, grad=False), 2)
+    assert any("tensorsig.sig" in op for op in recorder.ops)
+
+
 def test_a_batch_of_zero_paths():
     x = torch.zeros(0, 5, 3, dtype=F64, requires_grad=True)
     out = ta.sig(x, 3, time_aug=True)

@@ -18,6 +18,12 @@ log-signature and signature-kernel functions (``log_sig``, ``sig_to_log_sig``, `
 as in pysiglib (their backward passes are the plain ``*_backprop`` functions; a second derivative
 raises rather than returning zeros), and run eagerly under ``torch.compile``.
 
+A call that needs none of that -- CPU tensors that record no graph (no ``requires_grad``, or
+under ``torch.no_grad()``), outside torch.compile, torch function or dispatch modes and functorch
+transforms -- skips the operator's dispatch, which costs more than a small signature: it runs the
+plain function on numpy views of the tensors and returns tensors over its results (a GPU tensor
+goes to the operator's eager implementation directly). Same checks, same values.
+
 numpy inputs pass straight through to the plain functions and return numpy arrays, as in pysiglib.
 Everything else (``sig_length``, the word helpers, ...) is the same object as in ``tensorsig``.
 The operators themselves are ``torch.ops.tensorsig.<op>`` for every op of tensorsig's op table,

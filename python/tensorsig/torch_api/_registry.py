@@ -16,6 +16,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 import numpy as np
 import torch
+from torch.utils import _python_dispatch
 
 from .._operands import Operand, check_same_kind, dtype_error
 from .._run import run
@@ -48,13 +49,79 @@ def _encoded(spec: OpSpec, params: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(encode_words(v) if p.type is Words else v for p, v in zip(spec.params, params))
 
 
+def _run_eagerly(spec: OpSpec, tensors: tuple[Any, ...], params: tuple[Any, ...]) -> Any:
+    """An operator's eager implementation: the plain function's executor on tensors."""
+    result = run(spec, tensors, params, warn_grad=False)
+    # An operator's output never aliases its input (transform_path without transforms).
+    return result.clone() if result is tensors[0] else result
+
+
+#: functorch's test for its wrapped tensors (vmap, grad), where this torch has it.
+_functorch_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
+
+
+def _needs_operator(tensors: list[Any]) -> bool:
+    """Whether a call must go through its operator: for autograd to record it, under
+    torch.compile or export (tracing, fake or functional tensors), inside a torch function or
+    dispatch mode, or on tensors that functorch wraps (vmap, grad). Any other call would only
+    reach the operator's eager implementation, after a dispatch that costs ten times a small
+    signature (the ``call`` section of the benchmark)."""
+    if (
+        torch.compiler.is_compiling()
+        or torch._C._is_torch_function_mode_enabled()
+        or _python_dispatch._get_current_dispatch_mode() is not None
+        or _functorch_wrapped is None
+    ):
+        return True
+    grad = torch.is_grad_enabled()
+    for t in tensors:
+        if type(t) is not torch.Tensor or (grad and t.requires_grad) or _functorch_wrapped(t):
+            return True
+    return False
+
+
+def _numpy_view(tensor: torch.Tensor) -> Any:
+    """A CPU tensor's values as a numpy array, without a copy."""
+    if tensor.requires_grad or tensor.is_neg() or tensor.is_conj():
+        tensor = tensor.detach().resolve_neg().resolve_conj()
+    return tensor.numpy()
+
+
+def _plain_on_cpu_tensors(
+    plain: Callable[..., Any], array_names: list[str], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """``plain(*args, **kwargs)`` with its array arguments (CPU tensors, the first
+    ``len(array_names)`` parameters) as numpy views of them (no copy), its results wrapped back
+    as tensors (no copy either, unless a result is an input itself: transform_path with nothing
+    to do). The caller's own arguments are passed on: binding them anew costs more than the
+    signature of a short path."""
+    count = len(array_names)
+    positional = [_numpy_view(a) for a in args[:count]]
+    views = list(positional)
+    if len(positional) < count:
+        kwargs = dict(kwargs)
+        for name in array_names[len(positional) :]:
+            view = kwargs[name] = _numpy_view(kwargs[name])
+            views.append(view)
+    results = plain(*positional, *args[count:], **kwargs)
+    if type(results) is tuple:
+        return tuple(_as_tensor(result, views) for result in results)
+    return _as_tensor(results, views)
+
+
+def _as_tensor(result: Any, inputs: list[Any]) -> torch.Tensor:
+    """A plain function's numpy result as a tensor sharing its memory (copied if it is an input)."""
+    for array in inputs:
+        if result is array:
+            return torch.from_numpy(result.copy())
+    return torch.from_numpy(result)
+
+
 def _define(spec: OpSpec) -> Any:
     count = len(spec.arrays)
 
     def eager(*args: Any) -> Any:
-        result = run(spec, args[:count], _decoded(spec, args[count:]), warn_grad=False)
-        # An operator's output never aliases its input (transform_path without transforms).
-        return result.clone() if result is args[0] else result
+        return _run_eagerly(spec, args[:count], _decoded(spec, args[count:]))
 
     def fake(*args: Any) -> Any:
         tensors = args[:count]
@@ -105,13 +172,30 @@ def differentiable(
         raise RuntimeError(f"{plain.__name__}'s parameters do not follow its spec: {names}")
     positional = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)
     defaults = [p.default for p in parameters]
+    required = [i for i, default in enumerate(defaults) if default is _MISSING]
     index = {name: i for i, name in enumerate(names)}
     in_spec = [index[n] for n in spec_names]
     options = [(i, defaults[i]) for i, n in enumerate(names) if n not in spec_names]
     count = len(spec.arrays)
     op = operators[spec.name]
 
+    array_names = names[:count]
+    option_defaults = [(names[i], default) for i, default in options]
+
+    def on_cpu_without_operator(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """Whether this call's arrays are CPU tensors that need no operator, with no option set."""
+        arrays = [*args[:count], *(kwargs.get(name) for name in array_names[len(args) :])]
+        for array in arrays:
+            if type(array) is not torch.Tensor or not array.is_cpu:
+                return False
+        for name, default in option_defaults:
+            if kwargs.get(name, default) is not default:
+                return False
+        return len(args) <= positional and not _needs_operator(arrays)
+
     def function(*args: Any, **kwargs: Any) -> Any:
+        if on_cpu_without_operator(args, kwargs):
+            return _plain_on_cpu_tensors(plain, array_names, args, kwargs)
         if len(args) > positional:
             raise TypeError(f"{plain.__name__}() takes {positional} positional arguments, {len(args)} given")
         values = [*args, *defaults[len(args) :]]
@@ -121,14 +205,19 @@ def differentiable(
                 raise TypeError(f"{plain.__name__}() got an unexpected or repeated keyword argument {key!r}")
             values[at] = value
         arrays = values[:count]
-        if not all(isinstance(a, torch.Tensor) for a in arrays):
-            return plain(*args, **kwargs)
-        if any(v is _MISSING for v in values):  # `in` would compare tensors elementwise
-            missing = [n for n, v in zip(names, values) if v is _MISSING]
-            raise TypeError(f"{plain.__name__}() missing required arguments: {', '.join(missing)}")
-        if with_options is not None and any(values[i] is not default for i, default in options):
-            return with_options(**dict(zip(names, values)))
+        for array in arrays:
+            if not isinstance(array, torch.Tensor):
+                return plain(*args, **kwargs)
+        for i in required:  # `in` would compare tensors elementwise
+            if values[i] is _MISSING:
+                missing = [n for n, v in zip(names, values) if v is _MISSING]
+                raise TypeError(f"{plain.__name__}() missing required arguments: {', '.join(missing)}")
+        for i, default in options:
+            if values[i] is not default:
+                return with_options(**dict(zip(names, values)))  # type: ignore[misc]
         params = tuple(values[i] for i in in_spec[count:])
+        if not _needs_operator(arrays):  # on a GPU: still without the dispatch
+            return _run_eagerly(spec, tuple(arrays), params)
         check_tensors(spec, tuple(arrays), params)
         return op(*arrays, *_encoded(spec, params))
 
