@@ -216,7 +216,9 @@ def differentiable(
             if values[i] is not default:
                 return with_options(**dict(zip(names, values)))  # type: ignore[misc]
         params = tuple(values[i] for i in in_spec[count:])
-        if not _needs_operator(arrays):  # on a GPU: still without the dispatch
+        # CPU tensors that reach this line need the operator (the first test said so); GPU
+        # tensors may still run without its dispatch.
+        if not all(a.is_cpu for a in arrays) and not _needs_operator(arrays):
             return _run_eagerly(spec, tuple(arrays), params)
         check_tensors(spec, tuple(arrays), params)
         return op(*arrays, *_encoded(spec, params))
