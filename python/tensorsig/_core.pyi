@@ -26,6 +26,15 @@ def sig(
     lengths: _Lengths | None = None,
     stream: bool = False,
 ) -> bool: ...
+def sig_new(
+    path: _Floats,
+    degree: int,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    scalar_term: bool,
+    n_jobs: int,
+) -> tuple[_Floats, bool] | None: ...
 def sig_backprop(
     path: _Floats,
     sig: _Floats,

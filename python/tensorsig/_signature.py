@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any, cast
 
 import numpy as np
 
 from . import _core
-from ._checks import augmented_dimension, check_bool, check_n_jobs, check_non_negative_int, signature_length
-from ._operands import check_fits
+from ._checks import augmented_dimension, check_bool, check_non_negative_int, signature_length
 from ._run import run
 from ._sig_options import sig_backprop_with_options, sig_with_options, uses_options
 from ._specs.signature import SIG, SIG_BACKPROP, SIG_BACKPROP_JVP, warn_if_not_finite
@@ -238,11 +236,6 @@ def sig(
     return cast(Array, run(SIG, (path,), (degree, time_aug, lead_lag, end_time, horner, scalar_term, n_jobs)))
 
 
-@functools.lru_cache(maxsize=1024)
-def _signature_width(dimension: int, degree: int, time_aug: bool, lead_lag: bool, scalar_term: bool) -> int:
-    return signature_length(augmented_dimension(dimension, time_aug, lead_lag), degree, scalar_term)
-
-
 def _sig_of_plain_call(
     path: Any,
     degree: Any,
@@ -254,9 +247,10 @@ def _sig_of_plain_call(
     n_jobs: Any,
 ) -> np.ndarray | None:
     """``sig`` of the most common call, a numpy path of rank 2 or 3 in native float32/float64 with
-    arguments of the right types, straight to the native code: a few microseconds less per call
-    than the op table's general path (which parses any container and layout). None when the call
-    is anything else; the general path then takes it, and owns every error message."""
+    arguments of the right types, straight to the native code, which allocates the result: a
+    call on a short path costs about a third of the op table's general path (which parses any
+    container and layout). None when the call is anything else; the general path then takes it,
+    and owns every error message."""
     if not (
         type(path) is np.ndarray
         and path.dtype in _NATIVE_FLOATS
@@ -264,7 +258,7 @@ def _sig_of_plain_call(
         and path.size > 0
         and (path.ndim == 3 or path.ndim == 2)
         and type(degree) is int
-        and degree >= 0
+        and 0 <= degree < 2**32
         and type(time_aug) is bool
         and type(lead_lag) is bool
         and type(end_time) is float
@@ -272,18 +266,15 @@ def _sig_of_plain_call(
         and type(scalar_term) is bool
         and type(n_jobs) is int
         and n_jobs != 0
+        and -(2**62) < n_jobs < 2**62
     ):
         return None
-    width = _signature_width(path.shape[-1], degree, time_aug, lead_lag, scalar_term)
-    if width == 0:
+    result = _core.sig_new(path, degree, time_aug, lead_lag, end_time, scalar_term, n_jobs)
+    if result is None:
         return None
-    paths = path if path.ndim == 3 else path[np.newaxis]
-    check_fits((len(paths), width), path.dtype)
-    out = np.empty((len(paths), width), dtype=path.dtype)
-    threads = check_n_jobs(n_jobs)
-    finite = _core.sig(paths, out, degree, time_aug, lead_lag, end_time, scalar_term, threads)
+    out, finite = result
     warn_if_not_finite(finite, stacklevel=4)
-    return out if path.ndim == 3 else out[0]
+    return out
 
 
 def sig_backprop(

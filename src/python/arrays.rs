@@ -1,6 +1,6 @@
 //! Borrowing numpy arrays as the core's slices and path views, without copying.
 
-use numpy::ndarray::{Array3, ArrayView3, Ix3};
+use numpy::ndarray::{Array3, ArrayView3, Axis, Ix3, IxDyn};
 use numpy::{
     Element, PyArrayDescrMethods, PyReadonlyArray, PyReadwriteArray, PyUntypedArray,
     PyUntypedArrayMethods,
@@ -30,24 +30,52 @@ pub(crate) fn dtype_of(array: &Bound<'_, PyAny>, name: &str) -> PyResult<DType> 
     }
 }
 
-/// A 3-d array of paths `(batch, length, channels)` in any memory layout.
+/// An array of paths `(batch, length, channels)`, or one path `(length, channels)` read as a
+/// batch of one, in any memory layout.
 ///
 /// Arrays with non-negative strides (C or Fortran order, slices, transposes, broadcasts) are
 /// read in place; only negative strides force a contiguous copy.
 pub(crate) struct PathArray<'py, T: Element> {
-    array: PyReadonlyArray<'py, T, Ix3>,
+    array: PyReadonlyArray<'py, T, IxDyn>,
 }
 
 impl<'py, T: Element + Copy> PathArray<'py, T> {
+    /// A batch of paths: a 3-d array.
     pub(crate) fn extract(array: &Bound<'py, PyAny>) -> PyResult<Self> {
-        Ok(PathArray {
-            array: array.extract()?,
-        })
+        let (paths, single) = Self::extract_one_or_many(array)?;
+        if single {
+            return Err(PyValueError::new_err(
+                "path must be a 3-d array (batch, length, channels)",
+            ));
+        }
+        Ok(paths)
+    }
+
+    /// One path (a 2-d array, `true`) or a batch of them (3-d, `false`).
+    pub(crate) fn extract_one_or_many(array: &Bound<'py, PyAny>) -> PyResult<(Self, bool)> {
+        let array: PyReadonlyArray<'py, T, IxDyn> = array.extract()?;
+        match array.ndim() {
+            2 | 3 => {
+                let single = array.ndim() == 2;
+                Ok((PathArray { array }, single))
+            }
+            n => Err(PyValueError::new_err(format!(
+                "path must be a 2-d or 3-d array (length, channels) or (batch, length, channels), got {n}-d"
+            ))),
+        }
     }
 
     /// The paths as a core view; `copy` keeps the contiguous copy alive when one was needed.
     pub(crate) fn view<'a>(&'a self, copy: &'a mut Option<Array3<T>>) -> PyResult<Paths<'a, T>> {
-        let view: ArrayView3<'a, T> = self.array.as_array();
+        let view = self.array.as_array();
+        let view = if view.ndim() == 2 {
+            view.insert_axis(Axis(0))
+        } else {
+            view
+        };
+        let view: ArrayView3<'a, T> = view
+            .into_dimensionality::<Ix3>()
+            .expect("extract admits only 2-d and 3-d arrays");
         let view = if view.strides().iter().any(|&s| s < 0) {
             let dim = view.raw_dim();
             let values = view.iter().copied().collect();

@@ -3,7 +3,7 @@
 //! The facade validates arguments and allocates outputs; these functions borrow the arrays,
 //! release the GIL and run the core. Sizes are checked again by the core before any work.
 
-use numpy::Element;
+use numpy::{Element, PyArray1, PyArray2, PyArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -137,6 +137,103 @@ fn sig_typed<T: Scalar + Element>(
             Ok(crate::scalar::all_finite(out))
         })
     })
+}
+
+/// The results the fast entry [`sig_new`] leaves to the facade's general path: above this many
+/// bytes the facade checks the size against the machine's memory first, and the work dwarfs the
+/// facade's cost anyway.
+const SIG_NEW_MAX_BYTES: usize = 1 << 30;
+
+/// `sig` of the most common call, the output allocated here: the signatures of one path
+/// `(length, channels)` into a new `(sig_len,)` array, or of a batch `(batch, length, channels)`
+/// into `(batch, sig_len)`. Returns them with whether every value is finite (the facade warns
+/// otherwise), or None for a call whose result would be empty or over 1 GiB: the facade's general
+/// path then takes it, and owns those checks and their messages.
+///
+/// Allocating here spares a small call the facade's numpy allocation, its size checks and the
+/// output's borrow: about half of the cost of a call on a short path.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sig_new<'py>(
+    py: Python<'py>,
+    path: &Bound<'py, PyAny>,
+    degree: usize,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: f64,
+    scalar_term: bool,
+    n_jobs: i64,
+) -> PyResult<Option<(Bound<'py, PyAny>, bool)>> {
+    let transform = PathTransform {
+        time_aug,
+        lead_lag,
+        end_time,
+    };
+    by_dtype!(
+        path,
+        "path",
+        sig_new_typed(py, path, degree, &transform, scalar_term, n_jobs)
+    )
+}
+
+fn sig_new_typed<'py, T: Scalar + Element>(
+    py: Python<'py>,
+    path: &Bound<'py, PyAny>,
+    degree: usize,
+    transform: &PathTransform,
+    scalar_term: bool,
+    n_jobs: i64,
+) -> PyResult<Option<(Bound<'py, PyAny>, bool)>> {
+    let threads = threads(n_jobs)?;
+    let (path, single) = PathArray::<T>::extract_one_or_many(path)?;
+    let mut copy = None;
+    let paths = path.view(&mut copy)?;
+    // A signature has at least `degree` coefficients; a larger bound here also keeps the layout
+    // from counting through a huge degree of a 1-channel path.
+    if degree > SIG_NEW_MAX_BYTES / std::mem::size_of::<T>() {
+        return Ok(None);
+    }
+    let Ok(layout) = crate::cpu::signature_layout(&paths, degree, transform) else {
+        return Ok(None);
+    };
+    let width = layout.len_with(scalar_term);
+    let fits = paths
+        .batch()
+        .checked_mul(width)
+        .and_then(|n| n.checked_mul(std::mem::size_of::<T>()))
+        .is_some_and(|bytes| bytes <= SIG_NEW_MAX_BYTES);
+    if width == 0 || paths.batch() == 0 || paths.is_empty() || !fits {
+        return Ok(None);
+    }
+    // SAFETY: a new C-contiguous array, not yet shared with Python or borrowed elsewhere, so the
+    // slice is its only view; `sig_with` writes every element before Python can read one (on an
+    // error the array is dropped unread).
+    let (out, values) = unsafe {
+        if single {
+            let array = PyArray1::<T>::new(py, width, false);
+            let values = std::slice::from_raw_parts_mut(array.data(), width);
+            (array.into_any(), values)
+        } else {
+            let array = PyArray2::<T>::new(py, [paths.batch(), width], false);
+            let values = std::slice::from_raw_parts_mut(array.data(), paths.batch() * width);
+            (array.into_any(), values)
+        }
+    };
+    let finite = py.detach(|| {
+        guarded(|| {
+            crate::sig_with(
+                &paths,
+                degree,
+                transform,
+                scalar_term,
+                &SigOptions::default(),
+                threads,
+                values,
+            )?;
+            Ok(crate::scalar::all_finite(values))
+        })
+    })?;
+    Ok(Some((out, finite)))
 }
 
 /// Gradients of signatures with respect to their paths, into `out` `(batch, length, channels)`;

@@ -21,6 +21,7 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(cpu::sig, m)?)?;
+    m.add_function(wrap_pyfunction!(cpu::sig_new, m)?)?;
     m.add_function(wrap_pyfunction!(cpu::sig_backprop, m)?)?;
     m.add_function(wrap_pyfunction!(cpu::sig_backprop_jvp, m)?)?;
     m.add_function(wrap_pyfunction!(cpu::sig_combine, m)?)?;
