@@ -11,7 +11,7 @@ fake tensors. Autograd formulas are registered per family (``_signature.py``, ..
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
 
 import numpy as np
@@ -60,7 +60,7 @@ def _run_eagerly(spec: OpSpec, tensors: tuple[Any, ...], params: tuple[Any, ...]
 _functorch_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
 
 
-def _needs_operator(tensors: list[Any]) -> bool:
+def _needs_operator(tensors: Sequence[Any]) -> bool:
     """Whether a call must go through its operator: for autograd to record it, under
     torch.compile or export (tracing, fake or functional tensors), inside a torch function or
     dispatch mode, or on tensors that functorch wraps (vmap, grad). Any other call would only
@@ -82,28 +82,22 @@ def _needs_operator(tensors: list[Any]) -> bool:
 
 def _numpy_view(tensor: torch.Tensor) -> Any:
     """A CPU tensor's values as a numpy array, without a copy."""
-    if tensor.requires_grad or tensor.is_neg() or tensor.is_conj():
-        tensor = tensor.detach().resolve_neg().resolve_conj()
-    return tensor.numpy()
+    try:
+        return tensor.numpy()
+    except RuntimeError:  # it requires grad, or holds a lazy negation or conjugation
+        return tensor.detach().resolve_neg().resolve_conj().numpy()
 
 
 def _plain_on_cpu_tensors(
-    plain: Callable[..., Any], array_names: list[str], args: tuple[Any, ...], kwargs: dict[str, Any]
+    plain: Callable[..., Any], count: int, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    """``plain(*args, **kwargs)`` with its array arguments (CPU tensors, the first
-    ``len(array_names)`` parameters) as numpy views of them (no copy), its results wrapped back
-    as tensors (no copy either, unless a result is an input itself: transform_path with nothing
-    to do). The caller's own arguments are passed on: binding them anew costs more than the
-    signature of a short path."""
-    count = len(array_names)
-    positional = [_numpy_view(a) for a in args[:count]]
-    views = list(positional)
-    if len(positional) < count:
-        kwargs = dict(kwargs)
-        for name in array_names[len(positional) :]:
-            view = kwargs[name] = _numpy_view(kwargs[name])
-            views.append(view)
-    results = plain(*positional, *args[count:], **kwargs)
+    """``plain(*args, **kwargs)`` with its array arguments (CPU tensors, the first ``count``
+    positional arguments) as numpy views of them (no copy), its results wrapped back as tensors
+    (no copy either, unless a result is an input itself: transform_path with nothing to do). The
+    caller's own arguments are passed on: binding them anew costs more than the signature of a
+    short path."""
+    views = [_numpy_view(a) for a in args[:count]]
+    results = plain(*views, *args[count:], **kwargs)
     if type(results) is tuple:
         return tuple(_as_tensor(result, views) for result in results)
     return _as_tensor(results, views)
@@ -179,23 +173,26 @@ def differentiable(
     count = len(spec.arrays)
     op = operators[spec.name]
 
-    array_names = names[:count]
     option_defaults = [(names[i], default) for i, default in options]
 
     def on_cpu_without_operator(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-        """Whether this call's arrays are CPU tensors that need no operator, with no option set."""
-        arrays = [*args[:count], *(kwargs.get(name) for name in array_names[len(args) :])]
+        """Whether this call's arrays are CPU tensors, given positionally, that need no operator,
+        with no option set. (Arrays given by keyword take the operator's path: same results.)"""
+        if not count <= len(args) <= positional:
+            return False
+        if kwargs:
+            for name, default in option_defaults:
+                if kwargs.get(name, default) is not default:
+                    return False
+        arrays = args[:count]
         for array in arrays:
             if type(array) is not torch.Tensor or not array.is_cpu:
                 return False
-        for name, default in option_defaults:
-            if kwargs.get(name, default) is not default:
-                return False
-        return len(args) <= positional and not _needs_operator(arrays)
+        return not _needs_operator(arrays)
 
     def function(*args: Any, **kwargs: Any) -> Any:
         if on_cpu_without_operator(args, kwargs):
-            return _plain_on_cpu_tensors(plain, array_names, args, kwargs)
+            return _plain_on_cpu_tensors(plain, count, args, kwargs)
         if len(args) > positional:
             raise TypeError(f"{plain.__name__}() takes {positional} positional arguments, {len(args)} given")
         values = [*args, *defaults[len(args) :]]
