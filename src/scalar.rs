@@ -79,10 +79,30 @@ macro_rules! impl_scalar {
 impl_scalar!(f32, f64);
 
 /// Whether every value is finite, in one pass the compiler vectorises (a short-circuiting
-/// `all(is_finite)` tests one value at a time: 18% of a batch of short-path signatures). `v · 0`
-/// is 0 for a finite value and NaN otherwise, and NaN stays NaN through the sums.
+/// `all(is_finite)` tests one value at a time: 18% of a batch of short-path signatures) for the
+/// CPU's widest vectors (SSE2 only, it took 5% of a 256x10x20 N=2 call). `v · 0` is 0 for a
+/// finite value and NaN otherwise, and NaN stays NaN through the sums.
 #[cfg_attr(not(feature = "python"), allow(dead_code))] // the bindings' NaN/Inf warning
 pub(crate) fn all_finite<T: Scalar>(values: &[T]) -> bool {
+    use crate::simd::{Kernel, Simd, Vectorize, dispatch};
+    struct AllFinite<'a, T>(&'a [T]);
+    impl<T: Scalar> Kernel for AllFinite<'_, T> {
+        type Elem = T;
+        type Output = bool;
+        #[inline(always)]
+        fn run<S: Simd>(self) -> bool
+        where
+            T: Vectorize<S>,
+        {
+            sums_are_finite(self.0)
+        }
+    }
+    dispatch(AllFinite(values))
+}
+
+#[inline(always)]
+#[cfg_attr(not(feature = "python"), allow(dead_code))]
+fn sums_are_finite<T: Scalar>(values: &[T]) -> bool {
     const LANES: usize = 16;
     let mut sums = [T::ZERO; LANES];
     let chunks = values.chunks_exact(LANES);
