@@ -124,3 +124,22 @@ def test_timing_table_explains_its_names_and_columns():
     assert "above 1x tensorsig is faster" in legend
     plain = _bench.Workload("sig 1x2x3 N=4 float64", {"tensorsig": lambda: None}, times={"tensorsig": 1e-3})
     assert "goal" not in _bench.format_table([plain])
+
+
+def test_family_grid_summary_gives_each_family_its_mean_and_its_slow_shapes():
+    from tensorsig import _bench_grid
+
+    workloads = _bench_grid.family_grid_workloads(quick=True)
+    assert {w.name.split()[0] for w in workloads} == {
+        "sig_backprop",
+        "log_sig",
+        "sig_combine",
+        "sig_combine_backprop",
+    }
+    for i, workload in enumerate(workloads):
+        workload.times = {"tensorsig": 1e-3, "tensorsig fwd": 1e-3, "pysiglib": 1e-3 if i == 0 else 3e-3}
+    assert not workloads[0].check(workloads[0].times)
+    assert all(w.check(w.times) for w in workloads[1:])
+    summary = _bench_grid.family_summary(workloads)
+    assert summary.count("geometric mean") == 4
+    assert f"1.00x  {workloads[0].name}" in summary and summary.count("1.00x  ") == 1

@@ -100,6 +100,11 @@ SECTIONS: dict[str, tuple[str, Callable[[bool], list[_bench.Workload]], Callable
         _bench_grid.summary,
     ),
     "call": ("the fixed cost of one small call", lambda quick: _bench_grid.call_workloads(), None),
+    "families": (
+        "sig_backprop, sig_combine(_backprop) and log_sig over a grid of shapes",
+        _bench_grid.family_grid_workloads,
+        _bench_grid.family_summary,
+    ),
     "extras": (
         "joins, chosen coefficients and signature streams",
         _bench_extras.workloads,
@@ -158,7 +163,11 @@ def main(argv: list[str] | None = None) -> None:
         help="the full benchmark: every speed goal against pysiglib (minutes)",
         description="Times every workload with a speed goal against pysiglib and iisignature.",
     )
-    b.add_argument("--quick", action="store_true", help="fewer repeats (and float64 only in the grid)")
+    b.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer repeats and shapes (float64 only in the grid, 10-point paths in families)",
+    )
     b.add_argument(
         "--section",
         action="append",

@@ -16,7 +16,15 @@ import numpy as np
 
 import tensorsig as ts
 
-from ._bench import Workload, horner_flops, sig_workload
+from ._bench import (
+    Workload,
+    _ratio_at_least,
+    horner_flops,
+    sig_backprop_workload,
+    sig_combine_workload,
+    sig_workload,
+)
+from ._bench_logsig import log_sig_workload
 
 BATCHES = (1, 8, 64, 256)
 LENGTHS = (2, 10, 100, 1000)
@@ -44,17 +52,64 @@ def grid_workloads(quick: bool = False) -> list[Workload]:
 
 def summary(workloads: list[Workload]) -> str:
     """The grid's geometric mean against pysiglib and the shapes below the per-shape goal."""
+    return _summary("grid", workloads)
+
+
+def _summary(label: str, workloads: list[Workload]) -> str:
     ratios = {w.name: w.times["pysiglib"] / w.times["tensorsig"] for w in workloads if "pysiglib" in w.times}
     if not ratios:
         return "pysiglib is not installed: no ratios."
     mean = math.exp(sum(math.log(r) for r in ratios.values()) / len(ratios))
     below = sorted((r, name) for name, r in ratios.items() if r < SHAPE_GOAL)
     lines = [
-        f"grid: {len(ratios)} shapes, geometric mean {mean:.2f}x pysiglib (goal {MEAN_GOAL}x), "
+        f"{label}: {len(ratios)} shapes, geometric mean {mean:.2f}x pysiglib (goal {MEAN_GOAL}x), "
         f"min {min(ratios.values()):.2f}x; {len(below)} below {SHAPE_GOAL}x"
     ]
     lines += [f"  {r:.2f}x  {name}" for r, name in below]
     return "\n".join(lines)
+
+
+#: The other families' grid: coarser than the signatures' (their costs follow the same
+#: dimensions, degrees and lengths), over the same (dimension, degree) pairs.
+FAMILY_BATCHES = (1, 64)
+FAMILY_LENGTHS = (10, 1000)
+#: Batches of Chen products (they have no length).
+COMBINE_BATCHES = (1, 64, 1024)
+
+
+def family_grid_workloads(quick: bool = False) -> list[Workload]:
+    """``sig_backprop``, ``sig_combine``, ``sig_combine_backprop`` and ``log_sig`` (pysiglib's
+    default Lyndon-words method) over batch x length x (dimension, degree), float64, each shape
+    aiming at :data:`SHAPE_GOAL` against pysiglib like the signatures' grid. ``quick`` keeps
+    the paths of 10 points and the batches of up to 64 Chen products."""
+    lengths = FAMILY_LENGTHS[:1] if quick else FAMILY_LENGTHS
+    combine_batches = COMBINE_BATCHES[:2] if quick else COMBINE_BATCHES
+    goal, check = f">= {SHAPE_GOAL}x pysiglib", _ratio_at_least("pysiglib", SHAPE_GOAL)
+    workloads = []
+    for (dim, degree), batch, length in itertools.product(DIMENSIONS_DEGREES, FAMILY_BATCHES, lengths):
+        if batch * length * ts.sig_length(dim, degree) > 1e9:  # keep each run well under a second
+            continue
+        # Against pysiglib only: at 10 points the gradient's own goal (at most 3 forward passes)
+        # measures the forward call's fixed cost more than the gradient.
+        gradient = sig_backprop_workload(batch, length, dim, degree, np.float64)
+        log_sig = log_sig_workload(batch, length, dim, degree, method=1)
+        for workload in (gradient, log_sig):
+            workload.target, workload.check = goal, check
+            workloads.append(workload)
+    for (dim, degree), batch in itertools.product(DIMENSIONS_DEGREES, combine_batches):
+        for backprop in (False, True):
+            workloads.append(
+                sig_combine_workload(batch, dim, degree, np.float64, backprop, target=SHAPE_GOAL)
+            )
+    return workloads
+
+
+def family_summary(workloads: list[Workload]) -> str:
+    """Each family's geometric mean against pysiglib and its shapes below the per-shape goal."""
+    families: dict[str, list[Workload]] = {}
+    for w in workloads:
+        families.setdefault(w.name.split()[0], []).append(w)
+    return "\n".join(_summary(family, members) for family, members in families.items())
 
 
 def _call(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
