@@ -248,7 +248,7 @@ def _sig_of_plain_call(
 ) -> np.ndarray | None:
     """``sig`` of the most common call, a numpy path of rank 2 or 3 in native float32/float64 with
     arguments of the right types, straight to the native code, which allocates the result: a
-    call on a short path costs about a third of the op table's general path (which parses any
+    call on a short path costs about a quarter of the op table's general path (which parses any
     container and layout). None when the call is anything else; the general path then takes it,
     and owns every error message."""
     if not (
