@@ -255,7 +255,6 @@ def _sig_of_plain_call(
         type(path) is np.ndarray
         and path.dtype in _NATIVE_FLOATS
         and path.flags.aligned
-        and path.size > 0
         and (path.ndim == 3 or path.ndim == 2)
         and type(degree) is int
         and 0 <= degree < 2**32

@@ -8,7 +8,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::arrays::{DType, PathArray, contiguous, dtype_of, output};
-use super::errors::{guarded, to_py_err};
+use super::errors::{fill_checking_finite, guarded, to_py_err};
 use super::sig_options::{correction_of, path_lengths};
 use crate::{Layout, PathTransform, Scalar, SigOptions, Threads};
 
@@ -123,19 +123,16 @@ fn sig_typed<T: Scalar + Element>(
     };
     let mut out = output::<T>(out, "out")?;
     let out = out.as_slice_mut().map_err(slice_err)?;
-    py.detach(|| {
-        guarded(|| {
-            crate::sig_with(
-                &paths,
-                degree,
-                transform,
-                scalar_term,
-                &options,
-                threads,
-                out,
-            )?;
-            Ok(crate::scalar::all_finite(out))
-        })
+    fill_checking_finite(py, out, |out| {
+        crate::sig_with(
+            &paths,
+            degree,
+            transform,
+            scalar_term,
+            &options,
+            threads,
+            out,
+        )
     })
 }
 
@@ -220,19 +217,17 @@ fn sig_new_typed<'py, T: Scalar + Element>(
             (array.into_any(), values)
         }
     };
-    let finite = py.detach(|| {
-        guarded(|| {
-            crate::sig_with(
-                &paths,
-                degree,
-                transform,
-                scalar_term,
-                &SigOptions::default(),
-                threads,
-                values,
-            )?;
-            Ok(crate::scalar::all_finite(values))
-        })
+    let finite = fill_checking_finite(py, values, |out| {
+        let options = SigOptions::default();
+        crate::sig_with(
+            &paths,
+            degree,
+            transform,
+            scalar_term,
+            &options,
+            threads,
+            out,
+        )
     })?;
     Ok(Some((out, finite)))
 }

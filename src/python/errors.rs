@@ -2,10 +2,10 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use pyo3::PyErr;
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
+use pyo3::{PyErr, Python};
 
-use crate::Error;
+use crate::{Error, Scalar};
 
 /// The Python exception for a core error: argument and size mistakes are `ValueError`s, failed
 /// allocations `MemoryError`s, and thread-pool or device failures `RuntimeError`s.
@@ -36,4 +36,19 @@ pub(crate) fn guarded<R>(work: impl FnOnce() -> crate::Result<R>) -> Result<R, P
             )))
         }
     }
+}
+
+/// Runs `fill` on `out` with the GIL released, guarded as by [`guarded`], and says whether every
+/// value it wrote is finite (the facades warn otherwise).
+pub(crate) fn fill_checking_finite<T: Scalar>(
+    py: Python<'_>,
+    out: &mut [T],
+    fill: impl FnOnce(&mut [T]) -> crate::Result<()> + Send,
+) -> Result<bool, PyErr> {
+    py.detach(|| {
+        guarded(|| {
+            fill(out)?;
+            Ok(crate::scalar::all_finite(out))
+        })
+    })
 }

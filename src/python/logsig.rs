@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::arrays::{DType, PathArray, contiguous, dtype_of, output};
-use super::errors::{guarded, to_py_err};
+use super::errors::{fill_checking_finite, guarded, to_py_err};
 use crate::{Layout, LogSigMethod, PathTransform, Scalar, Threads};
 
 /// Calls `$f::<f32>` or `$f::<f64>` by the element type of the numpy array `$array`.
@@ -102,11 +102,8 @@ fn log_sig_typed<T: Scalar + Element>(
     let paths = path.view(&mut copy)?;
     let mut out = output::<T>(out, "out")?;
     let out = out.as_slice_mut().map_err(slice_err)?;
-    py.detach(|| {
-        guarded(|| {
-            crate::log_sig(&paths, degree, transform, method, scalar_term, threads, out)?;
-            Ok(crate::scalar::all_finite(out))
-        })
+    fill_checking_finite(py, out, |out| {
+        crate::log_sig(&paths, degree, transform, method, scalar_term, threads, out)
     })
 }
 

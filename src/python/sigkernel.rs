@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use super::arrays::{DType, PathArray, contiguous, dtype_of, output};
-use super::errors::{guarded, to_py_err};
+use super::errors::{fill_checking_finite, guarded, to_py_err};
 use crate::sigkernel::Real;
 use crate::{KernelGradient, Method, StaticKernel, Threads};
 
@@ -316,20 +316,17 @@ fn sig_kernel_increments_typed<T: Real + Element>(
     let increments = increments.as_slice().map_err(slice_err)?;
     let mut out = output::<T>(out, "out")?;
     let out = out.as_slice_mut().map_err(slice_err)?;
-    py.detach(|| {
-        guarded(|| {
-            crate::sig_kernel_from_increments(
-                increments,
-                batch,
-                len1,
-                len2,
-                method,
-                return_grid,
-                threads,
-                out,
-            )?;
-            Ok(crate::scalar::all_finite(out))
-        })
+    fill_checking_finite(py, out, |out| {
+        crate::sig_kernel_from_increments(
+            increments,
+            batch,
+            len1,
+            len2,
+            method,
+            return_grid,
+            threads,
+            out,
+        )
     })
 }
 
