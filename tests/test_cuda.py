@@ -89,7 +89,7 @@ class FakeCudaArray:
 
 
 def call_sig(path, out, degree=2):
-    return _core.cuda_sig(path, out, degree, False, False, 1.0, False, 1, device=0, stream=0)
+    return _core.sig(path, out, degree, False, False, 1.0, False, 1, launch=(0, 0))
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def call_sig(path, out, degree=2):
             ValueError,
             "whole elements",
         ),
-        (np.zeros((2, 10, 3)), FakeCudaArray((2, 12)), TypeError, "CUDA array"),
+        (np.zeros((2, 10, 3)), FakeCudaArray((2, 12)), TypeError, "out must be a numpy array"),
     ],
 )
 def test_arguments_checked_before_any_launch(path, out, error, match):
@@ -119,3 +119,17 @@ def test_arguments_checked_before_any_launch(path, out, error, match):
 def test_valid_arguments_reach_the_driver_check():
     with pytest.raises(RuntimeError, match="driver"):
         call_sig(FakeCudaArray((2, 10, 3)), FakeCudaArray((2, 12)))
+
+
+def test_a_cuda_array_needs_the_launch_parameters():
+    with pytest.raises(TypeError, match="needs launch=\\(device, stream\\)"):
+        _core.sig(FakeCudaArray((2, 10, 3)), FakeCudaArray((2, 12)), 2, False, False, 1.0, False, 1)
+
+
+def test_an_op_without_gpu_kernels_refuses_a_cuda_array_by_name():
+    # sig_join has CPU kernels only: the binding says so before reading any array.
+    with pytest.raises(tensorsig.exceptions.DeviceError, match="sig_join on the CPU only"):
+        _core.sig_join(
+            FakeCudaArray((2, 7)), FakeCudaArray((2, 2)), FakeCudaArray((2, 7)), 2, 2, False, True, 1,
+            launch=(0, 0),
+        )

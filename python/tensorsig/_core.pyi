@@ -10,6 +10,10 @@ import numpy.typing as npt
 
 _Floats = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 _Lengths = npt.NDArray[np.int64]
+# (device ordinal, raw cudaStream_t): given with CUDA arrays (objects with
+# `__cuda_array_interface__`), which the ops with GPU kernels (HAS_CUDA) take in place of numpy
+# arrays; the others raise DeviceError for them.
+_Launch = tuple[int, int]
 
 __version__: str
 
@@ -25,6 +29,8 @@ def sig(
     correction: _Floats | None = None,
     lengths: _Lengths | None = None,
     stream: bool = False,
+    *,
+    launch: _Launch | None = None,
 ) -> bool: ...
 def sig_new(
     path: _Floats,
@@ -49,6 +55,8 @@ def sig_backprop(
     correction: _Floats | None = None,
     lengths: _Lengths | None = None,
     stream: bool = False,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def sig_backprop_jvp(
     path: _Floats,
@@ -62,6 +70,8 @@ def sig_backprop_jvp(
     end_time: float,
     scalar_term: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def sig_combine(
     sig1: _Floats,
@@ -71,6 +81,8 @@ def sig_combine(
     degree: int,
     scalar_term: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def sig_combine_backprop(
     deriv: _Floats,
@@ -82,6 +94,8 @@ def sig_combine_backprop(
     degree: int,
     scalar_term: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def transform_path(
     path: _Floats,
@@ -90,6 +104,8 @@ def transform_path(
     lead_lag: bool,
     end_time: float,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def transform_path_backprop(
     derivs: _Floats,
@@ -100,6 +116,8 @@ def transform_path_backprop(
     lead_lag: bool,
     end_time: float,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def sig_length(dimension: int, degree: int, scalar_term: bool) -> int: ...
 def resolve_n_jobs(n_jobs: int) -> int: ...
@@ -115,6 +133,8 @@ def sig_join(
     prepend: bool,
     scalar_term: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def sig_join_backprop(
     d_out: _Floats,
@@ -127,6 +147,8 @@ def sig_join_backprop(
     prepend: bool,
     scalar_term: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def linear_sig(
     displacement: _Floats,
@@ -135,6 +157,8 @@ def linear_sig(
     degree: int,
     scalar_term: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def sig_coef(
     path: _Floats,
@@ -146,6 +170,8 @@ def sig_coef(
     end_time: float,
     prefixes: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def sig_coef_backprop(
     path: _Floats,
@@ -157,9 +183,11 @@ def sig_coef_backprop(
     lead_lag: bool,
     end_time: float,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 
-# Log-signatures (src/python/logsig.rs). `dimension` is the augmented dimension; `method` is
+# Log-signatures (src/python/ops/logsig.rs). `dimension` is the augmented dimension; `method` is
 # pysiglib's 0-3; log-signature rows have `log_sig_length` values (method 0: a signature's).
 def log_sig(
     path: _Floats,
@@ -171,6 +199,8 @@ def log_sig(
     method: int,
     scalar_term: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> bool: ...
 def log_sig_backprop(
     path: _Floats,
@@ -183,9 +213,19 @@ def log_sig_backprop(
     method: int,
     scalar_term: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def sig_to_log_sig(
-    sig: _Floats, out: _Floats, dimension: int, degree: int, scalar_term: bool, method: int, n_jobs: int
+    sig: _Floats,
+    out: _Floats,
+    dimension: int,
+    degree: int,
+    scalar_term: bool,
+    method: int,
+    n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def sig_to_log_sig_backprop(
     sig: _Floats,
@@ -196,9 +236,19 @@ def sig_to_log_sig_backprop(
     scalar_term: bool,
     method: int,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def logsig_to_sig(
-    log_sig: _Floats, out: _Floats, dimension: int, degree: int, method: int, scalar_term: bool, n_jobs: int
+    log_sig: _Floats,
+    out: _Floats,
+    dimension: int,
+    degree: int,
+    method: int,
+    scalar_term: bool,
+    n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def logsig_to_sig_backprop(
     log_sig: _Floats,
@@ -209,9 +259,18 @@ def logsig_to_sig_backprop(
     method: int,
     scalar_term: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def log_sig_combine(
-    log_sig1: _Floats, log_sig2: _Floats, out: _Floats, dimension: int, degree: int, n_jobs: int
+    log_sig1: _Floats,
+    log_sig2: _Floats,
+    out: _Floats,
+    dimension: int,
+    degree: int,
+    n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def log_sig_combine_backprop(
     deriv: _Floats,
@@ -222,9 +281,18 @@ def log_sig_combine_backprop(
     dimension: int,
     degree: int,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def log_sig_join(
-    log_sig: _Floats, displacement: _Floats, out: _Floats, dimension: int, degree: int, n_jobs: int
+    log_sig: _Floats,
+    displacement: _Floats,
+    out: _Floats,
+    dimension: int,
+    degree: int,
+    n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def log_sig_join_backprop(
     d_out: _Floats,
@@ -235,6 +303,8 @@ def log_sig_join_backprop(
     dimension: int,
     degree: int,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def log_sig_length(dimension: int, degree: int) -> int: ...
 def prepare_log_sig(dimension: int, degree: int) -> None: ...
@@ -243,7 +313,7 @@ def log_sig_basis_bytes(dimension: int, degree: int) -> bytes: ...
 def load_log_sig_basis(dimension: int, degree: int, data: bytes) -> bool: ...
 def clear_cache() -> None: ...
 
-# Signature kernels (src/python/sigkernel.rs). `kernel` is a static kernel's (name, parameters);
+# Signature kernels (src/python/ops/sigkernel.rs). `kernel` is a static kernel's (name, parameters);
 # `method` is "finite_difference" (with `dyadic_order`) or "polynomial" (with `order`).
 def sig_kernel(
     path1: _Floats,
@@ -256,6 +326,8 @@ def sig_kernel(
     return_grid: bool,
     gram: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> tuple[bool, bool]: ...
 def sig_kernel_backprop(
     path1: _Floats,
@@ -271,6 +343,8 @@ def sig_kernel_backprop(
     grid_derivs: bool,
     gram: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 def sig_kernel_increments(
     increments: _Floats,
@@ -280,6 +354,8 @@ def sig_kernel_increments(
     order: int,
     return_grid: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> bool: ...
 def sig_kernel_increments_backprop(
     increments: _Floats,
@@ -291,107 +367,13 @@ def sig_kernel_increments_backprop(
     order: int,
     grid_derivs: bool,
     n_jobs: int,
+    *,
+    launch: _Launch | None = None,
 ) -> None: ...
 
-# Present when built with the `cuda` feature (HAS_CUDA). Array arguments are objects with
-# `__cuda_array_interface__` (torch CUDA tensors); positional arguments mirror the CPU functions,
-# `device` is the CUDA ordinal and `stream` the raw cudaStream_t to launch on.
+# Whether the build has the `cuda` feature; then the functions below are present too.
 HAS_CUDA: bool
 
-def cuda_sig(
-    path: object,
-    out: object,
-    degree: int,
-    time_aug: bool,
-    lead_lag: bool,
-    end_time: float,
-    scalar_term: bool,
-    n_jobs: int,
-    *,
-    device: int,
-    stream: int,
-) -> bool: ...
-def cuda_sig_backprop(
-    path: object,
-    sig: object,
-    sig_derivs: object,
-    out: object,
-    degree: int,
-    time_aug: bool,
-    lead_lag: bool,
-    end_time: float,
-    scalar_term: bool,
-    n_jobs: int,
-    *,
-    device: int,
-    stream: int,
-) -> None: ...
-def cuda_sig_backprop_jvp(
-    path: object,
-    directions: object,
-    sig_derivs: object,
-    jvp_out: object,
-    hvp_out: object,
-    degree: int,
-    time_aug: bool,
-    lead_lag: bool,
-    end_time: float,
-    scalar_term: bool,
-    n_jobs: int,
-    *,
-    device: int,
-    stream: int,
-) -> None: ...
-def cuda_sig_combine(
-    sig1: object,
-    sig2: object,
-    out: object,
-    dimension: int,
-    degree: int,
-    scalar_term: bool,
-    n_jobs: int,
-    *,
-    device: int,
-    stream: int,
-) -> None: ...
-def cuda_sig_combine_backprop(
-    deriv: object,
-    sig1: object,
-    sig2: object,
-    out1: object,
-    out2: object,
-    dimension: int,
-    degree: int,
-    scalar_term: bool,
-    n_jobs: int,
-    *,
-    device: int,
-    stream: int,
-) -> None: ...
-def cuda_transform_path(
-    path: object,
-    out: object,
-    time_aug: bool,
-    lead_lag: bool,
-    end_time: float,
-    n_jobs: int,
-    *,
-    device: int,
-    stream: int,
-) -> None: ...
-def cuda_transform_path_backprop(
-    derivs: object,
-    out: object,
-    length: int,
-    dimension: int,
-    time_aug: bool,
-    lead_lag: bool,
-    end_time: float,
-    n_jobs: int,
-    *,
-    device: int,
-    stream: int,
-) -> None: ...
 def cuda_device_count() -> int: ...
 def cuda_set_nvrtc_path(path: str) -> None: ...
 def cuda_nvrtc_version() -> tuple[int, int]: ...

@@ -22,6 +22,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from . import _core
 from . import _logsig_meta as meta
 from ._logsig_arrays import _batched, _cpu_only
 from ._logsig_convert import sig_to_log_sig
@@ -213,7 +214,7 @@ def log_sig(
     _cpu_only(op)
     result, out = empty(op, out_shape)
     if has_values(out):
-        finite = native(op, "log_sig")(
+        finite = native(op, _core.log_sig)(
             merge_batch(op.array, batch_shape),
             merge_batch(out, batch_shape),
             degree,
@@ -259,7 +260,7 @@ def _log_sig_backprop(
     )
     result, out = empty(op, out_shape)
     if has_values(out):
-        native(op, "log_sig_backprop")(
+        native(op, _core.log_sig_backprop)(
             merge_batch(op.array, batch_shape),
             _batched(derivs_op, batch_shape),
             merge_batch(out, batch_shape),

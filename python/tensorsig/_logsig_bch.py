@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _core
 from . import _logsig_meta as meta
 from ._logsig_arrays import _batched, _operands
 from ._operands import empty, has_values, merge_batch
@@ -72,7 +73,7 @@ def log_sig_combine(
     batch_shape = shape[:-1]
     result, out = empty(ops[0], shape)
     if has_values(out):
-        native(ops[0], "log_sig_combine")(
+        native(ops[0], _core.log_sig_combine)(
             _batched(ops[0], batch_shape), _batched(ops[1], batch_shape), merge_batch(out, batch_shape),
             aug, degree, n_jobs,
         )  # fmt: skip
@@ -124,7 +125,7 @@ def log_sig_combine_backprop(
     batch_shape = shape[:-1]
     (result1, out1), (result2, out2) = empty(ops[0], shape), empty(ops[0], shape)
     if has_values(out1):
-        native(ops[0], "log_sig_combine_backprop")(
+        native(ops[0], _core.log_sig_combine_backprop)(
             _batched(ops[2], batch_shape), _batched(ops[0], batch_shape), _batched(ops[1], batch_shape),
             merge_batch(out1, batch_shape), merge_batch(out2, batch_shape), aug, degree, n_jobs,
         )  # fmt: skip
@@ -172,7 +173,7 @@ def log_sig_join(log_sig: Any, displacement: Any, dimension: int, degree: int, *
     batch_shape = shape[:-1]
     result, out = empty(ops[0], shape)
     if has_values(out):
-        native(ops[0], "log_sig_join")(
+        native(ops[0], _core.log_sig_join)(
             _batched(ops[0], batch_shape), _batched(ops[1], batch_shape), merge_batch(out, batch_shape),
             dimension, degree, n_jobs,
         )  # fmt: skip
@@ -212,7 +213,7 @@ def log_sig_join_backprop(
     batch_shape = shape[:-1]
     (result1, out1), (result2, out2) = empty(ops[0], shape), empty(ops[0], ops[2].shape)
     if has_values(out1):
-        native(ops[0], "log_sig_join_backprop")(
+        native(ops[0], _core.log_sig_join_backprop)(
             _batched(ops[0], batch_shape), _batched(ops[1], batch_shape), _batched(ops[2], batch_shape),
             merge_batch(out1, batch_shape), merge_batch(out2, batch_shape), dimension, degree, n_jobs,
         )  # fmt: skip

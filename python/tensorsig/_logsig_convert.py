@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _core
 from . import _logsig_meta as meta
 from ._checks import augmented_dimension
 from ._logsig_arrays import _batched, _operands
@@ -68,7 +69,7 @@ def sig_to_log_sig(
     batch_shape = op.shape[:-1]
     result, out = empty(op, out_shape)
     if has_values(out):
-        native(op, "sig_to_log_sig")(
+        native(op, _core.sig_to_log_sig)(
             _batched(op, batch_shape),
             merge_batch(out, batch_shape),
             augmented_dimension(dimension, time_aug, lead_lag),
@@ -128,7 +129,7 @@ def sig_to_log_sig_backprop(
     batch_shape = out_shape[:-1]
     result, out = empty(ops[0], out_shape)
     if has_values(out):
-        native(ops[0], "sig_to_log_sig_backprop")(
+        native(ops[0], _core.sig_to_log_sig_backprop)(
             _batched(ops[0], batch_shape),
             _batched(ops[1], batch_shape),
             merge_batch(out, batch_shape),
@@ -206,7 +207,7 @@ def logsig_to_sig(
     batch_shape = out_shape[:-1]
     result, out = empty(op, out_shape)
     if has_values(out):
-        native(op, "logsig_to_sig")(
+        native(op, _core.logsig_to_sig)(
             _batched(op, batch_shape),
             merge_batch(out, batch_shape),
             augmented_dimension(dimension, time_aug, lead_lag),
@@ -263,7 +264,7 @@ def logsig_to_sig_backprop(
     batch_shape = out_shape[:-1]
     result, out = empty(ops[0], out_shape)
     if has_values(out):
-        native(ops[0], "logsig_to_sig_backprop")(
+        native(ops[0], _core.logsig_to_sig_backprop)(
             _batched(ops[0], batch_shape),
             _batched(ops[1], batch_shape),
             merge_batch(out, batch_shape),

@@ -7,9 +7,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from . import _core, _cuda
+from . import _cuda
 from ._operands import Operand, check_same_kind, empty, native_view, operand, torch_module
 from ._specs import OpSpec
+from .exceptions import DeviceError
 
 
 def run(spec: OpSpec, arrays: tuple[Any, ...], params: tuple[Any, ...], *, warn_grad: bool = True) -> Any:
@@ -22,6 +23,11 @@ def run(spec: OpSpec, arrays: tuple[Any, ...], params: tuple[Any, ...], *, warn_
     ops = tuple(operand(value, name, warn_grad=warn_grad) for value, name in zip(arrays, spec.arrays))
     if len(ops) > 1:
         check_same_kind(ops)
+    if ops[0].on_gpu and not spec.cuda:
+        raise DeviceError(
+            f"tensorsig computes {spec.name} on the CPU only for now; "
+            "move the tensors there with .cpu() first"
+        )
     meta = spec.meta(*(op.shape for op in ops), *params)
     if meta.passthrough:
         return arrays[0]
@@ -34,7 +40,7 @@ def run(spec: OpSpec, arrays: tuple[Any, ...], params: tuple[Any, ...], *, warn_
             if view is not None  # checked by the spec, not read by the native code
         ]
         outputs = [native_view(out, view or (), False) for out, view in zip(outs, meta.views[len(ops) :])]
-        returned = native(like, spec.name)(*inputs, *outputs, *meta.native_args)
+        returned = native(like, spec.native)(*inputs, *outputs, *meta.native_args)
         if spec.after is not None:
             spec.after(returned)
     else:
@@ -43,14 +49,15 @@ def run(spec: OpSpec, arrays: tuple[Any, ...], params: tuple[Any, ...], *, warn_
     return results[0] if spec.outputs == 1 else results
 
 
-def native(like: Operand, name: str) -> Callable[..., Any]:
-    """The native function ``name`` for operands like ``like``: ``_core.<name>`` on the CPU, or
-    ``_core.cuda_<name>`` bound to the tensor's device and torch's current stream on it, so that
-    the launch is ordered with the caller's other work on that stream."""
+def native(like: Operand, function: Callable[..., Any]) -> Callable[..., Any]:
+    """The native ``function`` ready for operands like ``like``: itself on the CPU, or bound to
+    launch on the tensor's device and torch's current stream there (``launch=(device,
+    stream)``), so that the launch is ordered with the caller's other work on that stream. The
+    binding chooses the device from its operands; an op without GPU kernels refuses them."""
     if not like.on_gpu:
-        return getattr(_core, name)  # type: ignore[no-any-return]
+        return function
     _cuda.ensure_ready()
     torch = torch_module()
     index = like.device.index if like.device.index is not None else torch.cuda.current_device()
     stream = torch.cuda.current_stream(index).cuda_stream
-    return functools.partial(getattr(_core, f"cuda_{name}"), device=index, stream=stream)
+    return functools.partial(function, launch=(index, stream))

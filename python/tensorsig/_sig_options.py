@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _core
 from ._checks import check_n_jobs, check_non_negative_int, check_path_flags
 from ._operands import Operand, check_same_kind, empty, native_view, operand, path_shape, torch_module
 from ._run import native
@@ -192,7 +193,7 @@ def sig_with_options(
         flat_out = (flat_out[0], steps, flat_out[1])
     result, out = empty(op, shape)
     if 0 not in shape:
-        finite = native(op, "sig")(
+        finite = native(op, _core.sig)(
             native_view(op.array, flat_path, False),
             native_view(out, flat_out, False),
             *meta.native_args,
@@ -245,7 +246,7 @@ def sig_backprop_with_options(
         flat_sig = flat_derivs = (flat_sig[0], steps[0], flat_sig[1])
     result, out = empty(path_op, path_op.shape)
     if 0 not in path_op.shape:
-        native(path_op, "sig_backprop")(
+        native(path_op, _core.sig_backprop)(
             native_view(path_op.array, flat_path, False),
             native_view(sig_op.array, flat_sig, True),
             native_view(derivs_op.array, flat_derivs, True),

@@ -5,9 +5,9 @@ use numpy::{
     Element, PyArrayDescrMethods, PyReadonlyArray, PyReadwriteArray, PyUntypedArray,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
+use super::errors::{argument_type_error, shape_error};
 use crate::sig::Paths;
 
 pub(crate) use crate::DType;
@@ -16,7 +16,7 @@ pub(crate) use crate::DType;
 pub(crate) fn dtype_of(array: &Bound<'_, PyAny>, name: &str) -> PyResult<DType> {
     let untyped = array
         .cast::<PyUntypedArray>()
-        .map_err(|_| PyTypeError::new_err(format!("{name} must be a numpy array")))?;
+        .map_err(|_| argument_type_error(format!("{name} must be a numpy array")))?;
     let dtype = untyped.dtype();
     let py = array.py();
     if dtype.is_equiv_to(&numpy::dtype::<f64>(py)) {
@@ -24,7 +24,7 @@ pub(crate) fn dtype_of(array: &Bound<'_, PyAny>, name: &str) -> PyResult<DType> 
     } else if dtype.is_equiv_to(&numpy::dtype::<f32>(py)) {
         Ok(DType::F32)
     } else {
-        Err(PyTypeError::new_err(format!(
+        Err(argument_type_error(format!(
             "{name}.dtype must be float32 or float64, got {dtype}"
         )))
     }
@@ -41,26 +41,30 @@ pub(crate) struct PathArray<'py, T: Element> {
 
 impl<'py, T: Element + Copy> PathArray<'py, T> {
     /// A batch of paths: a 3-d array.
-    pub(crate) fn extract(array: &Bound<'py, PyAny>) -> PyResult<Self> {
-        let (paths, single) = Self::extract_one_or_many(array)?;
+    pub(crate) fn extract(array: &Bound<'py, PyAny>, name: &str) -> PyResult<Self> {
+        let (paths, single) = Self::extract_one_or_many(array, name)?;
         if single {
-            return Err(PyValueError::new_err(
-                "path must be a 3-d array (batch, length, channels)",
-            ));
+            return Err(shape_error(format!(
+                "{name} must be a 3-d array (batch, length, channels)"
+            )));
         }
         Ok(paths)
     }
 
     /// One path (a 2-d array, `true`) or a batch of them (3-d, `false`).
-    pub(crate) fn extract_one_or_many(array: &Bound<'py, PyAny>) -> PyResult<(Self, bool)> {
-        let array: PyReadonlyArray<'py, T, IxDyn> = array.extract()?;
+    pub(crate) fn extract_one_or_many(
+        array: &Bound<'py, PyAny>,
+        name: &str,
+    ) -> PyResult<(Self, bool)> {
+        let array: PyReadonlyArray<'py, T, IxDyn> =
+            array.extract().map_err(|_| not_like_the_first(name))?;
         match array.ndim() {
             2 | 3 => {
                 let single = array.ndim() == 2;
                 Ok((PathArray { array }, single))
             }
-            n => Err(PyValueError::new_err(format!(
-                "path must be a 2-d or 3-d array (length, channels) or (batch, length, channels), got {n}-d"
+            n => Err(shape_error(format!(
+                "{name} must be a 2-d or 3-d array (length, channels) or (batch, length, channels), got {n}-d"
             ))),
         }
     }
@@ -96,34 +100,96 @@ impl<'py, T: Element + Copy> PathArray<'py, T> {
         // [ptr, ptr + extent), inside the array's buffer, which numpy keeps alive and which the
         // read-only borrow protects from writes through other borrows for `'a`.
         let data = unsafe { std::slice::from_raw_parts(view.as_ptr(), extent) };
-        Paths::strided(data, shape, strides).map_err(|e| PyValueError::new_err(e.to_string()))
+        Paths::strided(data, shape, strides).map_err(|e| shape_error(e.to_string()))
     }
 }
 
-/// A read-only C-contiguous array (signatures, gradients) as a flat slice.
+/// The error for an array argument that is not a numpy array of the first one's dtype.
+fn not_like_the_first(name: &str) -> PyErr {
+    argument_type_error(format!(
+        "{name} must be a numpy array of the same dtype as the op's first array"
+    ))
+}
+
+/// A read-only C-contiguous array (signatures, gradients), to be read as a flat slice.
 pub(crate) fn contiguous<'py, T: Element>(
     array: &Bound<'py, PyAny>,
     name: &str,
 ) -> PyResult<PyReadonlyArray<'py, T, numpy::ndarray::IxDyn>> {
-    let array: PyReadonlyArray<'py, T, numpy::ndarray::IxDyn> = array.extract()?;
+    let array: PyReadonlyArray<'py, T, numpy::ndarray::IxDyn> =
+        array.extract().map_err(|_| not_like_the_first(name))?;
     if !array.is_c_contiguous() {
-        return Err(PyValueError::new_err(format!(
-            "{name} must be C-contiguous"
-        )));
+        return Err(shape_error(format!("{name} must be C-contiguous")));
     }
     Ok(array)
 }
 
-/// A writable C-contiguous output array as a flat slice.
+/// A writable C-contiguous output array, to be written as a flat slice.
 pub(crate) fn output<'py, T: Element>(
     array: &Bound<'py, PyAny>,
     name: &str,
 ) -> PyResult<PyReadwriteArray<'py, T, numpy::ndarray::IxDyn>> {
-    let array: PyReadwriteArray<'py, T, numpy::ndarray::IxDyn> = array.extract()?;
+    let array: PyReadwriteArray<'py, T, numpy::ndarray::IxDyn> =
+        array.extract().map_err(|_| not_like_the_first(name))?;
     if !array.is_c_contiguous() {
-        return Err(PyValueError::new_err(format!(
-            "{name} must be C-contiguous"
-        )));
+        return Err(shape_error(format!("{name} must be C-contiguous")));
     }
     Ok(array)
 }
+
+/// The error of a slice taken from an array checked C-contiguous (kept for safety's sake).
+pub(crate) fn slice_err(e: impl std::fmt::Display) -> PyErr {
+    shape_error(e.to_string())
+}
+
+/// Runs `$body` with the type `$t` standing for the element type `$dtype` (a [`DType`]): one
+/// binding body serves `f32` and `f64`.
+macro_rules! with_dtype {
+    ($dtype:expr, |$t:ident| $body:block) => {
+        match $dtype {
+            $crate::DType::F32 => {
+                type $t = f32;
+                $body
+            }
+            $crate::DType::F64 => {
+                type $t = f64;
+                $body
+            }
+        }
+    };
+}
+
+/// Borrows each named argument (a `&Bound<PyAny>` numpy array) as a read-only C-contiguous
+/// `&[$t]` of the same name; the argument's name is the one errors give.
+macro_rules! read_rows {
+    ($t:ty: $($name:ident),+ $(,)?) => {
+        $(
+            let $name = $crate::python::arrays::contiguous::<$t>($name, stringify!($name))?;
+            let $name = $name.as_slice().map_err($crate::python::arrays::slice_err)?;
+        )+
+    };
+}
+
+/// Borrows each named output argument as a writable C-contiguous `&mut [$t]` of the same name.
+macro_rules! write_rows {
+    ($t:ty: $($name:ident),+ $(,)?) => {
+        $(
+            let mut $name = $crate::python::arrays::output::<$t>($name, stringify!($name))?;
+            let $name = $name.as_slice_mut().map_err($crate::python::arrays::slice_err)?;
+        )+
+    };
+}
+
+/// Borrows each named argument, a 3-d numpy array of paths, as a core [`Paths`] view of the
+/// same name (any non-negative strides; a contiguous copy for negative ones).
+macro_rules! read_paths {
+    ($t:ty: $($name:ident),+ $(,)?) => {
+        $(
+            let $name = $crate::python::arrays::PathArray::<$t>::extract($name, stringify!($name))?;
+            let mut copy = None;
+            let $name = $name.view(&mut copy)?;
+        )+
+    };
+}
+
+pub(crate) use {read_paths, read_rows, with_dtype, write_rows};

@@ -3,22 +3,22 @@
 
 use numpy::ndarray::IxDyn;
 use numpy::{Element, PyReadonlyArray, PyReadonlyArray1, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
+use super::errors::{argument_type_error, invalid_argument, shape_error};
 use crate::{Correction, CorrectionRows};
 
 /// The lengths of a ragged batch: a one-dimensional `int64` array, one length per path.
 pub(crate) fn path_lengths(array: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
     let array: PyReadonlyArray1<'_, i64> = array.extract().map_err(|_| {
-        PyTypeError::new_err("lengths must be a one-dimensional numpy array of int64")
+        argument_type_error("lengths must be a one-dimensional numpy array of int64")
     })?;
     array
         .as_array()
         .iter()
         .map(|&n| {
             usize::try_from(n).map_err(|_| {
-                PyValueError::new_err(format!("lengths must be positive integers, got {n}"))
+                invalid_argument(format!("lengths must be positive integers, got {n}"))
             })
         })
         .collect()
@@ -36,14 +36,14 @@ pub(crate) fn correction_of<'a, T: Element + Copy>(
         2 => CorrectionRows::PerSegment,
         3 => CorrectionRows::PerPath,
         rank => {
-            return Err(PyValueError::new_err(format!(
+            return Err(shape_error(format!(
                 "correction must have rank 1, 2 or 3 once the batch dimensions are merged, got rank {rank}"
             )));
         }
     };
     let data = array
         .as_slice()
-        .map_err(|_| PyValueError::new_err("correction must be C-contiguous"))?;
+        .map_err(|_| shape_error("correction must be C-contiguous"))?;
     if data.is_empty() {
         return Ok(None);
     }

@@ -95,6 +95,16 @@ class OpSpec:
     rows: frozenset[str] = frozenset()
     #: Called with the native function's return value (e.g. to warn about non-finite results).
     after: Callable[[Any], None] | None = None
+    #: Whether the op has GPU kernels; without them, CUDA tensors are refused before any
+    #: allocation.
+    cuda: bool = False
+
+    @property
+    def native(self) -> Callable[..., Any]:
+        """The op's binding, ``tensorsig._core.<name>`` (CPU or GPU, by its operands)."""
+        from .. import _core
+
+        return getattr(_core, self.name)  # type: ignore[no-any-return]
 
 
 #: Every op, by name.

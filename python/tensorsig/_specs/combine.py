@@ -66,6 +66,7 @@ SIG_COMBINE = register(
         params=_PARAMS,
         meta=sig_combine_meta,
         rows=frozenset({"sig1", "sig2"}),
+        cuda=True,
     )
 )
 
@@ -93,5 +94,6 @@ SIG_COMBINE_BACKPROP = register(
         meta=sig_combine_backprop_meta,
         outputs=2,
         rows=frozenset({"deriv", "sig1", "sig2"}),
+        cuda=True,
     )
 )

@@ -70,6 +70,7 @@ SIG = register(
         ),
         meta=sig_meta,
         after=warn_if_not_finite,
+        cuda=True,
     )
 )
 
@@ -127,6 +128,7 @@ SIG_BACKPROP = register(
         params=(Param("degree", int), *_PATH_FLAGS, Param("n_jobs", int)),
         meta=sig_backprop_meta,
         rows=frozenset({"sig", "sig_derivs"}),
+        cuda=True,
     )
 )
 
@@ -167,5 +169,6 @@ SIG_BACKPROP_JVP = register(
         meta=sig_backprop_jvp_meta,
         outputs=2,
         rows=frozenset({"sig_derivs"}),
+        cuda=True,
     )
 )

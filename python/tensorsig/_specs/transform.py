@@ -31,7 +31,7 @@ def transform_path_meta(path: Shape, time_aug: bool, lead_lag: bool, end_time: f
 
 
 TRANSFORM_PATH = register(
-    OpSpec("transform_path", arrays=("path",), params=_PARAMS, meta=transform_path_meta)
+    OpSpec("transform_path", arrays=("path",), params=_PARAMS, meta=transform_path_meta, cuda=True)
 )
 
 
@@ -72,5 +72,6 @@ TRANSFORM_PATH_BACKPROP = register(
         params=_PARAMS,
         meta=transform_path_backprop_meta,
         rows=frozenset({"derivs"}),
+        cuda=True,
     )
 )
