@@ -84,9 +84,9 @@ impl_scalar!(f32, f64);
 /// finite value and NaN otherwise, and NaN stays NaN through the sums.
 #[cfg_attr(not(feature = "python"), allow(dead_code))] // the bindings' NaN/Inf warning
 pub(crate) fn all_finite<T: Scalar>(values: &[T]) -> bool {
-    use crate::simd::{Kernel, Simd, Vectorize, dispatch};
+    use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
     struct AllFinite<'a, T>(&'a [T]);
-    impl<T: Scalar> Kernel for AllFinite<'_, T> {
+    impl<T: Scalar> SimdTask for AllFinite<'_, T> {
         type Elem = T;
         type Output = bool;
         #[inline(always)]

@@ -29,7 +29,7 @@ use super::reverse::reverse_words;
 use crate::buffer::AlignedBuf;
 use crate::error::Result;
 use crate::scalar::Scalar;
-use crate::simd::{Kernel, Simd, Vectorize, dispatch};
+use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 
 /// Elements between consecutive scratch buffers of one level (see where the chain is split).
 const PAD: usize = 16;
@@ -136,7 +136,7 @@ pub fn exp_mul<T: Scalar>(layout: Layout, z: &[T], a: &mut [T], ws: &mut MulExpW
         a: &'a mut [T],
         ws: &'a mut MulExpWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]
@@ -171,7 +171,7 @@ pub fn exp_mul_backward<T: Scalar>(
         d_z: &'a mut [T],
         ws: &'a mut MulExpWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]
@@ -436,7 +436,7 @@ pub(crate) fn exp_mul_backward_given_input<T: Scalar>(
         d_z: &'a mut [T],
         ws: &'a mut MulExpWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]

@@ -6,7 +6,7 @@
 use super::kernels::{MAX_LANES, ROW_OF, add_into, outer_acc, outer_adjoint, tensor_acc, v};
 use super::layout::Layout;
 use crate::scalar::Scalar;
-use crate::simd::{Kernel, Simd, Vectorize, dispatch};
+use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 
 /// `out = a ⊗ b`, all three truncated tensors of `layout` with implied scalar term 1.
 pub fn product<T: Scalar>(layout: Layout, a: &[T], b: &[T], out: &mut [T]) {
@@ -16,7 +16,7 @@ pub fn product<T: Scalar>(layout: Layout, a: &[T], b: &[T], out: &mut [T]) {
         b: &'a [T],
         out: &'a mut [T],
     }
-    impl<T: Scalar> Kernel for Task<'_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]
@@ -51,7 +51,7 @@ pub fn product_backward<T: Scalar>(
         d_a: &'a mut [T],
         d_b: &'a mut [T],
     }
-    impl<T: Scalar> Kernel for Task<'_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]

@@ -19,7 +19,7 @@ use super::LogSigMethod;
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
 use crate::sig::{PathRef, PathTransform};
-use crate::simd::{Kernel, Simd, Vectorize, dispatch};
+use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 
 /// Steps per block of the buffers.
 const BLOCK: usize = 128;
@@ -87,7 +87,7 @@ pub(crate) fn log_sig_degree_two<T: Scalar>(
         transform: &'a PathTransform,
         ws: &'a mut DegreeTwoWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, '_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, '_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]

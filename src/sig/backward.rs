@@ -13,7 +13,7 @@ use crate::algebra::{Layout, MulExpWorkspace, exp_mul_backward_with, reverse_wor
 use crate::buffer::AlignedBuf;
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
-use crate::simd::{Kernel, Simd, Vectorize, dispatch};
+use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 
 /// Per-thread scratch for [`signature_backward_of_path`].
 #[derive(Debug, Clone)]
@@ -121,7 +121,7 @@ pub(crate) fn signature_backward_of_path_with<T: Scalar>(
         d_path: &'a mut [T],
         ws: &'a mut SigBackwardWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, '_, '_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, '_, '_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]

@@ -435,7 +435,7 @@ fn scale<T: Scalar>(scaled: &mut [T], lift: &[T], j: usize) {
 mod tests {
     use super::*;
     use crate::algebra::{MulExpWorkspace, exp_mul};
-    use crate::simd::{Kernel, dispatch};
+    use crate::simd::{SimdTask, dispatch};
 
     /// The corrected step's forward or backward pass, at the active SIMD level.
     enum Pass<'a> {
@@ -453,7 +453,7 @@ mod tests {
         },
     }
     struct Run<'a>(&'a mut CorrectedStep<f64>, Pass<'a>);
-    impl Kernel for Run<'_> {
+    impl SimdTask for Run<'_> {
         type Elem = f64;
         type Output = ();
         #[inline(always)]

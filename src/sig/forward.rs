@@ -17,7 +17,7 @@ use crate::algebra::{
 use crate::buffer::{AlignedBuf, is_aligned};
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
-use crate::simd::{Kernel, Simd, Vectorize, dispatch};
+use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 
 /// Per-thread scratch for [`signature_of_path`].
 #[derive(Debug, Clone)]
@@ -110,7 +110,7 @@ pub(crate) fn signature_of_path_with<T: Scalar>(
         out: SigOutput<'o, T>,
         ws: &'a mut SigWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, '_, '_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, '_, '_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]

@@ -22,7 +22,7 @@ use crate::algebra::{Layout, Levels, reverse_words};
 use crate::buffer::AlignedBuf;
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
-use crate::simd::{Kernel, Simd, Vectorize, dispatch};
+use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 
 /// One sequence of increments: the increments `steps` of `path` under the transform.
 #[derive(Clone, Debug)]
@@ -125,7 +125,7 @@ pub(crate) fn jobs_per_pass<T: Scalar>(dim: usize, batch: usize) -> usize {
 /// Lanes at the active instruction-set level: how many jobs one call takes at once.
 pub(crate) fn lane_count<T: Scalar>() -> usize {
     struct Task<T>(std::marker::PhantomData<T>);
-    impl<T: Scalar> Kernel for Task<T> {
+    impl<T: Scalar> SimdTask for Task<T> {
         type Elem = T;
         type Output = usize;
         #[inline(always)]
@@ -472,7 +472,7 @@ pub(crate) fn signatures<T: Scalar>(
         outs: &'a mut [&'b mut [T]],
         ws: &'a mut LaneWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, '_, '_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, '_, '_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]
@@ -526,7 +526,7 @@ pub(crate) fn signature_jvps<T: Scalar>(
         tangents: &'a mut [&'c mut [T]],
         ws: &'a mut LaneWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, '_, '_, '_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, '_, '_, '_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]
@@ -581,7 +581,7 @@ pub(crate) fn signature_backwards<T: Scalar>(
         d_paths: &'a mut [&'c mut [T]],
         ws: &'a mut LaneWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, '_, '_, '_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, '_, '_, '_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]
@@ -682,7 +682,7 @@ pub(crate) fn signature_hvps<'b, 'c, T: Scalar>(
         hvps: &'a mut [&'c mut [T]],
         ws: &'a mut LaneWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, '_, '_, '_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, '_, '_, '_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]

@@ -10,7 +10,7 @@ use super::trie::WordTrie;
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
 use crate::sig::{PathRef, PathTransform, Paths};
-use crate::simd::{Kernel, Simd, Vectorize, dispatch};
+use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 
 /// Above this many stored values (states of the trie along a path, times the lanes), the
 /// backward pass keeps only checkpoints and recomputes each stretch between them.
@@ -22,7 +22,7 @@ const MAX_GROUP: usize = 16;
 /// How many paths one group interleaves on this CPU: two vectors' worth.
 pub(crate) fn group_width<T: Scalar>() -> usize {
     struct Width<T>(std::marker::PhantomData<T>);
-    impl<T: Scalar> Kernel for Width<T> {
+    impl<T: Scalar> SimdTask for Width<T> {
         type Elem = T;
         type Output = usize;
         #[inline(always)]

@@ -5,7 +5,7 @@ use super::lanes::{CoefWorkspace, Group, reset};
 use super::trie::WordTrie;
 use crate::scalar::Scalar;
 use crate::sig::{PathTransform, Paths};
-use crate::simd::{Kernel, Simd, Vectorize, dispatch};
+use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 
 /// The trie's node values after a segment, for every lane: each chain read from the old
 /// values, deepest nodes first so that the update is in place.
@@ -140,7 +140,7 @@ pub(crate) fn coefs_of_group<T: Scalar>(
         out: &'a mut [T],
         ws: &'a mut CoefWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, '_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, '_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]
@@ -191,7 +191,7 @@ pub(crate) fn coefs_backward_of_group<T: Scalar>(
         d_paths: &'a mut [T],
         ws: &'a mut CoefWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, '_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, '_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]

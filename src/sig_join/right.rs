@@ -16,7 +16,7 @@
 use crate::algebra::Layout;
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
-use crate::simd::{Kernel, Simd, Vectorize, dispatch};
+use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 
 /// Scratch for [`mul_exp_right`] and [`mul_exp_right_backward`], sized for one [`Layout`].
 #[derive(Debug, Clone)]
@@ -198,7 +198,7 @@ pub(crate) fn mul_exp_right<T: Scalar>(
         out: &'a mut [T],
         ws: &'a mut RightWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]
@@ -244,7 +244,7 @@ pub(crate) fn mul_exp_right_backward<T: Scalar>(
         d_z: &'a mut [T],
         ws: &'a mut RightWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]

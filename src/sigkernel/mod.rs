@@ -25,7 +25,7 @@ pub use math::Real;
 pub use static_kernel::StaticKernel;
 
 use crate::error::{Error, Result};
-use crate::simd::{Kernel, Simd, Vectorize, dispatch};
+use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 use finite_difference::{Dyadic, Seed};
 use increments::Increments;
 
@@ -151,7 +151,7 @@ pub(crate) fn solve_group<T: Real, I: Increments<T>>(
         row_out: Option<&'a mut RowSink<'b, T>>,
         values: &'a mut [T],
     }
-    impl<T: Real, I: Increments<T>> Kernel for Task<'_, '_, T, I> {
+    impl<T: Real, I: Increments<T>> SimdTask for Task<'_, '_, T, I> {
         type Elem = T;
         type Output = ();
         #[inline(always)]
@@ -196,7 +196,7 @@ pub(crate) fn backprop_group<T: Real, I: Increments<T>>(
         grid_seed: Option<&'a RowSource<'b, T>>,
         stored: Option<&'a RowSource<'b, T>>,
     }
-    impl<T: Real, I: Increments<T>> Kernel for Task<'_, '_, T, I> {
+    impl<T: Real, I: Increments<T>> SimdTask for Task<'_, '_, T, I> {
         type Elem = T;
         type Output = ();
         #[inline(always)]

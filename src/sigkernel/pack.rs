@@ -14,7 +14,7 @@
 use std::ops::{Add, Mul, Sub};
 
 use crate::scalar::Scalar;
-use crate::simd::{Kernel, Simd, Vectorize, dispatch};
+use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 
 /// Vectors per lane group.
 pub(crate) const VECTORS: usize = 2;
@@ -22,7 +22,7 @@ pub(crate) const VECTORS: usize = 2;
 /// The number of pairs a lane group of `T` holds on this CPU.
 pub(crate) fn group_width<T: Scalar>() -> usize {
     struct Width<T>(std::marker::PhantomData<T>);
-    impl<T: Scalar> Kernel for Width<T> {
+    impl<T: Scalar> SimdTask for Width<T> {
         type Elem = T;
         type Output = usize;
         #[inline(always)]

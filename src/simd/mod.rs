@@ -1,9 +1,9 @@
-//! Runtime instruction-set dispatch and the vector operations the kernels use.
+//! Runtime instruction-set dispatch and the vector operations the hot loops use.
 //!
 //! The hot loops are written once, generic over a [`Simd`] level and a [`Vectorize`] element
-//! type. [`dispatch`] runs a [`Kernel`] instantiated for the best level the CPU has, inside a
+//! type. [`dispatch`] runs a [`SimdTask`] instantiated for the best level the CPU has, inside a
 //! function compiled with those target features, so that one portable wheel still gets AVX2 or
-//! AVX-512 vectors and fused multiply-adds: 4/8 `f64` or 8/16 `f32` lanes. Everything a kernel
+//! AVX-512 vectors and fused multiply-adds: 4/8 `f64` or 8/16 `f32` lanes. Everything a task
 //! calls is `#[inline(always)]` so that it is compiled into that function.
 //!
 //! The vector operations are explicit intrinsics rather than loops left to LLVM's vectoriser:
@@ -141,7 +141,7 @@ pub trait Element: Vectorize<Portable> {}
 impl<T: Vectorize<Portable>> Element for T {}
 
 /// A computation on elements of type `Self::Elem`, to run at the best available [`Simd`] level.
-pub(crate) trait Kernel {
+pub(crate) trait SimdTask {
     /// The element type the computation works on.
     type Elem: Scalar;
     /// What the computation returns.
@@ -194,29 +194,29 @@ fn detect() -> u8 {
     PORTABLE
 }
 
-/// Runs `kernel` at the best level this CPU supports.
+/// Runs `task` at the best level this CPU supports.
 #[inline]
-pub(crate) fn dispatch<K: Kernel>(kernel: K) -> K::Output {
+pub(crate) fn dispatch<K: SimdTask>(task: K) -> K::Output {
     #[cfg(target_arch = "x86_64")]
     match level() {
         // SAFETY: `level` only reports features that `is_x86_feature_detected!` confirmed.
-        AVX512 => return unsafe { run_avx512(kernel) },
-        AVX2 => return unsafe { run_avx2(kernel) },
+        AVX512 => return unsafe { run_avx512(task) },
+        AVX2 => return unsafe { run_avx2(task) },
         _ => {}
     }
-    kernel.run::<Portable>()
+    task.run::<Portable>()
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn run_avx2<K: Kernel>(kernel: K) -> K::Output {
-    kernel.run::<Avx2>()
+unsafe fn run_avx2<K: SimdTask>(task: K) -> K::Output {
+    task.run::<Avx2>()
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn run_avx512<K: Kernel>(kernel: K) -> K::Output {
-    kernel.run::<Avx512>()
+unsafe fn run_avx512<K: SimdTask>(task: K) -> K::Output {
+    task.run::<Avx512>()
 }
 
 /// The instruction-set level the kernels run at on this CPU: `"avx512"`, `"avx2"` or

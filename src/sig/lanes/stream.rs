@@ -18,7 +18,7 @@ use super::{
 #[cfg(doc)]
 use crate::algebra::lanes::FUSED_LANE_STEPS;
 use crate::algebra::lanes::exp_mul_steps_lanes;
-use crate::simd::Kernel;
+use crate::simd::SimdTask;
 
 /// The levels of row `r` of a stream of rows of `stride` values (levels `1..=N` last).
 #[inline(always)]
@@ -46,7 +46,7 @@ pub(crate) fn signature_streams<T: Scalar>(
         stride: usize,
         ws: &'a mut LaneWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, '_, '_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, '_, '_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]
@@ -163,7 +163,7 @@ pub(crate) fn signature_stream_backwards<T: Scalar>(
         d_paths: &'a mut [&'c mut [T]],
         ws: &'a mut LaneWorkspace<T>,
     }
-    impl<T: Scalar> Kernel for Task<'_, '_, '_, '_, T> {
+    impl<T: Scalar> SimdTask for Task<'_, '_, '_, '_, T> {
         type Elem = T;
         type Output = ();
         #[inline(always)]
