@@ -3,7 +3,6 @@
 //! bracket basis of the free Lie algebra. Everything here works on one tensor at a time;
 //! batching and threads are the batched functions' business ([`crate::sig()`] and the rest).
 
-pub(crate) mod kernels;
 pub(crate) mod lanes;
 mod layout;
 mod log_exp;
@@ -11,9 +10,9 @@ mod lyndon;
 mod lyndon_coordinates;
 mod mul_exp;
 mod product;
+pub(crate) mod rank_one;
 mod reverse;
 
-pub(crate) use kernels::FUSED_STEPS;
 pub use layout::Layout;
 pub(crate) use layout::Levels;
 pub use log_exp::{LogExpWorkspace, exp, exp_backward, log, log_backward};
@@ -23,4 +22,5 @@ pub(crate) use mul_exp::{
     exp_into, exp_mul_backward_given_input, exp_mul_backward_with, exp_mul_steps_with,
 };
 pub use product::{product, product_backward};
+pub(crate) use rank_one::FUSED_STEPS;
 pub use reverse::reverse_words;

@@ -20,11 +20,11 @@
 //! `exp(-z) ⊗ A`, the step's inverse), then pushes the gradient of level `k` back through the
 //! chain. Nothing from the forward pass is stored, and the cost is about twice the forward's.
 
-use super::kernels::{
+use super::layout::{Layout, Levels};
+use super::rank_one::{
     FUSED_STEPS, add_assign, add_into, outer_acc, outer_acc_add, outer_acc_steps, outer_add,
     outer_add_acc, outer_adjoint, outer_adjoint_sink,
 };
-use super::layout::{Layout, Levels};
 use super::reverse::reverse_words;
 use crate::buffer::AlignedBuf;
 use crate::error::Result;

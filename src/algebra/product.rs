@@ -3,8 +3,8 @@
 //! `(A ⊗ B)_k = A_k + B_k + Σ_{l=1}^{k-1} A_l ⊗ B_{k-l}`: for signatures, the signature of the
 //! concatenation of two paths (Chen's identity).
 
-use super::kernels::{MAX_LANES, ROW_OF, add_into, outer_acc, outer_adjoint, tensor_acc, v};
 use super::layout::Layout;
+use super::rank_one::{MAX_LANES, ROW_OF, add_into, outer_acc, outer_adjoint, tensor_acc, v};
 use crate::scalar::Scalar;
 use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 

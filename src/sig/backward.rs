@@ -8,7 +8,7 @@
 use super::correction::{CorrectedStep, PathCorrection};
 use super::paths::PathRef;
 use super::transform::PathTransform;
-use crate::algebra::kernels::add_assign;
+use crate::algebra::rank_one::add_assign;
 use crate::algebra::{Layout, MulExpWorkspace, exp_mul_backward_with, reverse_words};
 use crate::buffer::AlignedBuf;
 use crate::error::{Result, try_zeroed};

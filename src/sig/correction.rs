@@ -21,7 +21,7 @@
 
 use super::paths::Paths;
 use super::transform::PathTransform;
-use crate::algebra::kernels::{add_assign, outer_adjoint, tensor_acc};
+use crate::algebra::rank_one::{add_assign, outer_adjoint, tensor_acc};
 use crate::algebra::{Layout, Levels};
 use crate::buffer::AlignedBuf;
 use crate::error::{Error, Result, try_zeroed};
