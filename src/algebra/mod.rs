@@ -3,7 +3,7 @@
 //! bracket basis of the free Lie algebra. Everything here works on one tensor at a time;
 //! batching and threads are the batched functions' business ([`crate::sig()`] and the rest).
 
-pub(crate) mod lanes;
+pub(crate) mod interleaved;
 mod layout;
 mod log_exp;
 mod lyndon;

@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use super::paths::PathRef;
 use super::transform::PathTransform;
-use crate::algebra::lanes::{
+use crate::algebra::interleaved::{
     Coefficient, Dual, FUSED_LANE_STEPS, LaneScratch, MAX_WIDTH, Real, Wide, exp_lanes,
     exp_mul_backward_lanes, exp_mul_steps_lanes,
 };

@@ -16,8 +16,8 @@ use super::{
     dispatch, extract, gather, interleave, slot, unfold,
 };
 #[cfg(doc)]
-use crate::algebra::lanes::FUSED_LANE_STEPS;
-use crate::algebra::lanes::exp_mul_steps_lanes;
+use crate::algebra::interleaved::FUSED_LANE_STEPS;
+use crate::algebra::interleaved::exp_mul_steps_lanes;
 use crate::simd::SimdTask;
 
 /// The levels of row `r` of a stream of rows of `stride` values (levels `1..=N` last).
