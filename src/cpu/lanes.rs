@@ -15,7 +15,7 @@ use super::threads::Threads;
 use crate::algebra::{Layout, product, product_backward};
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
-use crate::sig::lanes::{
+use crate::sig::lane_groups::{
     Job, LaneWorkspace, jobs_per_pass, lane_count, signature_backwards, signature_hvps,
     signature_jvps, signature_stream_backwards, signature_streams, signatures,
 };

@@ -7,7 +7,7 @@
 mod backward;
 mod correction;
 mod forward;
-pub(crate) mod lanes;
+pub(crate) mod lane_groups;
 mod paths;
 mod transform;
 
