@@ -13,7 +13,7 @@
 
 mod batch;
 pub(crate) mod cache;
-mod lanes;
+mod lane_engine;
 mod logsig;
 mod logsig_rows;
 mod sigkernel;
@@ -34,7 +34,7 @@ pub use sigkernel::{
 pub use threads::Threads;
 
 use batch::for_each_item;
-use lanes::Pass;
+use lane_engine::Pass;
 
 use crate::algebra::{Layout, product, product_backward};
 use crate::error::{Error, Result, check_len, try_zeroed};
@@ -191,9 +191,9 @@ pub fn sig_with<T: Scalar>(
     }
     let workspace = || SigWorkspace::with_correction(layout, paths.dim(), top);
     if options.stream {
-        if top.is_none() && lanes::suits(paths, layout, transform, Pass::Forward) {
+        if top.is_none() && lane_engine::suits(paths, layout, transform, Pass::Forward) {
             let mut per_path: Vec<&mut [T]> = out.chunks_exact_mut(rows * row).collect();
-            return lanes::sig_stream(paths, layout, transform, threads, row, &mut per_path);
+            return lane_engine::sig_stream(paths, layout, transform, threads, row, &mut per_path);
         }
         return for_each_item(
             threads,
@@ -221,12 +221,12 @@ pub fn sig_with<T: Scalar>(
     let steps = transform.increments(paths.len());
     // A path of one increment is one exponential, written straight into its row: interleaving
     // it into lanes and back costs more than computing it (256x2x2 N=10: 0.96x → 2.0x pysiglib).
-    if steps > 1 && top.is_none() && lanes::suits(paths, layout, transform, Pass::Forward) {
+    if steps > 1 && top.is_none() && lane_engine::suits(paths, layout, transform, Pass::Forward) {
         let mut tails: Vec<&mut [T]> = out
             .chunks_exact_mut(row)
             .map(|r| split_scalar(r, scalar_term))
             .collect();
-        return lanes::sig(paths, layout, transform, threads, &mut tails);
+        return lane_engine::sig(paths, layout, transform, threads, &mut tails);
     }
     let pieces = (threads.count() / paths.batch().max(1)).min(steps / MIN_STEPS_PER_PIECE);
     if pieces > 1 {
@@ -385,11 +385,14 @@ pub fn sig_backprop_with<T: Scalar>(
     if path_len == 0 || paths.batch() == 0 {
         return Ok(());
     }
-    if !options.stream && top.is_none() && lanes::suits(paths, layout, transform, Pass::Backward) {
+    if !options.stream
+        && top.is_none()
+        && lane_engine::suits(paths, layout, transform, Pass::Backward)
+    {
         let sig_tails: Vec<&[T]> = sigs.chunks_exact(row).map(|r| &r[skip..]).collect();
         let grad_tails: Vec<&[T]> = grads.chunks_exact(row).map(|r| &r[skip..]).collect();
         let mut d_paths: Vec<&mut [T]> = out.chunks_exact_mut(path_len).collect();
-        return lanes::sig_backprop(
+        return lane_engine::sig_backprop(
             paths,
             layout,
             transform,
@@ -404,11 +407,14 @@ pub fn sig_backprop_with<T: Scalar>(
         out.fill(T::ZERO); // a stream of paths without increments
         return Ok(());
     }
-    if options.stream && top.is_none() && lanes::suits(paths, layout, transform, Pass::Backward) {
+    if options.stream
+        && top.is_none()
+        && lane_engine::suits(paths, layout, transform, Pass::Backward)
+    {
         let sig_rows: Vec<&[T]> = sigs.chunks_exact(per_path).collect();
         let grad_rows: Vec<&[T]> = grads.chunks_exact(per_path).collect();
         let mut d_paths: Vec<&mut [T]> = out.chunks_exact_mut(path_len).collect();
-        return lanes::sig_stream_backprop(
+        return lane_engine::sig_stream_backprop(
             paths,
             layout,
             transform,
@@ -509,7 +515,7 @@ pub fn sig_backprop_jvp<T: Scalar>(
     let grad_tails: Vec<&[T]> = grads.chunks_exact(row).map(|r| &r[skip..]).collect();
     let mut jvp_tails: Vec<&mut [T]> = jvp.chunks_exact_mut(row).map(|r| &mut r[skip..]).collect();
     let mut hvp_rows: Vec<&mut [T]> = hvp.chunks_exact_mut(path_len).collect();
-    lanes::sig_backprop_jvp(
+    lane_engine::sig_backprop_jvp(
         paths,
         directions,
         layout,
