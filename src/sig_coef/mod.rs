@@ -9,8 +9,8 @@
 //! [`WordTrie::chain_len`] of them, whatever the words' length (no degree cap). Paths are
 //! processed in groups, one per SIMD lane, so that the chains' dependent multiply-adds overlap.
 
-mod lanes;
 mod passes;
+mod path_groups;
 mod trie;
 
 pub use trie::WordTrie;
@@ -20,8 +20,8 @@ use crate::cpu::Threads;
 use crate::error::{Error, Result, check_len};
 use crate::scalar::Scalar;
 use crate::sig::{PathTransform, Paths};
-use lanes::{CoefWorkspace, group_width};
 use passes::{coefs_backward_of_group, coefs_of_group};
+use path_groups::{CoefWorkspace, group_width};
 
 fn check_letters<T: Copy>(
     paths: &Paths<'_, T>,

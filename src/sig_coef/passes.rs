@@ -1,7 +1,7 @@
 //! Chosen signature coefficients of a group of interleaved paths, and their gradient: the
 //! segment update of a [`WordTrie`], its adjoint, and the passes along the paths.
 
-use super::lanes::{CoefWorkspace, Group, reset};
+use super::path_groups::{CoefWorkspace, Group, reset};
 use super::trie::WordTrie;
 use crate::scalar::Scalar;
 use crate::sig::{PathTransform, Paths};
