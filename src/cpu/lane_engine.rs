@@ -11,6 +11,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
+use super::join_pieces;
 use super::threads::Threads;
 use crate::algebra::{Layout, product, product_backward};
 use crate::error::{Result, try_zeroed};
@@ -23,20 +24,20 @@ use crate::sig::{PathTransform, Paths};
 
 /// Below this many increments per piece, cutting a path for its gradient costs more than it
 /// saves: the pieces' signatures take a whole extra pass, and each join's adjoint two products.
-const MIN_STEPS_PER_PIECE: usize = 64;
+const MIN_STEPS_PER_LANE_PIECE_BACKWARD: usize = 64;
 /// The same for signatures, where a piece costs only its join: one Chen product, which runs
 /// along whole rows at about the cost of one lane step of a full pass. Cutting one path of
 /// 99 increments into 6 pieces fills 6 of a pass's lanes instead of 1 (with this and the
 /// first-step exponential, 1x100x2 N=10 went from 0.76x to 2.5x pysiglib's speed, 1x100x12
 /// N=3 from 0.47x to 1.3x).
-const MIN_STEPS_PER_FORWARD_PIECE: usize = 16;
+const MIN_STEPS_PER_LANE_PIECE_FORWARD: usize = 16;
 
 impl Pass {
     /// The fewest increments per piece when a path is cut for this pass.
     fn min_steps_per_piece(self) -> usize {
         match self {
-            Pass::Forward => MIN_STEPS_PER_FORWARD_PIECE,
-            Pass::Backward => MIN_STEPS_PER_PIECE,
+            Pass::Forward => MIN_STEPS_PER_LANE_PIECE_FORWARD,
+            Pass::Backward => MIN_STEPS_PER_LANE_PIECE_BACKWARD,
         }
     }
 }
@@ -199,11 +200,7 @@ pub(super) fn sig<T: Scalar>(
         .iter_mut()
         .zip(piece_sigs.chunks_exact(pieces * layout.len()))
     {
-        tail.copy_from_slice(&pieces[..layout.len()]);
-        for piece in pieces.chunks_exact(layout.len()).skip(1) {
-            product(layout, tail, piece, &mut joined);
-            tail.copy_from_slice(&joined);
-        }
+        join_pieces(layout, pieces, tail, &mut joined);
     }
     Ok(())
 }

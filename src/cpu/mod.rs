@@ -44,8 +44,10 @@ use crate::sig::{
     SigWorkspace, signature_backward_of_path_with, signature_of_path_with,
 };
 
-/// Below this many increments per piece, splitting a path in time costs more than it saves.
-const MIN_STEPS_PER_PIECE: usize = 256;
+/// Below this many increments per piece, the row engine's cutting a path in time (one piece per
+/// thread) costs more than it saves. The lane engine has its own thresholds
+/// ([`lane_engine`]'s `MIN_STEPS_PER_LANE_PIECE_*`): its pieces fill lanes, not threads.
+const MIN_STEPS_PER_ROW_PIECE: usize = 256;
 
 /// The layout of the signatures of `paths` under `transform`, or an error naming the argument.
 pub fn signature_layout<T: Copy>(
@@ -228,7 +230,7 @@ pub fn sig_with<T: Scalar>(
             .collect();
         return lane_engine::sig(paths, layout, transform, threads, &mut tails);
     }
-    let pieces = (threads.count() / paths.batch().max(1)).min(steps / MIN_STEPS_PER_PIECE);
+    let pieces = (threads.count() / paths.batch().max(1)).min(steps / MIN_STEPS_PER_ROW_PIECE);
     if pieces > 1 {
         return sig_split_in_time(
             paths,
@@ -309,14 +311,26 @@ fn sig_split_in_time<T: Scalar>(
                 );
             },
         )?;
-        let tail = split_scalar(out, scalar_term);
-        tail.copy_from_slice(&piece_sigs[..layout.len()]);
-        for piece in piece_sigs.chunks_exact(layout.len()).skip(1) {
-            product(layout, tail, piece, &mut joined);
-            tail.copy_from_slice(&joined);
-        }
+        join_pieces(
+            layout,
+            &piece_sigs,
+            split_scalar(out, scalar_term),
+            &mut joined,
+        );
     }
     Ok(())
+}
+
+/// Writes into `tail` (levels `1..=N`) the Chen product, left to right, of the consecutive
+/// signatures in `pieces` (rows of `layout.len()`): the signature of the path they cut.
+/// `joined` is scratch of one row.
+fn join_pieces<T: Scalar>(layout: Layout, pieces: &[T], tail: &mut [T], joined: &mut [T]) {
+    let (first, rest) = pieces.split_at(layout.len());
+    tail.copy_from_slice(first);
+    for piece in rest.chunks_exact(layout.len()) {
+        product(layout, tail, piece, joined);
+        tail.copy_from_slice(joined);
+    }
 }
 
 /// Writes into `out` (row-major `batch × len × dim`, like `paths`) the gradient of
