@@ -15,12 +15,12 @@ use super::join_pieces;
 use super::threads::Threads;
 use crate::algebra::{Layout, product, product_backward};
 use crate::error::{Result, try_zeroed};
-use crate::scalar::Scalar;
-use crate::sig::lane_groups::{
+use crate::path::lane_groups::{
     Job, LaneWorkspace, jobs_per_pass, lane_count, signature_backwards, signature_hvps,
     signature_jvps, signature_stream_backwards, signature_streams, signatures,
 };
-use crate::sig::{PathTransform, Paths};
+use crate::path::{PathTransform, Paths};
+use crate::scalar::Scalar;
 
 /// Below this many increments per piece, cutting a path for its gradient costs more than it
 /// saves: the pieces' signatures take a whole extra pass, and each join's adjoint two products.

@@ -18,8 +18,8 @@ use crate::logsig::{
     DegreeTwoWorkspace, LogSigMethod, LogSigWorkspace, decode_basis, encode_basis,
     log_sig_degree_two, sig_to_log_sig_row, sig_to_log_sig_row_backward,
 };
+use crate::path::{PathTransform, Paths};
 use crate::scalar::Scalar;
-use crate::sig::{PathTransform, Paths};
 
 /// Signature coefficients a chunk's buffer holds at most (8 MiB in `f64`), unless a chunk of a
 /// few paths needs more.

@@ -38,11 +38,11 @@ use lane_engine::Pass;
 
 use crate::algebra::{Layout, product, product_backward};
 use crate::error::{Error, Result, check_len, try_zeroed};
-use crate::scalar::Scalar;
-use crate::sig::{
+use crate::path::{
     Correction, PathCorrection, PathTransform, Paths, SigBackwardWorkspace, SigGradient, SigOutput,
     SigWorkspace, signature_backward_of_path_with, signature_of_path_with,
 };
+use crate::scalar::Scalar;
 
 /// Below this many increments per piece, the row engine's cutting a path in time (one piece per
 /// thread) costs more than it saves. The lane engine has its own thresholds

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::threads::Threads;
 use crate::error::{Error, Result, check_len, try_zeroed};
-use crate::sig::Paths;
+use crate::path::Paths;
 use crate::sigkernel::Real;
 use crate::sigkernel::increments::{GivenIncrements, KernelIncrements};
 use crate::sigkernel::pack::group_width;

@@ -11,8 +11,8 @@ use std::ffi::c_void;
 use super::device::{CHUNK, Module, Scratch, Spec, activate, launch, module};
 use crate::algebra::Layout;
 use crate::error::{DeviceErrorKind, Error, Result};
+use crate::path::PathTransform;
 use crate::scalar::DType;
-use crate::sig::PathTransform;
 
 /// Where kernels run: a device and a stream on it (`cudaStream_t` as an integer; 0 for the
 /// legacy default stream).

@@ -17,8 +17,8 @@
 
 use super::LogSigMethod;
 use crate::error::{Result, try_zeroed};
+use crate::path::{PathRef, PathTransform};
 use crate::scalar::Scalar;
-use crate::sig::{PathRef, PathTransform};
 use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 
 /// Steps per block of the buffers.

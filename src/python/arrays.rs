@@ -8,7 +8,7 @@ use numpy::{
 use pyo3::prelude::*;
 
 use super::errors::{argument_type_error, shape_error};
-use crate::sig::Paths;
+use crate::path::Paths;
 
 pub(crate) use crate::DType;
 

@@ -18,8 +18,8 @@ pub use trie::WordTrie;
 use crate::batch_rows::for_each_chunk;
 use crate::cpu::Threads;
 use crate::error::{Error, Result, check_len};
+use crate::path::{PathTransform, Paths};
 use crate::scalar::Scalar;
-use crate::sig::{PathTransform, Paths};
 use passes::{coefs_backward_of_group, coefs_of_group};
 use path_groups::{CoefWorkspace, group_width};
 

@@ -3,8 +3,8 @@
 
 use super::path_groups::{CoefWorkspace, Group, reset};
 use super::trie::WordTrie;
+use crate::path::{PathTransform, Paths};
 use crate::scalar::Scalar;
-use crate::sig::{PathTransform, Paths};
 use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 
 /// The trie's node values after a segment, for every lane: each chain read from the old

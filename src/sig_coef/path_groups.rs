@@ -8,8 +8,8 @@
 
 use super::trie::WordTrie;
 use crate::error::{Result, try_zeroed};
+use crate::path::{PathRef, PathTransform, Paths};
 use crate::scalar::Scalar;
-use crate::sig::{PathRef, PathTransform, Paths};
 use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
 
 /// Above this many stored values (states of the trie along a path, times the lanes), the

@@ -10,7 +10,7 @@ use super::pack::Pack;
 use super::static_kernel::{Form, StaticKernel};
 use crate::buffer::AlignedBuf;
 use crate::error::Result;
-use crate::sig::Paths;
+use crate::path::Paths;
 use crate::simd::{Simd, Vectorize};
 
 /// The increments of a lane group, row by row, and the adjoint that takes their gradients.
