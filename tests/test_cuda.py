@@ -129,7 +129,5 @@ def test_a_cuda_array_needs_the_launch_parameters():
 def test_an_op_without_gpu_kernels_refuses_a_cuda_array_by_name():
     # sig_join has CPU kernels only: the binding says so before reading any array.
     with pytest.raises(tensorsig.exceptions.DeviceError, match="sig_join on the CPU only"):
-        _core.sig_join(
-            FakeCudaArray((2, 7)), FakeCudaArray((2, 2)), FakeCudaArray((2, 7)), 2, 2, False, True, 1,
-            launch=(0, 0),
-        )
+        sig, displacement, out = FakeCudaArray((2, 7)), FakeCudaArray((2, 2)), FakeCudaArray((2, 7))
+        _core.sig_join(sig, displacement, out, 2, 2, False, True, 1, launch=(0, 0))

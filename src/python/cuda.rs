@@ -8,7 +8,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::errors::{argument_type_error, guarded, shape_error};
+use super::errors::{argument_type_error, guarded, invalid_argument, shape_error};
 use crate::DType;
 use crate::cuda::{self, DevicePaths};
 
@@ -108,7 +108,7 @@ impl CudaArray {
     /// The device address of a C-contiguous array of `dtype` holding exactly `len` values.
     pub(crate) fn rows(&self, dtype: DType, len: usize) -> PyResult<u64> {
         if self.dtype != dtype {
-            return Err(argument_type_error(format!(
+            return Err(invalid_argument(format!(
                 "{} must have the same dtype as the other arguments",
                 self.name
             )));
