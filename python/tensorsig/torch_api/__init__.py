@@ -88,8 +88,8 @@ from .. import _signature as _plain_signature
 from .. import _transform as _plain_transform
 from .._specs import OPS
 from . import _combine, _extras, _signature, _transform  # noqa: F401  (each registers its family's autograd)
+from ._dispatch import differentiable
 from ._logsig import linear_log_sig, log_sig, log_sig_combine, log_sig_join, logsig_to_sig, sig_to_log_sig
-from ._registry import differentiable
 from ._sigkernel import expected_sig_score, sig_kernel, sig_kernel_gram, sig_mmd, sig_score
 
 sig = differentiable(_plain_signature.sig, OPS["sig"], with_options=_signature.sig_with_options_autograd)
