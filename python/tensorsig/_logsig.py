@@ -23,12 +23,12 @@ import warnings
 from typing import Any
 
 from . import _core
-from . import _logsig_meta as meta
 from ._logsig_arrays import _batched, _cpu_only
 from ._logsig_convert import sig_to_log_sig
 from ._operands import check_same_kind, empty, has_values, merge_batch, operand, path_operand
 from ._run import native
 from ._signature import sig
+from ._specs import logsig as meta
 from .exceptions import ArgumentTypeError
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from . import _core
-from . import _logsig_meta as meta
 from ._checks import check_bool
+from ._specs import logsig as meta
 from .exceptions import ArgumentTypeError, InvalidArgumentError
 
 #: Folder (inside the cache directory) that holds tensorsig's files.

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from . import _core
-from . import _logsig_meta as meta
 from ._checks import augmented_dimension
 from ._logsig_arrays import _batched, _operands
 from ._operands import empty, has_values, merge_batch
 from ._run import native
+from ._specs import logsig as meta
 
 
 def sig_to_log_sig(

@@ -10,8 +10,8 @@ import numpy as np
 from ._checks import check_n_jobs, check_non_negative_int
 from ._logsig import log_sig
 from ._logsig_bch import log_sig_combine, log_sig_join
-from ._logsig_meta import check_method, check_positive_int, log_sig_length_meta
 from ._operands import operand
+from ._specs.logsig import check_method, check_positive_int, log_sig_length_meta
 from .exceptions import InvalidArgumentError, ShapeError
 
 

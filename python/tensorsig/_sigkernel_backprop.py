@@ -19,15 +19,13 @@ from . import _core
 from ._checks import check_bool
 from ._operands import Operand, check_same_kind, empty, operand
 from ._sigkernel import (
-    Plan,
-    _pair_meta,
-    check_max_batch,
     custom_increments,
     path_operands,
     prepared,
     solver_args,
     wrap,
 )
+from ._specs.sigkernel import Plan, check_max_batch, pair_meta
 from ._static_kernels import check_static_kernel, native_spec
 from ._transform import transform_path_backprop
 from .exceptions import ShapeError
@@ -76,7 +74,7 @@ def _backprop_meta(
 ) -> BackpropPlan:
     check_bool(left_deriv, "left_deriv")
     check_bool(right_deriv, "right_deriv")
-    plan = _pair_meta(
+    plan = pair_meta(
         shape1, shape2, method, dyadic_order, order, time_aug, lead_lag, end_time, n_jobs, return_grid, False,
         same_batch=not gram,
     )  # fmt: skip

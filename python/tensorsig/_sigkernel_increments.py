@@ -17,7 +17,8 @@ import numpy as np
 from . import _core
 from ._checks import check_bool, check_n_jobs
 from ._operands import check_same_kind, empty, has_values, operand
-from ._sigkernel import Solver, check_cpu, solver_args, solver_meta
+from ._sigkernel import check_cpu, solver_args
+from ._specs.sigkernel import Solver, solver_meta
 from .exceptions import ShapeError
 
 

@@ -13,7 +13,8 @@ from typing import Any, TypedDict
 import numpy as np
 
 from ._operands import operand
-from ._sigkernel import _sig_kernel_gram_meta, path_shape_meta, sig_kernel_gram
+from ._sigkernel import sig_kernel_gram
+from ._specs.sigkernel import path_shape_meta, sig_kernel_gram_meta
 from .exceptions import ArgumentTypeError, InvalidArgumentError, ShapeError
 
 
@@ -63,7 +64,7 @@ def _off_diagonal_mean(gram: Any) -> Any:
 def _sig_mmd_meta(shape1: tuple[int, ...], shape2: tuple[int, ...], **options: Any) -> tuple[int, ...]:
     """Validates :func:`sig_mmd`'s arguments (the options of :func:`sig_kernel_gram`) and shapes;
     returns the output shape, ``()``."""
-    _sig_kernel_gram_meta(shape1, shape2, **options)
+    sig_kernel_gram_meta(shape1, shape2, **options)
     for name, shape in (("sample1", shape1), ("sample2", shape2)):
         count = math.prod(shape[:-2])
         if count < 2:
@@ -77,7 +78,7 @@ def _sig_score_meta(
     """Validates :func:`sig_score`'s arguments and shapes; returns the output shape, the batch shape
     of ``y`` (``(1,)`` for a single path)."""
     _check_lam(lam)
-    _sig_kernel_gram_meta(sample_shape, y_shape, **options)
+    sig_kernel_gram_meta(sample_shape, y_shape, **options)
     count = math.prod(sample_shape[:-2])
     if count < 2:
         raise InvalidArgumentError(f"sig_score requires at least 2 sample paths (got {count}).")

@@ -43,8 +43,10 @@ except ModuleNotFoundError as error:  # pragma: no cover - exercised in a subpro
         name=error.name,
     ) from error
 
-from . import _combine, _logsig, _logsig_meta, _sigkernel, _signature, _transform
+from . import _combine, _logsig, _sigkernel, _signature, _transform
 from ._specs import OpSpec
+from ._specs import logsig as _logsig_meta
+from ._specs import sigkernel as _sigkernel_meta
 from ._specs.combine import SIG_COMBINE
 from ._specs.signature import SIG, SIG_BACKPROP
 from ._specs.transform import TRANSFORM_PATH
@@ -260,7 +262,7 @@ def sig_kernel_gram(path1: Any, path2: Any, **options: Any) -> da.Array:
         raise InvalidArgumentError("tensorsig.dask.sig_kernel_gram does not return grids (return_grid=True)")
     static_kernel = options.pop("static_kernel", None)
     normalize = options.pop("normalize", False)
-    plan = _sigkernel._sig_kernel_gram_meta(x.shape, y.shape, normalize=normalize, **options)
+    plan = _sigkernel_meta.sig_kernel_gram_meta(x.shape, y.shape, normalize=normalize, **options)
     # k(x_i, x_j) = k(x_j, x_i) unless the two paths are refined differently (dyadic orders).
     mirror = same and plan.solver.symmetric
     if normalize and not isinstance(normalize, bool):

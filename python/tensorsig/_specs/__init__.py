@@ -14,8 +14,12 @@ and ``torch.compile`` traces it.
 Each check and each error message exists once, in these functions or the role parsers of
 ``tensorsig._operands``.
 
-The families register their specs in :data:`OPS` (``signature``, ``combine``, ``transform``); the
-op table of the tests (``tests/ops.py``) and the torch registry are built from it.
+The families register their specs in :data:`OPS` (``signature``, ``combine``, ``transform``,
+``extras``); the op table of the tests (``tests/ops.py``) and the torch registry are built from
+it. Log-signatures and signature kernels compose several native calls per public function (tables
+from the process cache, one solve per pair), so their metadata functions (``logsig``,
+``sigkernel``) are called by their facades and torch operators directly; they follow the same
+rules (pure Python over shapes and scalars, each check once).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._checks import (
+from .._checks import (
     _MAX_ELEMENTS,
     augmented_dimension,
     check_bool,
@@ -21,7 +21,7 @@ from ._checks import (
     infer_scalar_term,
     signature_length,
 )
-from .exceptions import ArgumentTypeError, InvalidArgumentError, ShapeError
+from ..exceptions import ArgumentTypeError, InvalidArgumentError, ShapeError
 
 Shape = tuple[int, ...]
 

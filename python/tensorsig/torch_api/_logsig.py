@@ -12,7 +12,8 @@ from typing import Any
 
 import torch
 
-from .. import _logsig, _logsig_bch, _logsig_convert, _logsig_meta
+from .. import _logsig, _logsig_bch, _logsig_convert
+from .._specs import logsig as _logsig_meta
 from ._eager import first_order
 
 sig_to_log_sig = first_order(
