@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use tensorsig::{Layout, PathTransform, Paths, Scalar, Threads};
+use tensorsig::{Layout, PathTransform, Paths, Scalar, SigParams, Threads};
 
 /// The deterministic pseudo-random values a workload reads.
 fn values<T: Scalar>(n: usize, scale: f64) -> Vec<T> {
@@ -58,9 +58,7 @@ fn sig_workload<T: Scalar>(
     let paths = Paths::new(&data, batch, len, dim).unwrap();
     tensorsig::sig(
         &paths,
-        degree,
-        &transform,
-        false,
+        &SigParams::new(degree).with_transform(transform),
         Threads::SERIAL,
         &mut sigs,
     )
@@ -77,16 +75,20 @@ fn sig_workload<T: Scalar>(
                 &paths,
                 &sigs,
                 &grads,
-                degree,
-                &transform,
-                false,
+                &SigParams::new(degree).with_transform(transform),
                 Threads::SERIAL,
                 &mut d_path,
             )
             .unwrap();
             black_box(&d_path);
         } else {
-            tensorsig::sig(&paths, degree, &transform, false, Threads::SERIAL, &mut out).unwrap();
+            tensorsig::sig(
+                &paths,
+                &SigParams::new(degree).with_transform(transform),
+                Threads::SERIAL,
+                &mut out,
+            )
+            .unwrap();
             black_box(&out);
         }
     });

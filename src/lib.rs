@@ -7,7 +7,8 @@
 //!
 //! The crate computes, for batches of paths in `f32` or `f64`:
 //! - [`sig()`]: signatures, optionally of the time-augmented and/or lead-lag transformed path
-//!   ([`PathTransform`]), folding each increment in with a fused multiply-exponentiate;
+//!   ([`PathTransform`]), folding each increment in with a fused multiply-exponentiate; what a
+//!   signature is (degree, transform, scalar term) travels as one [`SigParams`];
 //! - [`sig_with`]: the same with [`SigOptions`]: increments with per-segment higher-level
 //!   corrections ([`Correction`], e.g. Itô signatures), and/or the signature of every prefix
 //!   (a stream);
@@ -35,12 +36,12 @@
 //! The [`algebra`] module has the one-tensor building blocks.
 //!
 //! ```
-//! use tensorsig::{PathTransform, Paths, Threads};
+//! use tensorsig::{Paths, SigParams, Threads};
 //! let path = [0.0, 0.0, 1.0, 0.5, 1.5, 2.0]; // 3 points in R^2
 //! let paths = Paths::new(&path, 1, 3, 2)?;
-//! let layout = tensorsig::signature_layout(&paths, 3, &PathTransform::default())?;
-//! let mut out = vec![0.0; layout.len()];
-//! tensorsig::sig(&paths, 3, &PathTransform::default(), false, Threads::SERIAL, &mut out)?;
+//! let params = SigParams::new(3); // degree 3, the path as given, no scalar term
+//! let mut out = vec![0.0; params.layout(&paths)?.len()];
+//! tensorsig::sig(&paths, &params, Threads::SERIAL, &mut out)?;
 //! assert_eq!(&out[..2], &[1.5, 2.0]); // level 1 is the total increment
 //! # Ok::<(), tensorsig::Error>(())
 //! ```
@@ -71,7 +72,7 @@ pub use cpu::{
 };
 pub use cpu::{
     SigOptions, Threads, sig, sig_backprop, sig_backprop_jvp, sig_backprop_with, sig_combine,
-    sig_combine_backprop, sig_with, signature_layout, transform_path, transform_path_backprop,
+    sig_combine_backprop, sig_with, transform_path, transform_path_backprop,
 };
 pub use cpu::{
     clear_cache, load_lyndon_basis, log_sig, log_sig_backprop, log_sig_combine,
@@ -81,7 +82,7 @@ pub use cpu::{
 };
 pub use error::{DeviceErrorKind, Error, Result};
 pub use logsig::LogSigMethod;
-pub use path::{Correction, CorrectionRows, PathTransform, Paths};
+pub use path::{Correction, CorrectionRows, PathTransform, Paths, SigParams};
 pub use scalar::{DType, Scalar};
 pub use sig_coef::{WordTrie, sig_coef, sig_coef_backprop};
 pub use sig_join::{linear_sig, sig_join, sig_join_backprop};

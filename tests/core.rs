@@ -1,7 +1,7 @@
 //! The public Rust API on its own: hand-checked values, Chen's identity, inverses, gradients.
 
 use tensorsig::algebra::{MulExpWorkspace, mul_exp, product};
-use tensorsig::{Error, Layout, PathTransform, Paths, Threads};
+use tensorsig::{Error, Layout, PathTransform, Paths, SigParams, Threads};
 
 /// A deterministic pseudo-random path (no dependency on a random-number crate).
 fn path(batch: usize, len: usize, dim: usize, seed: u64) -> Vec<f64> {
@@ -27,9 +27,10 @@ fn sig_of(
     t: &PathTransform,
 ) -> Vec<f64> {
     let paths = Paths::new(data, batch, len, dim).unwrap();
-    let layout = tensorsig::signature_layout(&paths, degree, t).unwrap();
+    let params = SigParams::new(degree).with_transform(*t);
+    let layout = params.layout(&paths).unwrap();
     let mut out = vec![f64::NAN; batch * layout.len()];
-    tensorsig::sig(&paths, degree, t, false, Threads::SERIAL, &mut out).unwrap();
+    tensorsig::sig(&paths, &params, Threads::SERIAL, &mut out).unwrap();
     out
 }
 
@@ -99,9 +100,10 @@ fn f32_agrees_with_f64() {
     let data32: Vec<f32> = data.iter().map(|&v| v as f32).collect();
     let t = PathTransform::default();
     let paths = Paths::new(&data32, batch, len, dim).unwrap();
-    let layout = tensorsig::signature_layout(&paths, degree, &t).unwrap();
+    let params = SigParams::new(degree).with_transform(t);
+    let layout = params.layout(&paths).unwrap();
     let mut out32 = vec![0f32; batch * layout.len()];
-    tensorsig::sig(&paths, degree, &t, false, Threads::SERIAL, &mut out32).unwrap();
+    tensorsig::sig(&paths, &params, Threads::SERIAL, &mut out32).unwrap();
     let out64 = sig_of(&data, batch, len, dim, degree, &t);
     let widened: Vec<f64> = out32.iter().map(|&v| v as f64).collect();
     assert_close(&widened, &out64, 1e-5);
@@ -126,9 +128,7 @@ fn backprop_equals_finite_differences() {
         &paths,
         &sig,
         &weights,
-        degree,
-        &t,
-        false,
+        &SigParams::new(degree).with_transform(t),
         Threads::SERIAL,
         &mut grad,
     )
@@ -161,9 +161,7 @@ fn threads_and_time_splitting_agree_with_serial() {
     let mut parallel = vec![0.0; serial.len()];
     tensorsig::sig(
         &paths,
-        degree,
-        &t,
-        false,
+        &SigParams::new(degree).with_transform(t),
         Threads::new(2).unwrap(),
         &mut parallel,
     )
@@ -176,15 +174,7 @@ fn wrong_sizes_are_errors_not_panics() {
     let data = path(2, 4, 3, 1);
     let paths = Paths::new(&data, 2, 4, 3).unwrap();
     let mut short = vec![0.0; 5];
-    let err = tensorsig::sig(
-        &paths,
-        2,
-        &PathTransform::default(),
-        false,
-        Threads::SERIAL,
-        &mut short,
-    )
-    .unwrap_err();
+    let err = tensorsig::sig(&paths, &SigParams::new(2), Threads::SERIAL, &mut short).unwrap_err();
     assert!(matches!(
         err,
         Error::Shape {
@@ -200,15 +190,8 @@ fn wrong_sizes_are_errors_not_panics() {
     assert!(matches!(Layout::new(30, 13), Err(Error::TooLarge { .. })));
     let empty: [f64; 0] = [];
     let no_channels = Paths::new(&empty, 2, 4, 0).unwrap();
-    let err = tensorsig::sig(
-        &no_channels,
-        2,
-        &PathTransform::default(),
-        false,
-        Threads::SERIAL,
-        &mut [],
-    )
-    .unwrap_err();
+    let err =
+        tensorsig::sig(&no_channels, &SigParams::new(2), Threads::SERIAL, &mut []).unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { name: "path", .. }));
 }
 
@@ -225,7 +208,8 @@ fn second_derivatives_equal_finite_differences_of_first() {
         let dirs = path(batch, len, dim, 22);
         let paths = Paths::new(&data, batch, len, dim).unwrap();
         let directions = Paths::new(&dirs, batch, len, dim).unwrap();
-        let layout = tensorsig::signature_layout(&paths, degree, &t).unwrap();
+        let params = SigParams::new(degree).with_transform(t);
+        let layout = params.layout(&paths).unwrap();
         let grads: Vec<f64> = (0..batch * layout.len())
             .map(|i| ((i * 13 % 7) as f64 - 3.0) / 3.0)
             .collect();
@@ -235,9 +219,7 @@ fn second_derivatives_equal_finite_differences_of_first() {
             &paths,
             &directions,
             &grads,
-            degree,
-            &t,
-            false,
+            &params,
             Threads::SERIAL,
             &mut jvp,
             &mut hvp,
@@ -251,8 +233,7 @@ fn second_derivatives_equal_finite_differences_of_first() {
             let p = Paths::new(x, batch, len, dim).unwrap();
             let s = sig_at(x);
             let mut out = vec![0.0; x.len()];
-            tensorsig::sig_backprop(&p, &s, &grads, degree, &t, false, Threads::SERIAL, &mut out)
-                .unwrap();
+            tensorsig::sig_backprop(&p, &s, &grads, &params, Threads::SERIAL, &mut out).unwrap();
             out
         };
         let eps = 1e-5;

@@ -1,7 +1,7 @@
 //! The log-signature family through the public Rust API: hand-checked values and identities.
 
 use tensorsig::algebra::{LogExpWorkspace, LyndonBasis, exp, log, lyndon_count};
-use tensorsig::{Error, Layout, LogSigMethod, PathTransform, Paths, Threads};
+use tensorsig::{Error, Layout, LogSigMethod, PathTransform, Paths, SigParams, Threads};
 
 /// A deterministic pseudo-random vector.
 fn values(len: usize, seed: u64) -> Vec<f64> {
@@ -31,7 +31,14 @@ fn log_sig(path: &[f64], len: usize, dim: usize, degree: usize, method: LogSigMe
     };
     let mut out = vec![f64::NAN; width];
     let t = PathTransform::default();
-    tensorsig::log_sig(&paths, degree, &t, method, false, Threads::SERIAL, &mut out).unwrap();
+    tensorsig::log_sig(
+        &paths,
+        &SigParams::new(degree).with_transform(t),
+        method,
+        Threads::SERIAL,
+        &mut out,
+    )
+    .unwrap();
     out
 }
 
@@ -166,9 +173,7 @@ fn combine_join_and_conversions_agree_with_log_sig() {
     let mut direct = vec![0.0; layout.len()];
     tensorsig::sig(
         &paths,
-        degree,
-        &PathTransform::default(),
-        false,
+        &SigParams::new(degree),
         Threads::SERIAL,
         &mut direct,
     )

@@ -4,7 +4,7 @@
 
 use tensorsig::algebra::product;
 use tensorsig::{
-    Correction, CorrectionRows, Error, Layout, PathTransform, Paths, SigOptions, Threads,
+    Correction, CorrectionRows, Error, Layout, PathTransform, Paths, SigOptions, SigParams, Threads,
 };
 
 /// A deterministic pseudo-random vector in [-scale, scale].
@@ -37,14 +37,15 @@ fn sig(
     options: &SigOptions<'_, f64>,
     threads: Threads,
 ) -> Vec<f64> {
-    let layout = tensorsig::signature_layout(paths, degree, transform).unwrap();
+    let params = SigParams::new(degree).with_transform(*transform);
+    let layout = params.layout(paths).unwrap();
     let rows = if options.stream {
         transform.increments(paths.len())
     } else {
         1
     };
     let mut out = vec![f64::NAN; paths.batch() * rows * layout.len()];
-    tensorsig::sig_with(paths, degree, transform, false, options, threads, &mut out).unwrap();
+    tensorsig::sig_with(paths, &params, options, threads, &mut out).unwrap();
     out
 }
 
@@ -143,7 +144,8 @@ fn stream_rows_are_the_signatures_of_the_prefixes() {
         lead_lag: true,
         end_time: 2.0,
     };
-    let layout = tensorsig::signature_layout(&paths, n, &t).unwrap();
+    let params = SigParams::new(n).with_transform(t);
+    let layout = params.layout(&paths).unwrap();
     let options = SigOptions {
         stream: true,
         ..SigOptions::default()
@@ -177,7 +179,8 @@ fn ragged_paths_are_signed_as_if_alone_and_get_no_gradient_past_their_end() {
             time_aug: true,
             ..PathTransform::default()
         };
-        let layout = tensorsig::signature_layout(&paths, n, &t).unwrap();
+        let params = SigParams::new(n).with_transform(t);
+        let layout = params.layout(&paths).unwrap();
         let ours = plain(&ragged, n, &t);
         let grads = values(ours.len(), 6, 1.0);
         let mut d_paths = vec![f64::NAN; data.len()];
@@ -185,9 +188,7 @@ fn ragged_paths_are_signed_as_if_alone_and_get_no_gradient_past_their_end() {
             &ragged,
             &ours,
             &grads,
-            n,
-            &t,
-            false,
+            &params,
             Threads::SERIAL,
             &mut d_paths,
         )
@@ -203,9 +204,7 @@ fn ragged_paths_are_signed_as_if_alone_and_get_no_gradient_past_their_end() {
                 &one,
                 &expected,
                 &grads[row],
-                n,
-                &t,
-                false,
+                &params,
                 Threads::SERIAL,
                 &mut d_alone,
             )
@@ -242,9 +241,7 @@ fn stream_gradient_matches_finite_differences() {
         &paths,
         &stream,
         &grads,
-        n,
-        &t,
-        false,
+        &SigParams::new(n).with_transform(t),
         &options,
         Threads::SERIAL,
         &mut d_path,
@@ -266,7 +263,13 @@ fn bad_options_are_refused_before_any_work() {
     let paths = Paths::new(&data, 2, 4, 2).unwrap();
     let mut out = vec![0.0; 2 * 14];
     let run = |options: &SigOptions<'_, f64>, t: &PathTransform, n: usize, out: &mut [f64]| {
-        tensorsig::sig_with(&paths, n, t, false, options, Threads::SERIAL, out)
+        tensorsig::sig_with(
+            &paths,
+            &SigParams::new(n).with_transform(*t),
+            options,
+            Threads::SERIAL,
+            out,
+        )
     };
     let with = |c: Correction<'static, f64>| SigOptions {
         correction: Some(c),

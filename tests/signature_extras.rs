@@ -2,7 +2,7 @@
 //! signature itself: Chen's identity, the signature's own entries, finite differences.
 
 use tensorsig::algebra::{MulExpWorkspace, exp_mul, product};
-use tensorsig::{Error, Layout, PathTransform, Paths, Threads, WordTrie};
+use tensorsig::{Error, Layout, PathTransform, Paths, SigParams, Threads, WordTrie};
 
 /// A deterministic pseudo-random sequence in [-0.4, 0.4).
 fn noise(n: usize, seed: u64) -> Vec<f64> {
@@ -30,9 +30,10 @@ fn sig_with(
     t: &PathTransform,
 ) -> Vec<f64> {
     let paths = Paths::new(data, batch, len, dim).unwrap();
-    let layout = tensorsig::signature_layout(&paths, degree, t).unwrap();
+    let params = SigParams::new(degree).with_transform(*t);
+    let layout = params.layout(&paths).unwrap();
     let mut out = vec![f64::NAN; batch * layout.len()];
-    tensorsig::sig(&paths, degree, t, false, Threads::SERIAL, &mut out).unwrap();
+    tensorsig::sig(&paths, &params, Threads::SERIAL, &mut out).unwrap();
     out
 }
 

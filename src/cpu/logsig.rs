@@ -18,7 +18,7 @@ use crate::logsig::{
     DegreeTwoWorkspace, LogSigMethod, LogSigWorkspace, decode_basis, encode_basis,
     log_sig_degree_two, sig_to_log_sig_row, sig_to_log_sig_row_backward,
 };
-use crate::path::{PathTransform, Paths};
+use crate::path::{Paths, SigParams};
 use crate::scalar::Scalar;
 
 /// Signature coefficients a chunk's buffer holds at most (8 MiB in `f64`), unless a chunk of a
@@ -121,25 +121,25 @@ fn chunk_paths(layout: Layout, threads: Threads, batch: usize) -> usize {
 /// the expanded form (a leading 0 with `scalar_term`), of [`log_sig_length`] for the others.
 ///
 /// ```
-/// use tensorsig::{LogSigMethod, PathTransform, Paths, Threads};
+/// use tensorsig::{LogSigMethod, Paths, SigParams, Threads};
 /// // Three points in R^2: the log-signature's level 2 is the signed (Lévy) area.
 /// let path = [0.0, 0.0, 1.0, 0.0, 1.0, 1.0];
 /// let mut out = [0.0; 3];
 /// let paths = Paths::new(&path, 1, 3, 2)?;
-/// tensorsig::log_sig(&paths, 2, &PathTransform::default(), LogSigMethod::LyndonBrackets, false, Threads::SERIAL, &mut out)?;
+/// let method = LogSigMethod::LyndonBrackets;
+/// tensorsig::log_sig(&paths, &SigParams::new(2), method, Threads::SERIAL, &mut out)?;
 /// assert_eq!(out, [1.0, 1.0, 0.5]);
 /// # Ok::<(), tensorsig::Error>(())
 /// ```
 pub fn log_sig<T: Scalar>(
     paths: &Paths<'_, T>,
-    degree: usize,
-    transform: &PathTransform,
+    params: &SigParams,
     method: LogSigMethod,
-    scalar_term: bool,
     threads: Threads,
     out: &mut [T],
 ) -> Result<()> {
-    let layout = crate::signature_layout(paths, degree, transform)?;
+    let layout = params.layout(paths)?;
+    let (degree, transform, scalar_term) = (params.degree, &params.transform, params.scalar_term);
     let basis = basis_for(method, layout)?;
     let basis = basis.as_deref();
     let row = row_len(method, layout, basis, scalar_term);
@@ -167,7 +167,7 @@ pub fn log_sig<T: Scalar>(
     let workspace = || LogSigWorkspace::new(layout, basis.map_or(0, LyndonBasis::len));
     if method == LogSigMethod::Expanded {
         // The signature in the output's own rows, then its logarithm in place.
-        crate::sig(paths, degree, transform, scalar_term, threads, out)?;
+        crate::sig(paths, params, threads, out)?;
         let skip = usize::from(scalar_term);
         return for_each_item(
             threads,
@@ -186,13 +186,14 @@ pub fn log_sig<T: Scalar>(
             },
         );
     }
+    let bare = params.with_scalar_term(false);
     let chunk = chunk_paths(layout, threads, paths.batch());
     let mut sigs = try_zeroed::<T>("signatures of a chunk of paths", chunk * layout.len())?;
     for (c, out) in out.chunks_mut(chunk * row).enumerate() {
         let count = out.len() / row;
         let sub = paths.sub_batch(c * chunk..c * chunk + count);
         let sigs = &mut sigs[..count * layout.len()];
-        crate::sig(&sub, degree, transform, false, threads, sigs)?;
+        crate::sig(&sub, &bare, threads, sigs)?;
         for_each_item(threads, count, [out], [row], workspace, |i, [row], ws| {
             let sig = &sigs[i * layout.len()..(i + 1) * layout.len()];
             sig_to_log_sig_row(method, basis, sig, row, ws);
@@ -205,18 +206,16 @@ pub fn log_sig<T: Scalar>(
 /// `Σ_b <grads_b, log_sig(path_b)>` with respect to the paths, `grads` in the rows [`log_sig`]
 /// writes for the same arguments: the signatures' gradients through the conversion, then back
 /// along the paths by [`crate::sig_backprop`], a chunk of paths at a time.
-#[allow(clippy::too_many_arguments)]
 pub fn log_sig_backprop<T: Scalar>(
     paths: &Paths<'_, T>,
     grads: &[T],
-    degree: usize,
-    transform: &PathTransform,
+    params: &SigParams,
     method: LogSigMethod,
-    scalar_term: bool,
     threads: Threads,
     out: &mut [T],
 ) -> Result<()> {
-    let layout = crate::signature_layout(paths, degree, transform)?;
+    let layout = params.layout(paths)?;
+    let (bare, scalar_term) = (params.with_scalar_term(false), params.scalar_term);
     let basis = basis_for(method, layout)?;
     let basis = basis.as_deref();
     let row = row_len(method, layout, basis, scalar_term);
@@ -240,7 +239,7 @@ pub fn log_sig_backprop<T: Scalar>(
             &mut sigs[..count * layout.len()],
             &mut d_sigs[..count * layout.len()],
         );
-        crate::sig(&sub, degree, transform, false, threads, sigs)?;
+        crate::sig(&sub, &bare, threads, sigs)?;
         let sigs = &*sigs;
         for_each_item(
             threads,
@@ -254,7 +253,7 @@ pub fn log_sig_backprop<T: Scalar>(
                 sig_to_log_sig_row_backward(method, basis, sig, grad, d_sig, ws);
             },
         )?;
-        crate::sig_backprop(&sub, sigs, d_sigs, degree, transform, false, threads, out)?;
+        crate::sig_backprop(&sub, sigs, d_sigs, &bare, threads, out)?;
     }
     Ok(())
 }

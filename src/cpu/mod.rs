@@ -40,7 +40,7 @@ use crate::algebra::{Layout, product, product_backward};
 use crate::error::{Error, Result, check_len, try_zeroed};
 use crate::path::{
     Correction, PathCorrection, PathTransform, Paths, SigBackwardWorkspace, SigGradient, SigOutput,
-    SigWorkspace, signature_backward_of_path_with, signature_of_path_with,
+    SigParams, SigWorkspace, signature_backward_of_path_with, signature_of_path_with,
 };
 use crate::scalar::Scalar;
 
@@ -48,21 +48,6 @@ use crate::scalar::Scalar;
 /// thread) costs more than it saves. The lane engine has its own thresholds
 /// ([`lane_engine`]'s `MIN_STEPS_PER_LANE_PIECE_*`): its pieces fill lanes, not threads.
 const MIN_STEPS_PER_ROW_PIECE: usize = 256;
-
-/// The layout of the signatures of `paths` under `transform`, or an error naming the argument.
-pub fn signature_layout<T: Copy>(
-    paths: &Paths<'_, T>,
-    degree: usize,
-    transform: &PathTransform,
-) -> Result<Layout> {
-    if paths.dim() == 0 {
-        return Err(Error::invalid(
-            "path",
-            "has 0 channels (dimension); a path needs at least one",
-        ));
-    }
-    Layout::new(transform.dim(paths.dim()), degree)
-}
 
 /// What [`sig_with`] and [`sig_backprop_with`] compute beyond a plain signature.
 #[derive(Clone, Copy, Debug)]
@@ -88,18 +73,13 @@ impl<T> Default for SigOptions<'_, T> {
 impl<'a, T: Scalar> SigOptions<'a, T> {
     /// Checks the options against the batch: the correction's highest level (`None` without a
     /// correction) and the number of signature rows each path gets.
-    fn check(
-        &self,
-        paths: &Paths<'_, T>,
-        degree: usize,
-        transform: &PathTransform,
-    ) -> Result<(Option<usize>, usize)> {
+    fn check(&self, paths: &Paths<'_, T>, params: &SigParams) -> Result<(Option<usize>, usize)> {
         let top = match &self.correction {
-            Some(c) => c.check(paths, degree, transform)?,
+            Some(c) => c.check(paths, params.degree, &params.transform)?,
             None => None,
         };
         let rows = if self.stream {
-            transform.increments(paths.len())
+            params.transform.increments(paths.len())
         } else {
             1
         };
@@ -125,35 +105,26 @@ fn rows_total(what: &'static str, batch: usize, rows: usize, row: usize) -> Resu
         })
 }
 
-/// Writes the `degree`-truncated signatures of `paths` under `transform` into `out`, one row of
-/// `layout.len_with(scalar_term)` values per path (a leading 1 when `scalar_term`).
+/// Writes the signatures of `paths` that `params` describes (degree, transform, scalar term) into
+/// `out`, one row of `layout.len_with(scalar_term)` values per path (a leading 1 with the scalar
+/// term).
 ///
 /// ```
-/// use tensorsig::{PathTransform, Paths, Threads};
+/// use tensorsig::{Paths, SigParams, Threads};
 /// // The straight line from (0, 0) to (1, 2): its signature is exp((1, 2)).
 /// let path = [0.0, 0.0, 1.0, 2.0];
 /// let mut out = [0.0; 6];
-/// tensorsig::sig(&Paths::new(&path, 1, 2, 2)?, 2, &PathTransform::default(), false, Threads::SERIAL, &mut out)?;
+/// tensorsig::sig(&Paths::new(&path, 1, 2, 2)?, &SigParams::new(2), Threads::SERIAL, &mut out)?;
 /// assert_eq!(out, [1.0, 2.0, 0.5, 1.0, 1.0, 2.0]);
 /// # Ok::<(), tensorsig::Error>(())
 /// ```
 pub fn sig<T: Scalar>(
     paths: &Paths<'_, T>,
-    degree: usize,
-    transform: &PathTransform,
-    scalar_term: bool,
+    params: &SigParams,
     threads: Threads,
     out: &mut [T],
 ) -> Result<()> {
-    sig_with(
-        paths,
-        degree,
-        transform,
-        scalar_term,
-        &SigOptions::default(),
-        threads,
-        out,
-    )
+    sig_with(paths, params, &SigOptions::default(), threads, out)
 }
 
 /// [`sig`] with [`SigOptions`]: corrected increments, and/or the signature of every prefix.
@@ -162,26 +133,25 @@ pub fn sig<T: Scalar>(
 /// with `options.stream` the transformed paths' increments, `transform.increments(paths.len())`.
 ///
 /// ```
-/// use tensorsig::{PathTransform, Paths, SigOptions, Threads};
+/// use tensorsig::{Paths, SigOptions, SigParams, Threads};
 /// // (0) → (1) → (3) in R^1: the prefixes' signatures through degree 2 are exp(1), exp(3).
 /// let path = [0.0, 1.0, 3.0];
 /// let options = SigOptions { stream: true, ..SigOptions::default() };
 /// let mut out = [0.0; 4];
-/// tensorsig::sig_with(&Paths::new(&path, 1, 3, 1)?, 2, &PathTransform::default(), false, &options, Threads::SERIAL, &mut out)?;
+/// tensorsig::sig_with(&Paths::new(&path, 1, 3, 1)?, &SigParams::new(2), &options, Threads::SERIAL, &mut out)?;
 /// assert_eq!(out, [1.0, 0.5, 3.0, 4.5]);
 /// # Ok::<(), tensorsig::Error>(())
 /// ```
 pub fn sig_with<T: Scalar>(
     paths: &Paths<'_, T>,
-    degree: usize,
-    transform: &PathTransform,
-    scalar_term: bool,
+    params: &SigParams,
     options: &SigOptions<'_, T>,
     threads: Threads,
     out: &mut [T],
 ) -> Result<()> {
-    let layout = signature_layout(paths, degree, transform)?;
-    let (top, rows) = options.check(paths, degree, transform)?;
+    let layout = params.layout(paths)?;
+    let (transform, scalar_term) = (&params.transform, params.scalar_term);
+    let (top, rows) = options.check(paths, params)?;
     let row = layout.len_with(scalar_term);
     check_len(
         "out",
@@ -339,28 +309,16 @@ fn join_pieces<T: Scalar>(layout: Layout, pieces: &[T], tail: &mut [T], joined: 
 ///
 /// The gradient is computed by reversibility from `sigs`, with extra memory independent of the
 /// paths' length; the derivative of the scalar term, if present, does not contribute.
-#[allow(clippy::too_many_arguments)]
 pub fn sig_backprop<T: Scalar>(
     paths: &Paths<'_, T>,
     sigs: &[T],
     grads: &[T],
-    degree: usize,
-    transform: &PathTransform,
-    scalar_term: bool,
+    params: &SigParams,
     threads: Threads,
     out: &mut [T],
 ) -> Result<()> {
-    sig_backprop_with(
-        paths,
-        sigs,
-        grads,
-        degree,
-        transform,
-        scalar_term,
-        &SigOptions::default(),
-        threads,
-        out,
-    )
+    let options = SigOptions::default();
+    sig_backprop_with(paths, sigs, grads, params, &options, threads, out)
 }
 
 /// [`sig_backprop`] for [`sig_with`]'s signatures: `sigs` and `grads` hold what [`sig_with`]
@@ -371,20 +329,18 @@ pub fn sig_backprop<T: Scalar>(
 ///
 /// A stream's gradient walks back from its last prefix, picking up each prefix's gradient as it
 /// passes it: the cost of one [`sig_backprop`], whatever the number of prefixes.
-#[allow(clippy::too_many_arguments)]
 pub fn sig_backprop_with<T: Scalar>(
     paths: &Paths<'_, T>,
     sigs: &[T],
     grads: &[T],
-    degree: usize,
-    transform: &PathTransform,
-    scalar_term: bool,
+    params: &SigParams,
     options: &SigOptions<'_, T>,
     threads: Threads,
     out: &mut [T],
 ) -> Result<()> {
-    let layout = signature_layout(paths, degree, transform)?;
-    let (top, rows) = options.check(paths, degree, transform)?;
+    let layout = params.layout(paths)?;
+    let (transform, scalar_term) = (&params.transform, params.scalar_term);
+    let (top, rows) = options.check(paths, params)?;
     let row = layout.len_with(scalar_term);
     let total = rows_total("signatures", paths.batch(), rows, row)?;
     check_len("sig", sigs, total)?;
@@ -486,19 +442,17 @@ pub fn sig_backprop_with<T: Scalar>(
 ///
 /// Exact to rounding, at about three times the cost of [`sig_backprop`]. Together they give
 /// double backward through signatures (gradient penalties, Hessian-vector products).
-#[allow(clippy::too_many_arguments)]
 pub fn sig_backprop_jvp<T: Scalar>(
     paths: &Paths<'_, T>,
     directions: &Paths<'_, T>,
     grads: &[T],
-    degree: usize,
-    transform: &PathTransform,
-    scalar_term: bool,
+    params: &SigParams,
     threads: Threads,
     jvp: &mut [T],
     hvp: &mut [T],
 ) -> Result<()> {
-    let layout = signature_layout(paths, degree, transform)?;
+    let layout = params.layout(paths)?;
+    let (transform, scalar_term) = (&params.transform, params.scalar_term);
     if (directions.batch(), directions.len(), directions.dim())
         != (paths.batch(), paths.len(), paths.dim())
     {

@@ -48,7 +48,7 @@ pub enum CorrectionRows {
 /// rows stay over the original channels (time gets no correction); lead-lag is refused.
 ///
 /// ```
-/// use tensorsig::{Correction, CorrectionRows, PathTransform, Paths, SigOptions, Threads};
+/// use tensorsig::{Correction, CorrectionRows, Paths, SigOptions, SigParams, Threads};
 /// // One segment (0,0) → (1,2) with the level-2 term c = (0, 0.5, -0.5, 0): exp(z + c).
 /// let path = [0.0, 0.0, 1.0, 2.0];
 /// let c = [0.0, 0.5, -0.5, 0.0];
@@ -58,7 +58,7 @@ pub enum CorrectionRows {
 /// };
 /// let mut out = [0.0; 6];
 /// let paths = Paths::new(&path, 1, 2, 2)?;
-/// tensorsig::sig_with(&paths, 2, &PathTransform::default(), false, &options, Threads::SERIAL, &mut out)?;
+/// tensorsig::sig_with(&paths, &SigParams::new(2), &options, Threads::SERIAL, &mut out)?;
 /// assert_eq!(out, [1.0, 2.0, 0.5, 1.5, 0.5, 2.0]); // level 2 is z⊗z/2 + c
 /// # Ok::<(), tensorsig::Error>(())
 /// ```

@@ -8,6 +8,7 @@ mod backward;
 mod correction;
 mod forward;
 pub(crate) mod lane_groups;
+mod params;
 mod paths;
 mod transform;
 
@@ -17,5 +18,6 @@ pub(crate) use correction::PathCorrection;
 pub use correction::{Correction, CorrectionRows};
 pub(crate) use forward::{SigOutput, signature_of_path_with};
 pub use forward::{SigWorkspace, signature_of_path};
+pub use params::SigParams;
 pub use paths::{PathRef, Paths};
 pub use transform::PathTransform;

@@ -7,7 +7,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use super::{layout, threads, transform};
+use super::{layout, sig_params, threads};
 use crate::python::arrays::{read_paths, read_rows, with_dtype, write_rows};
 use crate::python::device::{Launch, cpu_dtype};
 use crate::python::errors::{detached, fill_checking_finite, to_py_err};
@@ -37,16 +37,14 @@ pub(crate) fn log_sig(
     n_jobs: i64,
     launch: Option<Launch>,
 ) -> PyResult<bool> {
-    let (transform, method) = (
-        transform(time_aug, lead_lag, end_time),
-        self::method(method)?,
-    );
+    let params = sig_params(degree, time_aug, lead_lag, end_time, scalar_term);
+    let method = self::method(method)?;
     with_dtype!(cpu_dtype(path, "path", launch, "log_sig")?, |T| {
         let threads = threads(n_jobs)?;
         read_paths!(T: path);
         write_rows!(T: out);
         fill_checking_finite(py, out, |out| {
-            crate::log_sig(&path, degree, &transform, method, scalar_term, threads, out)
+            crate::log_sig(&path, &params, method, threads, out)
         })
     })
 }
@@ -73,26 +71,15 @@ pub(crate) fn log_sig_backprop(
     n_jobs: i64,
     launch: Option<Launch>,
 ) -> PyResult<()> {
-    let (transform, method) = (
-        transform(time_aug, lead_lag, end_time),
-        self::method(method)?,
-    );
+    let params = sig_params(degree, time_aug, lead_lag, end_time, scalar_term);
+    let method = self::method(method)?;
     with_dtype!(cpu_dtype(path, "path", launch, "log_sig_backprop")?, |T| {
         let threads = threads(n_jobs)?;
         read_paths!(T: path);
         read_rows!(T: log_sig_derivs);
         write_rows!(T: out);
         detached(py, || {
-            crate::log_sig_backprop(
-                &path,
-                log_sig_derivs,
-                degree,
-                &transform,
-                method,
-                scalar_term,
-                threads,
-                out,
-            )
+            crate::log_sig_backprop(&path, log_sig_derivs, &params, method, threads, out)
         })
     })
 }

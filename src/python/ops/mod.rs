@@ -17,7 +17,7 @@ pub(crate) mod transform;
 use pyo3::prelude::*;
 
 use super::errors::to_py_err;
-use crate::{Layout, PathTransform, Threads};
+use crate::{Layout, PathTransform, SigParams, Threads};
 
 /// The threads `n_jobs` stands for (pysiglib's convention).
 fn threads(n_jobs: i64) -> PyResult<Threads> {
@@ -35,6 +35,21 @@ fn transform(time_aug: bool, lead_lag: bool, end_time: f64) -> PathTransform {
         time_aug,
         lead_lag,
         end_time,
+    }
+}
+
+/// What the signature ops compute, from the facade's flat arguments.
+fn sig_params(
+    degree: usize,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: f64,
+    scalar_term: bool,
+) -> SigParams {
+    SigParams {
+        degree,
+        transform: transform(time_aug, lead_lag, end_time),
+        scalar_term,
     }
 }
 

@@ -4,7 +4,7 @@
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 
-use super::{threads, transform};
+use super::{sig_params, threads};
 use crate::SigOptions;
 use crate::python::arrays::{PathArray, read_paths, read_rows, with_dtype, write_rows};
 use crate::python::device::{Device, Launch};
@@ -68,7 +68,7 @@ pub(crate) fn sig(
     stream: bool,
     launch: Option<Launch>,
 ) -> PyResult<bool> {
-    let transform = transform(time_aug, lead_lag, end_time);
+    let params = sig_params(degree, time_aug, lead_lag, end_time, scalar_term);
     let extras = Extras {
         correction,
         lengths,
@@ -80,29 +80,29 @@ pub(crate) fn sig(
             with_sig_options!(T, path, extras, |paths, options| {
                 write_rows!(T: out);
                 fill_checking_finite(py, out, |out| {
-                    crate::sig_with(
-                        &paths,
-                        degree,
-                        &transform,
-                        scalar_term,
-                        &options,
-                        threads,
-                        out,
-                    )
+                    crate::sig_with(&paths, &params, &options, threads, out)
                 })
             })
         }),
         #[cfg(feature = "cuda")]
         Device::Cuda(at) => {
             gpu::refuse_extras("sig", extras)?;
-            let (path, paths, layout) = gpu::signature_args(path, &transform, degree)?;
+            let (path, paths, layout) = gpu::signature_args(path, &params.transform, degree)?;
             let out = gpu::CudaArray::extract(out, "out")?
                 .rows(path.dtype, paths.batch * layout.len_with(scalar_term))?;
             // SAFETY: shapes, strides and dtypes checked above; the tensors outlive the call and
             // torch's allocator does not reuse their memory before work queued on the stream
             // is done.
             detached(py, || unsafe {
-                crate::cuda::sig(at, path.dtype, &paths, degree, &transform, scalar_term, out)
+                crate::cuda::sig(
+                    at,
+                    path.dtype,
+                    &paths,
+                    degree,
+                    &params.transform,
+                    scalar_term,
+                    out,
+                )
             })?;
             Ok(true)
         }
@@ -135,7 +135,7 @@ pub(crate) fn sig_new<'py>(
     scalar_term: bool,
     n_jobs: i64,
 ) -> PyResult<Option<(Bound<'py, PyAny>, bool)>> {
-    let transform = transform(time_aug, lead_lag, end_time);
+    let params = sig_params(degree, time_aug, lead_lag, end_time, scalar_term);
     let dtype = crate::python::arrays::dtype_of(path, "path")?;
     with_dtype!(dtype, |T| {
         let threads = threads(n_jobs)?;
@@ -147,7 +147,7 @@ pub(crate) fn sig_new<'py>(
         if degree > SIG_NEW_MAX_BYTES / std::mem::size_of::<T>() {
             return Ok(None);
         }
-        let Ok(layout) = crate::cpu::signature_layout(&paths, degree, &transform) else {
+        let Ok(layout) = params.layout(&paths) else {
             return Ok(None);
         };
         let width = layout.len_with(scalar_term);
@@ -175,15 +175,7 @@ pub(crate) fn sig_new<'py>(
         };
         let finite = fill_checking_finite(py, values, |out| {
             let options = SigOptions::default();
-            crate::sig_with(
-                &paths,
-                degree,
-                &transform,
-                scalar_term,
-                &options,
-                threads,
-                out,
-            )
+            crate::sig_with(&paths, &params, &options, threads, out)
         })?;
         Ok(Some((out, finite)))
     })
@@ -215,7 +207,7 @@ pub(crate) fn sig_backprop(
     stream: bool,
     launch: Option<Launch>,
 ) -> PyResult<()> {
-    let transform = transform(time_aug, lead_lag, end_time);
+    let params = sig_params(degree, time_aug, lead_lag, end_time, scalar_term);
     let extras = Extras {
         correction,
         lengths,
@@ -229,15 +221,7 @@ pub(crate) fn sig_backprop(
                 write_rows!(T: out);
                 detached(py, || {
                     crate::sig_backprop_with(
-                        &paths,
-                        sig,
-                        sig_derivs,
-                        degree,
-                        &transform,
-                        scalar_term,
-                        &options,
-                        threads,
-                        out,
+                        &paths, sig, sig_derivs, &params, &options, threads, out,
                     )
                 })
             })
@@ -245,7 +229,7 @@ pub(crate) fn sig_backprop(
         #[cfg(feature = "cuda")]
         Device::Cuda(at) => {
             gpu::refuse_extras("sig_backprop", extras)?;
-            let (path, paths, layout) = gpu::signature_args(path, &transform, degree)?;
+            let (path, paths, layout) = gpu::signature_args(path, &params.transform, degree)?;
             let rows = paths.batch * layout.len_with(scalar_term);
             let sig = gpu::CudaArray::extract(sig, "sig")?.rows(path.dtype, rows)?;
             let derivs =
@@ -258,7 +242,7 @@ pub(crate) fn sig_backprop(
                     path.dtype,
                     &paths,
                     degree,
-                    &transform,
+                    &params.transform,
                     scalar_term,
                     sig,
                     derivs,
@@ -292,7 +276,7 @@ pub(crate) fn sig_backprop_jvp(
     n_jobs: i64,
     launch: Option<Launch>,
 ) -> PyResult<()> {
-    let transform = transform(time_aug, lead_lag, end_time);
+    let params = sig_params(degree, time_aug, lead_lag, end_time, scalar_term);
     match Device::of(path, "path", launch)? {
         Device::Cpu(dtype) => with_dtype!(dtype, |T| {
             let threads = threads(n_jobs)?;
@@ -304,9 +288,7 @@ pub(crate) fn sig_backprop_jvp(
                     &path,
                     &directions,
                     sig_derivs,
-                    degree,
-                    &transform,
-                    scalar_term,
+                    &params,
                     threads,
                     jvp_out,
                     hvp_out,
@@ -315,7 +297,7 @@ pub(crate) fn sig_backprop_jvp(
         }),
         #[cfg(feature = "cuda")]
         Device::Cuda(at) => {
-            let (path, paths, layout) = gpu::signature_args(path, &transform, degree)?;
+            let (path, paths, layout) = gpu::signature_args(path, &params.transform, degree)?;
             let directions = gpu::CudaArray::extract(directions, "directions")?;
             if directions.shape != path.shape || directions.dtype != path.dtype {
                 return Err(crate::python::errors::shape_error(
@@ -336,7 +318,7 @@ pub(crate) fn sig_backprop_jvp(
                     &paths,
                     &directions,
                     degree,
-                    &transform,
+                    &params.transform,
                     scalar_term,
                     derivs,
                     jvp,
