@@ -18,9 +18,9 @@
 //!   code on dual numbers;
 //! - [`sig_combine`] / [`sig_combine_backprop`]: Chen products of signatures and their gradients;
 //! - [`transform_path`] / [`transform_path_backprop`]: the transforms themselves;
-//! - [`sig_join`] / [`sig_join_backprop`] / [`linear_sig`]: signatures extended by a straight
+//! - [`sig_join()`] / [`sig_join_backprop`] / [`linear_sig`]: signatures extended by a straight
 //!   segment (one fused multiply-exponentiate each), and those of straight segments;
-//! - [`sig_coef`] / [`sig_coef_backprop`]: chosen coefficients of any length straight from the
+//! - [`sig_coef()`] / [`sig_coef_backprop`]: chosen coefficients of any length straight from the
 //!   path, over a [`WordTrie`] of the words, and their gradients;
 //! - [`log_sig()`] / [`log_sig_backprop`]: log-signatures of paths in pysiglib's coordinates
 //!   ([`LogSigMethod`]) and their gradients; [`sig_to_log_sig`], [`log_sig_to_sig`],

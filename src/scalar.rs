@@ -84,20 +84,9 @@ impl_scalar!(f32, f64);
 /// finite value and NaN otherwise, and NaN stays NaN through the sums.
 #[cfg_attr(not(feature = "python"), allow(dead_code))] // the bindings' NaN/Inf warning
 pub(crate) fn all_finite<T: Scalar>(values: &[T]) -> bool {
-    use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
-    struct AllFinite<'a, T>(&'a [T]);
-    impl<T: Scalar> SimdTask for AllFinite<'_, T> {
-        type Elem = T;
-        type Output = bool;
-        #[inline(always)]
-        fn run<S: Simd>(self) -> bool
-        where
-            T: Vectorize<S>,
-        {
-            sums_are_finite(self.0)
-        }
-    }
-    dispatch(AllFinite(values))
+    crate::simd::simd_dispatch!(<'a, T: Scalar> |S| { values: &'a [T] } -> bool {
+        sums_are_finite(values)
+    })
 }
 
 #[inline(always)]

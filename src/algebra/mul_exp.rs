@@ -29,7 +29,7 @@ use super::reverse::reverse_words;
 use crate::buffer::AlignedBuf;
 use crate::error::Result;
 use crate::scalar::Scalar;
-use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
+use crate::simd::{Simd, Vectorize, simd_dispatch};
 
 /// Elements between consecutive scratch buffers of one level (see where the chain is split).
 const PAD: usize = 16;
@@ -130,24 +130,14 @@ pub(crate) fn exp_into<T: Scalar>(layout: Layout, z: &[T], a: &mut [T]) {
 /// `a ← exp(z) ⊗ a` in place, `a` a truncated tensor of `layout` (scalar term 1, not stored) and
 /// `z` a vector of `R^d`.
 pub fn exp_mul<T: Scalar>(layout: Layout, z: &[T], a: &mut [T], ws: &mut MulExpWorkspace<T>) {
-    struct Task<'a, T> {
+    simd_dispatch!(<'a, T: Scalar> |S| {
         layout: Layout,
         z: &'a [T],
         a: &'a mut [T],
         ws: &'a mut MulExpWorkspace<T>,
-    }
-    impl<T: Scalar> SimdTask for Task<'_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            exp_mul_with::<S, T>(self.layout, self.z, self.a, self.ws)
-        }
-    }
-    dispatch(Task { layout, z, a, ws })
+    } -> () {
+        exp_mul_with::<S, T>(layout, z, a, ws)
+    })
 }
 
 /// The backward pass of [`exp_mul`], in place.
@@ -163,40 +153,15 @@ pub fn exp_mul_backward<T: Scalar>(
     d_z: &mut [T],
     ws: &mut MulExpWorkspace<T>,
 ) {
-    struct Task<'a, T> {
+    simd_dispatch!(<'a, T: Scalar> |S| {
         layout: Layout,
         z: &'a [T],
         a: &'a mut [T],
         grad: &'a mut [T],
         d_z: &'a mut [T],
         ws: &'a mut MulExpWorkspace<T>,
-    }
-    impl<T: Scalar> SimdTask for Task<'_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            exp_mul_backward_with::<S, T>(
-                self.layout,
-                self.z,
-                self.a,
-                self.grad,
-                self.d_z,
-                true,
-                self.ws,
-            )
-        }
-    }
-    dispatch(Task {
-        layout,
-        z,
-        a,
-        grad,
-        d_z,
-        ws,
+    } -> () {
+        exp_mul_backward_with::<S, T>(layout, z, a, grad, d_z, true, ws)
     })
 }
 
@@ -428,40 +393,15 @@ pub(crate) fn exp_mul_backward_given_input<T: Scalar>(
     d_z: &mut [T],
     ws: &mut MulExpWorkspace<T>,
 ) {
-    struct Task<'a, T> {
+    simd_dispatch!(<'a, T: Scalar> |S| {
         layout: Layout,
         z: &'a [T],
         a: &'a mut [T],
         grad: &'a mut [T],
         d_z: &'a mut [T],
         ws: &'a mut MulExpWorkspace<T>,
-    }
-    impl<T: Scalar> SimdTask for Task<'_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            exp_mul_backward_impl::<S, T>(
-                self.layout,
-                self.z,
-                self.a,
-                self.grad,
-                self.d_z,
-                Before::Given,
-                self.ws,
-            )
-        }
-    }
-    dispatch(Task {
-        layout,
-        z,
-        a,
-        grad,
-        d_z,
-        ws,
+    } -> () {
+        exp_mul_backward_impl::<S, T>(layout, z, a, grad, d_z, Before::Given, ws)
     })
 }
 

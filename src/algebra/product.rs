@@ -6,28 +6,19 @@
 use super::layout::Layout;
 use super::rank_one::{MAX_LANES, ROW_OF, add_into, outer_acc, outer_adjoint, tensor_acc, v};
 use crate::scalar::Scalar;
-use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
+use crate::simd::simd_dispatch;
+use crate::simd::{Simd, Vectorize};
 
 /// `out = a ⊗ b`, all three truncated tensors of `layout` with implied scalar term 1.
 pub fn product<T: Scalar>(layout: Layout, a: &[T], b: &[T], out: &mut [T]) {
-    struct Task<'a, T> {
+    simd_dispatch!(<'a, T: Scalar> |S| {
         layout: Layout,
         a: &'a [T],
         b: &'a [T],
         out: &'a mut [T],
-    }
-    impl<T: Scalar> SimdTask for Task<'_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            product_with::<S, T>(self.layout, self.a, self.b, self.out)
-        }
-    }
-    dispatch(Task { layout, a, b, out })
+    } -> () {
+        product_with::<S, T>(layout, a, b, out)
+    })
 }
 
 /// The adjoint of [`product`]: given the gradient `grad` of a scalar loss with respect to
@@ -43,39 +34,15 @@ pub fn product_backward<T: Scalar>(
     d_a: &mut [T],
     d_b: &mut [T],
 ) {
-    struct Task<'a, T> {
+    simd_dispatch!(<'a, T: Scalar> |S| {
         layout: Layout,
         grad: &'a [T],
         a: &'a [T],
         b: &'a [T],
         d_a: &'a mut [T],
         d_b: &'a mut [T],
-    }
-    impl<T: Scalar> SimdTask for Task<'_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            product_backward_with::<S, T>(
-                self.layout,
-                self.grad,
-                self.a,
-                self.b,
-                self.d_a,
-                self.d_b,
-            )
-        }
-    }
-    dispatch(Task {
-        layout,
-        grad,
-        a,
-        b,
-        d_a,
-        d_b,
+    } -> () {
+        product_backward_with::<S, T>(layout, grad, a, b, d_a, d_b)
     })
 }
 

@@ -19,7 +19,7 @@ use super::LogSigMethod;
 use crate::error::{Result, try_zeroed};
 use crate::path::{PathRef, PathTransform};
 use crate::scalar::Scalar;
-use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
+use crate::simd::{Simd, Vectorize, simd_dispatch};
 
 /// Steps per block of the buffers.
 const BLOCK: usize = 128;
@@ -82,27 +82,16 @@ pub(crate) fn log_sig_degree_two<T: Scalar>(
     out: &mut [T],
     ws: &mut DegreeTwoWorkspace<T>,
 ) {
-    struct Task<'a, 'p, T> {
-        path: &'a PathRef<'p, T>,
-        transform: &'a PathTransform,
-        ws: &'a mut DegreeTwoWorkspace<T>,
+    {
+        let ws = &mut *ws;
+        simd_dispatch!(<'a, 'p, T: Scalar> |S| {
+            path: &'a PathRef<'p, T>,
+            transform: &'a PathTransform,
+            ws: &'a mut DegreeTwoWorkspace<T>,
+        } -> () {
+            accumulate::<S, T>(path, transform, ws)
+        });
     }
-    impl<T: Scalar> SimdTask for Task<'_, '_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            accumulate::<S, T>(self.path, self.transform, self.ws);
-        }
-    }
-    dispatch(Task {
-        path,
-        transform,
-        ws: &mut *ws,
-    });
     let (d, stride) = (ws.dim, ws.stride);
     let (level1, rest) = out.split_at_mut(d);
     let position = ws.position();

@@ -13,7 +13,7 @@ use crate::algebra::{Layout, MulExpWorkspace, exp_mul_backward_with, reverse_wor
 use crate::buffer::AlignedBuf;
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
-use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
+use crate::simd::{Simd, Vectorize, simd_dispatch};
 
 /// Per-thread scratch for [`signature_backward_of_path`].
 #[derive(Debug, Clone)]
@@ -112,7 +112,7 @@ pub(crate) fn signature_backward_of_path_with<T: Scalar>(
     d_path: &mut [T],
     ws: &mut SigBackwardWorkspace<T>,
 ) {
-    struct Task<'a, 'p, 'g, T> {
+    simd_dispatch!(<'a, 'p, 'g, T: Scalar> |S| {
         layout: Layout,
         path: &'a PathRef<'p, T>,
         transform: &'a PathTransform,
@@ -120,96 +120,91 @@ pub(crate) fn signature_backward_of_path_with<T: Scalar>(
         input: SigGradient<'g, T>,
         d_path: &'a mut [T],
         ws: &'a mut SigBackwardWorkspace<T>,
+    } -> () {
+        signature_backward_of_path_at::<S, T>(
+            layout,
+            path,
+            transform,
+            correction,
+            input,
+            d_path,
+            ws,
+        )
+    })
+}
+
+/// The body of [`signature_backward_of_path_with`] at level `S`.
+#[inline(always)]
+fn signature_backward_of_path_at<'a, 'p, 'g, S: Simd, T: Scalar + Vectorize<S>>(
+    layout: Layout,
+    path: &'a PathRef<'p, T>,
+    transform: &'a PathTransform,
+    correction: Option<&'a PathCorrection<'p, T>>,
+    input: SigGradient<'g, T>,
+    d_path: &'a mut [T],
+    ws: &'a mut SigBackwardWorkspace<T>,
+) {
+    d_path.fill(T::ZERO);
+    let steps = transform.increments(path.len());
+    if steps == 0 {
+        return;
     }
-    impl<T: Scalar> SimdTask for Task<'_, '_, '_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            let Task {
-                layout,
-                path,
-                transform,
-                correction,
-                input,
-                d_path,
-                ws,
-            } = self;
-            d_path.fill(T::ZERO);
-            let steps = transform.increments(path.len());
-            if steps == 0 {
-                return;
-            }
-            let len = layout.len();
-            // The levels of prefix row `r` of a stream.
-            let levels = |stride: usize, r: usize| r * stride + stride - len..(r + 1) * stride;
-            match input {
-                SigGradient::Whole { signature, grad } => {
-                    ws.state.copy_from_slice(signature);
-                    ws.grad.copy_from_slice(grad);
-                }
-                SigGradient::Prefixes {
-                    signatures,
-                    grads,
-                    stride,
-                } => {
-                    // Every row from the last step on is the whole signature: their gradients add.
-                    ws.state
-                        .copy_from_slice(&signatures[levels(stride, steps - 1)]);
-                    ws.grad.fill(T::ZERO);
-                    for r in steps - 1..grads.len() / stride {
-                        add_assign(&mut ws.grad, &grads[levels(stride, r)]);
-                    }
-                }
-            }
-            // Reversal permutes coordinates, so gradients reverse the same way.
-            reverse_words(layout, &mut ws.state);
-            reverse_words(layout, &mut ws.grad);
-            for step in (0..steps).rev() {
-                transform.increment(path, step, &mut ws.increment);
-                ws.grad_increment.fill(T::ZERO);
-                match (correction, ws.corrected.as_mut()) {
-                    (Some(c), Some(corrected)) => corrected.step_backward::<S>(
-                        &ws.increment,
-                        c.row(step),
-                        &mut ws.state,
-                        &mut ws.grad,
-                        &mut ws.grad_increment,
-                    ),
-                    (Some(_), None) => panic!("a corrected gradient needs its workspace"),
-                    _ => exp_mul_backward_with::<S, T>(
-                        layout,
-                        &ws.increment,
-                        &mut ws.state,
-                        &mut ws.grad,
-                        &mut ws.grad_increment,
-                        false,
-                        &mut ws.mul_exp,
-                    ),
-                }
-                transform.scatter_increment_grad(&ws.grad_increment, step, d_path);
-                // The walk has reached the prefix through step - 1: its own gradient joins.
-                if let SigGradient::Prefixes { grads, stride, .. } = input
-                    && step > 0
-                {
-                    let prefix = &mut ws.prefix_grad[..];
-                    prefix.copy_from_slice(&grads[levels(stride, step - 1)]);
-                    reverse_words(layout, prefix);
-                    add_assign(&mut ws.grad, prefix);
-                }
+    let len = layout.len();
+    // The levels of prefix row `r` of a stream.
+    let levels = |stride: usize, r: usize| r * stride + stride - len..(r + 1) * stride;
+    match input {
+        SigGradient::Whole { signature, grad } => {
+            ws.state.copy_from_slice(signature);
+            ws.grad.copy_from_slice(grad);
+        }
+        SigGradient::Prefixes {
+            signatures,
+            grads,
+            stride,
+        } => {
+            // Every row from the last step on is the whole signature: their gradients add.
+            ws.state
+                .copy_from_slice(&signatures[levels(stride, steps - 1)]);
+            ws.grad.fill(T::ZERO);
+            for r in steps - 1..grads.len() / stride {
+                add_assign(&mut ws.grad, &grads[levels(stride, r)]);
             }
         }
     }
-    dispatch(Task {
-        layout,
-        path,
-        transform,
-        correction,
-        input,
-        d_path,
-        ws,
-    })
+    // Reversal permutes coordinates, so gradients reverse the same way.
+    reverse_words(layout, &mut ws.state);
+    reverse_words(layout, &mut ws.grad);
+    for step in (0..steps).rev() {
+        transform.increment(path, step, &mut ws.increment);
+        ws.grad_increment.fill(T::ZERO);
+        match (correction, ws.corrected.as_mut()) {
+            (Some(c), Some(corrected)) => corrected.step_backward::<S>(
+                &ws.increment,
+                c.row(step),
+                &mut ws.state,
+                &mut ws.grad,
+                &mut ws.grad_increment,
+            ),
+            (Some(_), None) => panic!("a corrected gradient needs its workspace"),
+            _ => exp_mul_backward_with::<S, T>(
+                layout,
+                &ws.increment,
+                &mut ws.state,
+                &mut ws.grad,
+                &mut ws.grad_increment,
+                false,
+                &mut ws.mul_exp,
+            ),
+        }
+        transform.scatter_increment_grad(&ws.grad_increment, step, d_path);
+        // The walk has reached the prefix through step - 1: its own gradient joins.
+        if let SigGradient::Prefixes { grads, stride, .. } = input
+            && step > 0
+        {
+            let prefix = &mut ws.prefix_grad[..];
+            prefix.copy_from_slice(&grads[levels(stride, step - 1)]);
+            reverse_words(layout, prefix);
+            add_assign(&mut ws.grad, prefix);
+        }
+    }
 }

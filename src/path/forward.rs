@@ -17,7 +17,7 @@ use crate::algebra::{
 use crate::buffer::{AlignedBuf, is_aligned};
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
-use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
+use crate::simd::{Simd, Vectorize, simd_dispatch};
 
 /// Per-thread scratch for [`signature_of_path`].
 #[derive(Debug, Clone)]
@@ -101,7 +101,7 @@ pub(crate) fn signature_of_path_with<T: Scalar>(
     out: SigOutput<'_, T>,
     ws: &mut SigWorkspace<T>,
 ) {
-    struct Task<'a, 'p, 'o, T> {
+    simd_dispatch!(<'a, 'p, 'o, T: Scalar> |S| {
         layout: Layout,
         path: &'a PathRef<'p, T>,
         transform: &'a PathTransform,
@@ -109,113 +109,98 @@ pub(crate) fn signature_of_path_with<T: Scalar>(
         steps: Range<usize>,
         out: SigOutput<'o, T>,
         ws: &'a mut SigWorkspace<T>,
+    } -> () {
+        signature_of_path_at::<S, T>(layout, path, transform, correction, steps, out, ws)
+    })
+}
+
+/// The body of [`signature_of_path_with`] at level `S`.
+#[inline(always)]
+fn signature_of_path_at<'a, 'p, 'o, S: Simd, T: Scalar + Vectorize<S>>(
+    layout: Layout,
+    path: &'a PathRef<'p, T>,
+    transform: &'a PathTransform,
+    correction: Option<&'a PathCorrection<'p, T>>,
+    steps: Range<usize>,
+    out: SigOutput<'o, T>,
+    ws: &'a mut SigWorkspace<T>,
+) {
+    let SigWorkspace {
+        increments,
+        state,
+        mul_exp,
+        corrected,
+    } = ws;
+    let (mut whole, mut prefixes) = match out {
+        SigOutput::Whole(out) => (Some(out), None),
+        SigOutput::Prefixes { rows, stride } => (None, Some((rows, stride))),
+    };
+    // Prefixes need the state after every step, and corrected steps come one at a time.
+    let plain = prefixes.is_none() && correction.is_none();
+    // A plain signature's first step is exponentiated straight into the state; a
+    // signature of that step alone is then already in the natural word order, and
+    // written wherever its row starts.
+    let exp_only = plain && steps.len() == 1;
+    let in_place = whole
+        .as_ref()
+        .is_some_and(|out| exp_only || is_aligned(out.as_ptr()));
+    let sig = match whole.as_deref_mut() {
+        Some(out) if in_place => out,
+        _ => &mut state[..],
+    };
+    let d = layout.dim();
+    let block = if plain { FUSED_STEPS } else { 1 };
+    let mut written = 0;
+    let mut step = steps.start;
+    if plain && !steps.is_empty() {
+        transform.increment(path, step, &mut increments[..d]);
+        exp_into(layout, &increments[..d], sig);
+        step += 1;
+    } else {
+        sig.fill(T::ZERO);
     }
-    impl<T: Scalar> SimdTask for Task<'_, '_, '_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            let Task {
-                layout,
-                path,
-                transform,
-                correction,
-                steps,
-                out,
-                ws,
-            } = self;
-            let SigWorkspace {
-                increments,
-                state,
-                mul_exp,
-                corrected,
-            } = ws;
-            let (mut whole, mut prefixes) = match out {
-                SigOutput::Whole(out) => (Some(out), None),
-                SigOutput::Prefixes { rows, stride } => (None, Some((rows, stride))),
-            };
-            // Prefixes need the state after every step, and corrected steps come one at a time.
-            let plain = prefixes.is_none() && correction.is_none();
-            // A plain signature's first step is exponentiated straight into the state; a
-            // signature of that step alone is then already in the natural word order, and
-            // written wherever its row starts.
-            let exp_only = plain && steps.len() == 1;
-            let in_place = whole
-                .as_ref()
-                .is_some_and(|out| exp_only || is_aligned(out.as_ptr()));
-            let sig = match whole.as_deref_mut() {
-                Some(out) if in_place => out,
-                _ => &mut state[..],
-            };
-            let d = layout.dim();
-            let block = if plain { FUSED_STEPS } else { 1 };
-            let mut written = 0;
-            let mut step = steps.start;
-            if plain && !steps.is_empty() {
-                transform.increment(path, step, &mut increments[..d]);
-                exp_into(layout, &increments[..d], sig);
-                step += 1;
-            } else {
-                sig.fill(T::ZERO);
-            }
-            while step < steps.end {
-                let count = block.min(steps.end - step);
-                for (t, z) in increments.chunks_exact_mut(d).take(count).enumerate() {
-                    transform.increment(path, step + t, z);
-                }
-                match (correction, corrected.as_mut()) {
-                    (Some(c), Some(corrected)) => {
-                        corrected.step::<S>(&increments[..d], c.row(step), sig)
-                    }
-                    (Some(_), None) => panic!("a corrected signature needs its workspace"),
-                    _ => exp_mul_steps_with::<S, T>(layout, &increments[..count * d], sig, mul_exp),
-                }
-                if let Some((rows, stride)) = &mut prefixes {
-                    write_prefix(layout, sig, &mut rows[written * *stride..][..*stride]);
-                    written += 1;
-                }
-                step += count;
-            }
-            if let Some(out) = whole {
-                if !in_place {
-                    out.copy_from_slice(state);
-                }
-                if !exp_only {
-                    reverse_words(layout, out);
-                }
-            }
-            if let Some((rows, stride)) = prefixes {
-                if stride == 0 || rows.len() == written * stride {
-                    return;
-                }
-                // The rest repeat the last prefix (the identity when there was none).
-                let (done, rest) = rows.split_at_mut(written * stride);
-                let (last, rest): (&[T], _) = if written > 0 {
-                    (&done[done.len() - stride..], rest)
-                } else {
-                    let (first, rest) = rest.split_at_mut(stride);
-                    state.fill(T::ZERO);
-                    write_prefix(layout, state, first);
-                    (first, rest)
-                };
-                for row in rest.chunks_exact_mut(stride) {
-                    row.copy_from_slice(last);
-                }
-            }
+    while step < steps.end {
+        let count = block.min(steps.end - step);
+        for (t, z) in increments.chunks_exact_mut(d).take(count).enumerate() {
+            transform.increment(path, step + t, z);
+        }
+        match (correction, corrected.as_mut()) {
+            (Some(c), Some(corrected)) => corrected.step::<S>(&increments[..d], c.row(step), sig),
+            (Some(_), None) => panic!("a corrected signature needs its workspace"),
+            _ => exp_mul_steps_with::<S, T>(layout, &increments[..count * d], sig, mul_exp),
+        }
+        if let Some((rows, stride)) = &mut prefixes {
+            write_prefix(layout, sig, &mut rows[written * *stride..][..*stride]);
+            written += 1;
+        }
+        step += count;
+    }
+    if let Some(out) = whole {
+        if !in_place {
+            out.copy_from_slice(state);
+        }
+        if !exp_only {
+            reverse_words(layout, out);
         }
     }
-    dispatch(Task {
-        layout,
-        path,
-        transform,
-        correction,
-        steps,
-        out,
-        ws,
-    })
+    if let Some((rows, stride)) = prefixes {
+        if stride == 0 || rows.len() == written * stride {
+            return;
+        }
+        // The rest repeat the last prefix (the identity when there was none).
+        let (done, rest) = rows.split_at_mut(written * stride);
+        let (last, rest): (&[T], _) = if written > 0 {
+            (&done[done.len() - stride..], rest)
+        } else {
+            let (first, rest) = rest.split_at_mut(stride);
+            state.fill(T::ZERO);
+            write_prefix(layout, state, first);
+            (first, rest)
+        };
+        for row in rest.chunks_exact_mut(stride) {
+            row.copy_from_slice(last);
+        }
+    }
 }
 
 /// Writes the word-reversed signature `sig` into `row` in the natural order, after a scalar term

@@ -22,7 +22,7 @@ use crate::algebra::{Layout, Levels, reverse_words};
 use crate::buffer::AlignedBuf;
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
-use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
+use crate::simd::{Simd, Vectorize, simd_dispatch};
 
 /// One sequence of increments: the increments `steps` of `path` under the transform.
 #[derive(Clone, Debug)]
@@ -124,19 +124,7 @@ pub(crate) fn jobs_per_pass<T: Scalar>(dim: usize, batch: usize) -> usize {
 
 /// Lanes at the active instruction-set level: how many jobs one call takes at once.
 pub(crate) fn lane_count<T: Scalar>() -> usize {
-    struct Task<T>(std::marker::PhantomData<T>);
-    impl<T: Scalar> SimdTask for Task<T> {
-        type Elem = T;
-        type Output = usize;
-        #[inline(always)]
-        fn run<S: Simd>(self) -> usize
-        where
-            T: Vectorize<S>,
-        {
-            <T as Vectorize<S>>::LANES
-        }
-    }
-    dispatch(Task::<T>(std::marker::PhantomData))
+    simd_dispatch!(<T: Scalar> |S| {} -> usize { <T as Vectorize<S>>::LANES })
 }
 
 /// Where a lane's value (`part` 0) or tangent (`part` 1) of coefficient `e` sits in an
@@ -465,43 +453,20 @@ pub(crate) fn signatures<T: Scalar>(
     outs: &mut [&mut [T]],
     ws: &mut LaneWorkspace<T>,
 ) {
-    struct Task<'a, 'b, 'p, T> {
+    simd_dispatch!(<'a, 'b, 'p, T: Scalar> |S| {
         layout: Layout,
         transform: &'a PathTransform,
         jobs: &'a [Job<'p, T>],
         outs: &'a mut [&'b mut [T]],
         ws: &'a mut LaneWorkspace<T>,
-    }
-    impl<T: Scalar> SimdTask for Task<'_, '_, '_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            let Task {
-                layout,
-                transform,
-                jobs,
-                outs,
-                ws,
-            } = self;
-            with_real_coefficients!(
-                S,
-                T,
-                layout.dim(),
-                jobs.len(),
-                sign(layout, transform, jobs, outs, ws)
-            )
-        }
-    }
-    dispatch(Task {
-        layout,
-        transform,
-        jobs,
-        outs,
-        ws,
+    } -> () {
+        with_real_coefficients!(
+            S,
+            T,
+            layout.dim(),
+            jobs.len(),
+            sign(layout, transform, jobs, outs, ws)
+        )
     })
 }
 
@@ -517,7 +482,7 @@ pub(crate) fn signature_jvps<T: Scalar>(
     tangents: &mut [&mut [T]],
     ws: &mut LaneWorkspace<T>,
 ) {
-    struct Task<'a, 'b, 'c, 'p, T> {
+    simd_dispatch!(<'a, 'b, 'c, 'p, T: Scalar> |S| {
         layout: Layout,
         transform: &'a PathTransform,
         jobs: &'a [Job<'p, T>],
@@ -525,38 +490,11 @@ pub(crate) fn signature_jvps<T: Scalar>(
         outs: &'a mut [&'b mut [T]],
         tangents: &'a mut [&'c mut [T]],
         ws: &'a mut LaneWorkspace<T>,
-    }
-    impl<T: Scalar> SimdTask for Task<'_, '_, '_, '_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            let Task {
-                layout,
-                transform,
-                jobs,
-                directions,
-                outs,
-                tangents,
-                ws,
-            } = self;
-            assert_eq!(directions.len(), jobs.len());
-            fold::<S, Dual<T>, 0>(layout, transform, jobs, directions, ws);
-            extract::<S, Dual<T>>(ws, 0, 0, outs);
-            extract::<S, Dual<T>>(ws, 1, 0, tangents);
-        }
-    }
-    dispatch(Task {
-        layout,
-        transform,
-        jobs,
-        directions,
-        outs,
-        tangents,
-        ws,
+    } -> () {
+        assert_eq!(directions.len(), jobs.len());
+        fold::<S, Dual<T>, 0>(layout, transform, jobs, directions, ws);
+        extract::<S, Dual<T>>(ws, 0, 0, outs);
+        extract::<S, Dual<T>>(ws, 1, 0, tangents);
     })
 }
 
@@ -572,7 +510,7 @@ pub(crate) fn signature_backwards<T: Scalar>(
     d_paths: &mut [&mut [T]],
     ws: &mut LaneWorkspace<T>,
 ) {
-    struct Task<'a, 'b, 'c, 'p, T> {
+    simd_dispatch!(<'a, 'b, 'c, 'p, T: Scalar> |S| {
         layout: Layout,
         transform: &'a PathTransform,
         jobs: &'a [Job<'p, T>],
@@ -580,41 +518,14 @@ pub(crate) fn signature_backwards<T: Scalar>(
         grads: &'a [&'b [T]],
         d_paths: &'a mut [&'c mut [T]],
         ws: &'a mut LaneWorkspace<T>,
-    }
-    impl<T: Scalar> SimdTask for Task<'_, '_, '_, '_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            let Task {
-                layout,
-                transform,
-                jobs,
-                ends,
-                grads,
-                d_paths,
-                ws,
-            } = self;
-            with_real_coefficients!(
-                S,
-                T,
-                layout.dim(),
-                jobs.len(),
-                walk_back(layout, transform, jobs, ends, grads, d_paths, ws)
-            )
-        }
-    }
-    dispatch(Task {
-        layout,
-        transform,
-        jobs,
-        ends,
-        grads,
-        d_paths,
-        ws,
+    } -> () {
+        with_real_coefficients!(
+            S,
+            T,
+            layout.dim(),
+            jobs.len(),
+            walk_back(layout, transform, jobs, ends, grads, d_paths, ws)
+        )
     })
 }
 
@@ -670,7 +581,7 @@ pub(crate) fn signature_hvps<'b, 'c, T: Scalar>(
     hvps: &mut [&'c mut [T]],
     ws: &mut LaneWorkspace<T>,
 ) {
-    struct Task<'a, 'b, 'c, 'p, T> {
+    simd_dispatch!(<'a, 'b, 'c, 'p, T: Scalar> |S| {
         layout: Layout,
         transform: &'a PathTransform,
         jobs: &'a [Job<'p, T>],
@@ -681,78 +592,72 @@ pub(crate) fn signature_hvps<'b, 'c, T: Scalar>(
         d_paths: &'a mut [&'c mut [T]],
         hvps: &'a mut [&'c mut [T]],
         ws: &'a mut LaneWorkspace<T>,
+    } -> () {
+        signature_hvps_at::<S, T>(
+            layout,
+            transform,
+            jobs,
+            directions,
+            ends,
+            end_tangents,
+            grads,
+            d_paths,
+            hvps,
+            ws,
+        )
+    })
+}
+
+/// The body of [`signature_hvps`] at level `S`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn signature_hvps_at<'a, 'b, 'c, 'p, S: Simd, T: Scalar + Vectorize<S>>(
+    layout: Layout,
+    transform: &'a PathTransform,
+    jobs: &'a [Job<'p, T>],
+    directions: &'a [PathRef<'p, T>],
+    ends: &'a [&'b [T]],
+    end_tangents: &'a [&'b [T]],
+    grads: &'a [&'b [T]],
+    d_paths: &'a mut [&'c mut [T]],
+    hvps: &'a mut [&'c mut [T]],
+    ws: &'a mut LaneWorkspace<T>,
+) {
+    type C<T> = Dual<T>;
+    let count = jobs.len();
+    assert!(directions.len() == count && ends.len() == count && end_tangents.len() == count);
+    assert!(grads.len() == count && d_paths.len() == count && hvps.len() == count);
+    let (len, d) = (layout.len(), layout.dim());
+    let LaneWorkspace {
+        state,
+        grad,
+        reversal,
+        ..
+    } = &mut *ws;
+    state[..len * <C<T> as Coefficient<S>>::WIDTH].fill(T::ZERO);
+    grad[..len * <C<T> as Coefficient<S>>::WIDTH].fill(T::ZERO); // the gradient's tangent is zero
+    for lane in 0..count {
+        interleave::<S, C<T>>(reversal, ends[lane], state, lane, 0);
+        interleave::<S, C<T>>(reversal, end_tangents[lane], state, lane, 1);
+        interleave::<S, C<T>>(reversal, grads[lane], grad, lane, 0);
     }
-    impl<T: Scalar> SimdTask for Task<'_, '_, '_, '_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            let Task {
-                layout,
-                transform,
-                jobs,
-                directions,
-                ends,
-                end_tangents,
-                grads,
-                d_paths,
-                hvps,
-                ws,
-            } = self;
-            type C<T> = Dual<T>;
-            let count = jobs.len();
-            assert!(
-                directions.len() == count && ends.len() == count && end_tangents.len() == count
-            );
-            assert!(grads.len() == count && d_paths.len() == count && hvps.len() == count);
-            let (len, d) = (layout.len(), layout.dim());
-            let LaneWorkspace {
-                state,
-                grad,
-                reversal,
-                ..
-            } = &mut *ws;
-            state[..len * <C<T> as Coefficient<S>>::WIDTH].fill(T::ZERO);
-            grad[..len * <C<T> as Coefficient<S>>::WIDTH].fill(T::ZERO); // the gradient's tangent is zero
-            for lane in 0..count {
-                interleave::<S, C<T>>(reversal, ends[lane], state, lane, 0);
-                interleave::<S, C<T>>(reversal, end_tangents[lane], state, lane, 1);
-                interleave::<S, C<T>>(reversal, grads[lane], grad, lane, 0);
-            }
-            unfold::<S, C<T>, 0>(
-                layout,
-                transform,
-                jobs,
-                directions,
-                ws,
-                |lane, step, d_z, row| {
-                    for (part, target) in [(0, &mut *d_paths[lane]), (1, &mut *hvps[lane])] {
-                        let dz = &mut row[..d];
-                        for (c, g) in dz.iter_mut().enumerate() {
-                            *g = d_z[slot::<S, C<T>>(c, part, lane)];
-                        }
-                        transform.scatter_increment_grad(dz, step, target);
-                    }
-                },
-                |_, _, _| {},
-            );
-        }
-    }
-    dispatch(Task {
+    unfold::<S, C<T>, 0>(
         layout,
         transform,
         jobs,
         directions,
-        ends,
-        end_tangents,
-        grads,
-        d_paths,
-        hvps,
         ws,
-    })
+        |lane, step, d_z, row| {
+            for (part, target) in [(0, &mut *d_paths[lane]), (1, &mut *hvps[lane])] {
+                let dz = &mut row[..d];
+                for (c, g) in dz.iter_mut().enumerate() {
+                    *g = d_z[slot::<S, C<T>>(c, part, lane)];
+                }
+                transform.scatter_increment_grad(dz, step, target);
+            }
+        },
+        |_, _, _| {},
+    );
 }
 
 mod stream;

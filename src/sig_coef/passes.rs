@@ -5,7 +5,7 @@ use super::path_groups::{CoefWorkspace, Group, reset};
 use super::trie::WordTrie;
 use crate::path::{PathTransform, Paths};
 use crate::scalar::Scalar;
-use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
+use crate::simd::{Simd, Vectorize, simd_dispatch};
 
 /// The trie's node values after a segment, for every lane: each chain read from the old
 /// values, deepest nodes first so that the update is in place.
@@ -135,38 +135,37 @@ pub(crate) fn coefs_of_group<T: Scalar>(
     out: &mut [T],
     ws: &mut CoefWorkspace<T>,
 ) {
-    struct Task<'a, 'p, T> {
+    let count = out.len() / trie.outputs();
+    let group = Group::new(trie, paths, transform, first, count);
+    simd_dispatch!(<'a, 'p, T: Scalar> |S| {
         group: Group<'a, 'p, T>,
         out: &'a mut [T],
         ws: &'a mut CoefWorkspace<T>,
+    } -> () {
+        coefs_of_group_at::<S, T>(group, out, ws)
+    })
+}
+
+/// The body of [`coefs_of_group`] at level `S`.
+#[inline(always)]
+fn coefs_of_group_at<'a, 'p, S: Simd, T: Scalar + Vectorize<S>>(
+    group: Group<'a, 'p, T>,
+    out: &'a mut [T],
+    ws: &'a mut CoefWorkspace<T>,
+) {
+    let g = 2 * <T as Vectorize<S>>::LANES;
+    reset(&mut ws.values, g);
+    let rows = group.rows();
+    for step in 0..group.transform.increments(group.paths.len()) {
+        group.load::<S>(step, &rows, ws);
+        segment::<S, T>(group.trie, &ws.scaled, &mut ws.values);
     }
-    impl<T: Scalar> SimdTask for Task<'_, '_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            let Task { group, out, ws } = self;
-            let g = 2 * <T as Vectorize<S>>::LANES;
-            reset(&mut ws.values, g);
-            let rows = group.rows();
-            for step in 0..group.transform.increments(group.paths.len()) {
-                group.load::<S>(step, &rows, ws);
-                segment::<S, T>(group.trie, &ws.scaled, &mut ws.values);
-            }
-            let outputs = group.trie.output_nodes();
-            for (lane, row) in out.chunks_exact_mut(outputs.len()).enumerate() {
-                for (o, &node) in row.iter_mut().zip(outputs) {
-                    *o = ws.values[node * g + lane];
-                }
-            }
+    let outputs = group.trie.output_nodes();
+    for (lane, row) in out.chunks_exact_mut(outputs.len()).enumerate() {
+        for (o, &node) in row.iter_mut().zip(outputs) {
+            *o = ws.values[node * g + lane];
         }
     }
-    let count = out.len() / trie.outputs();
-    let group = Group::new(trie, paths, transform, first, count);
-    dispatch(Task { group, out, ws })
 }
 
 /// Writes into `d_paths` (row-major `count × len × dim` for the paths `first .. first + count`)
@@ -185,37 +184,16 @@ pub(crate) fn coefs_backward_of_group<T: Scalar>(
     d_paths: &mut [T],
     ws: &mut CoefWorkspace<T>,
 ) {
-    struct Task<'a, 'p, T> {
+    let row = paths.len() * paths.dim();
+    let count = d_paths.len() / row.max(1);
+    let group = Group::new(trie, paths, transform, first, count);
+    simd_dispatch!(<'a, 'p, T: Scalar> |S| {
         group: Group<'a, 'p, T>,
         grads: &'a [T],
         d_paths: &'a mut [T],
         ws: &'a mut CoefWorkspace<T>,
-    }
-    impl<T: Scalar> SimdTask for Task<'_, '_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            let Task {
-                group,
-                grads,
-                d_paths,
-                ws,
-            } = self;
-            backward_group::<S, T>(&group, grads, d_paths, ws)
-        }
-    }
-    let row = paths.len() * paths.dim();
-    let count = d_paths.len() / row.max(1);
-    let group = Group::new(trie, paths, transform, first, count);
-    dispatch(Task {
-        group,
-        grads,
-        d_paths,
-        ws,
+    } -> () {
+        backward_group::<S, T>(&group, grads, d_paths, ws)
     })
 }
 

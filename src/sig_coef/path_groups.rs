@@ -10,7 +10,7 @@ use super::trie::WordTrie;
 use crate::error::{Result, try_zeroed};
 use crate::path::{PathRef, PathTransform, Paths};
 use crate::scalar::Scalar;
-use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
+use crate::simd::{Simd, Vectorize, simd_dispatch};
 
 /// Above this many stored values (states of the trie along a path, times the lanes), the
 /// backward pass keeps only checkpoints and recomputes each stretch between them.
@@ -21,19 +21,7 @@ const MAX_GROUP: usize = 16;
 
 /// How many paths one group interleaves on this CPU: two vectors' worth.
 pub(crate) fn group_width<T: Scalar>() -> usize {
-    struct Width<T>(std::marker::PhantomData<T>);
-    impl<T: Scalar> SimdTask for Width<T> {
-        type Elem = T;
-        type Output = usize;
-        #[inline(always)]
-        fn run<S: Simd>(self) -> usize
-        where
-            T: Vectorize<S>,
-        {
-            2 * <T as Vectorize<S>>::LANES
-        }
-    }
-    dispatch(Width::<T>(std::marker::PhantomData))
+    simd_dispatch!(<T: Scalar> |S| {} -> usize { 2 * <T as Vectorize<S>>::LANES })
 }
 
 /// Per-thread scratch for a group of paths (sized for the widest group).

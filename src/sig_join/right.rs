@@ -16,7 +16,7 @@
 use crate::algebra::Layout;
 use crate::error::{Result, try_zeroed};
 use crate::scalar::Scalar;
-use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
+use crate::simd::{Simd, Vectorize, simd_dispatch};
 
 /// Scratch for [`mul_exp_right`] and [`mul_exp_right_backward`], sized for one [`Layout`].
 #[derive(Debug, Clone)]
@@ -192,39 +192,39 @@ pub(crate) fn mul_exp_right<T: Scalar>(
     out: &mut [T],
     ws: &mut RightWorkspace<T>,
 ) {
-    struct Task<'a, T> {
+    simd_dispatch!(<'a, T: Scalar> |S| {
         a: &'a [T],
         z: &'a [T],
         out: &'a mut [T],
         ws: &'a mut RightWorkspace<T>,
+    } -> () {
+        mul_exp_right_at::<S, T>(a, z, out, ws)
+    })
+}
+
+/// The body of [`mul_exp_right`] at level `S`.
+#[inline(always)]
+fn mul_exp_right_at<'a, S: Simd, T: Scalar + Vectorize<S>>(
+    a: &'a [T],
+    z: &'a [T],
+    out: &'a mut [T],
+    ws: &'a mut RightWorkspace<T>,
+) {
+    let layout = ws.layout;
+    let (d, n) = (layout.dim(), layout.degree());
+    if n == 0 {
+        return;
     }
-    impl<T: Scalar> SimdTask for Task<'_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            let Task { a, z, out, ws } = self;
-            let layout = ws.layout;
-            let (d, n) = (layout.dim(), layout.degree());
-            if n == 0 {
-                return;
-            }
-            ws.scale(z);
-            for ((o, &x), &v) in out[..d].iter_mut().zip(&a[..d]).zip(z) {
-                *o = x + v;
-            }
-            for k in 2..=n {
-                chain_of(layout, a, &ws.scaled, k, &mut ws.chain);
-                let range = layout.level_range(k);
-                let top = &ws.chain[layout.level_range(k - 1)];
-                outer_rows_add(&mut out[range.clone()], &a[range], top, z);
-            }
-        }
+    ws.scale(z);
+    for ((o, &x), &v) in out[..d].iter_mut().zip(&a[..d]).zip(z) {
+        *o = x + v;
     }
-    dispatch(Task { a, z, out, ws })
+    for k in 2..=n {
+        chain_of(layout, a, &ws.scaled, k, &mut ws.chain);
+        let range = layout.level_range(k);
+        let top = &ws.chain[layout.level_range(k - 1)];
+        outer_rows_add(&mut out[range.clone()], &a[range], top, z);
+    }
 }
 
 /// The backward pass of [`mul_exp_right`] given the tensor before the step, `a` (read only):
@@ -237,99 +237,88 @@ pub(crate) fn mul_exp_right_backward<T: Scalar>(
     d_z: &mut [T],
     ws: &mut RightWorkspace<T>,
 ) {
-    struct Task<'a, T> {
+    simd_dispatch!(<'a, T: Scalar> |S| {
         a: &'a [T],
         z: &'a [T],
         grad: &'a mut [T],
         d_z: &'a mut [T],
         ws: &'a mut RightWorkspace<T>,
+    } -> () {
+        mul_exp_right_backward_at::<S, T>(a, z, grad, d_z, ws)
+    })
+}
+
+/// The body of [`mul_exp_right_backward`] at level `S`.
+#[inline(always)]
+fn mul_exp_right_backward_at<'a, S: Simd, T: Scalar + Vectorize<S>>(
+    a: &'a [T],
+    z: &'a [T],
+    grad: &'a mut [T],
+    d_z: &'a mut [T],
+    ws: &'a mut RightWorkspace<T>,
+) {
+    let layout = ws.layout;
+    let (d, n) = (layout.dim(), layout.degree());
+    if n == 0 {
+        return;
     }
-    impl<T: Scalar> SimdTask for Task<'_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            let Task {
-                a,
-                z,
-                grad,
-                d_z,
-                ws,
-            } = self;
-            let layout = ws.layout;
-            let (d, n) = (layout.dim(), layout.degree());
-            if n == 0 {
-                return;
+    ws.scale(z);
+    ws.d_scaled.fill(T::ZERO);
+    let RightWorkspace {
+        scaled,
+        chain,
+        grad_a,
+        grad_b,
+        d_scaled,
+        ..
+    } = ws;
+    // Level 1: out_1 = a_1 + z.
+    for (s, &g) in d_scaled[..d].iter_mut().zip(&grad[..d]) {
+        *s += g;
+    }
+    // Ascending: level k's own gradient is read before any higher level adds to it.
+    for k in 2..=n {
+        chain_of(layout, a, scaled, k, chain);
+        let (lower, upper) = grad.split_at_mut(layout.level_offset(k));
+        let (mut ds, mut ds_next) = (&mut grad_a[..], &mut grad_b[..]);
+        // out_k = a_k + s_{k-1} ⊗ z (the gradient of a_k is G_k itself).
+        outer_rows_adjoint(
+            &upper[..layout.level_len(k)],
+            &chain[layout.level_range(k - 1)],
+            z,
+            &mut ds[..layout.level_len(k - 1)],
+            &mut d_scaled[..d],
+        );
+        // s_j = a_j + s_{j-1} ⊗ z/m, m = k - j + 1, down to s_1 = a_1 + z/k.
+        for j in (1..k).rev() {
+            let len = layout.level_len(j);
+            for (g, &v) in lower[layout.level_range(j)].iter_mut().zip(&ds[..len]) {
+                *g += v;
             }
-            ws.scale(z);
-            ws.d_scaled.fill(T::ZERO);
-            let RightWorkspace {
-                scaled,
-                chain,
-                grad_a,
-                grad_b,
-                d_scaled,
-                ..
-            } = ws;
-            // Level 1: out_1 = a_1 + z.
-            for (s, &g) in d_scaled[..d].iter_mut().zip(&grad[..d]) {
-                *s += g;
-            }
-            // Ascending: level k's own gradient is read before any higher level adds to it.
-            for k in 2..=n {
-                chain_of(layout, a, scaled, k, chain);
-                let (lower, upper) = grad.split_at_mut(layout.level_offset(k));
-                let (mut ds, mut ds_next) = (&mut grad_a[..], &mut grad_b[..]);
-                // out_k = a_k + s_{k-1} ⊗ z (the gradient of a_k is G_k itself).
+            let m = k - j + 1;
+            let d_scale = &mut d_scaled[(m - 1) * d..m * d];
+            if j == 1 {
+                for (s, &v) in d_scale.iter_mut().zip(&ds[..d]) {
+                    *s += v;
+                }
+            } else {
                 outer_rows_adjoint(
-                    &upper[..layout.level_len(k)],
-                    &chain[layout.level_range(k - 1)],
-                    z,
-                    &mut ds[..layout.level_len(k - 1)],
-                    &mut d_scaled[..d],
+                    &ds[..len],
+                    &chain[layout.level_range(j - 1)],
+                    &scaled[(m - 1) * d..m * d],
+                    &mut ds_next[..layout.level_len(j - 1)],
+                    d_scale,
                 );
-                // s_j = a_j + s_{j-1} ⊗ z/m, m = k - j + 1, down to s_1 = a_1 + z/k.
-                for j in (1..k).rev() {
-                    let len = layout.level_len(j);
-                    for (g, &v) in lower[layout.level_range(j)].iter_mut().zip(&ds[..len]) {
-                        *g += v;
-                    }
-                    let m = k - j + 1;
-                    let d_scale = &mut d_scaled[(m - 1) * d..m * d];
-                    if j == 1 {
-                        for (s, &v) in d_scale.iter_mut().zip(&ds[..d]) {
-                            *s += v;
-                        }
-                    } else {
-                        outer_rows_adjoint(
-                            &ds[..len],
-                            &chain[layout.level_range(j - 1)],
-                            &scaled[(m - 1) * d..m * d],
-                            &mut ds_next[..layout.level_len(j - 1)],
-                            d_scale,
-                        );
-                        std::mem::swap(&mut ds, &mut ds_next);
-                    }
-                }
-            }
-            for (m, row) in d_scaled.chunks_exact(d.max(1)).enumerate() {
-                let inv = T::from_f64(1.0 / (m + 1) as f64);
-                for (dz, &s) in d_z.iter_mut().zip(row) {
-                    *dz += s * inv;
-                }
+                std::mem::swap(&mut ds, &mut ds_next);
             }
         }
     }
-    dispatch(Task {
-        a,
-        z,
-        grad,
-        d_z,
-        ws,
-    })
+    for (m, row) in d_scaled.chunks_exact(d.max(1)).enumerate() {
+        let inv = T::from_f64(1.0 / (m + 1) as f64);
+        for (dz, &s) in d_z.iter_mut().zip(row) {
+            *dz += s * inv;
+        }
+    }
 }
 
 #[cfg(test)]

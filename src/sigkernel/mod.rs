@@ -25,7 +25,7 @@ pub use math::Real;
 pub use static_kernel::StaticKernel;
 
 use crate::error::{Error, Result};
-use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
+use crate::simd::simd_dispatch;
 use finite_difference::{Dyadic, Seed};
 use increments::Increments;
 
@@ -145,38 +145,23 @@ pub(crate) fn solve_group<T: Real, I: Increments<T>>(
     row_out: Option<&mut RowSink<'_, T>>,
     values: &mut [T],
 ) {
-    struct Task<'a, 'b, T, I> {
+    simd_dispatch!(<'a, 'b, T: Real, I: Increments<T>> |S| {
         increments: &'a mut I,
         ws: &'a mut Workspace<T>,
         row_out: Option<&'a mut RowSink<'b, T>>,
         values: &'a mut [T],
-    }
-    impl<T: Real, I: Increments<T>> SimdTask for Task<'_, '_, T, I> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            let row_out = self.row_out.map(|f| f as &mut RowSink<'_, T>);
-            let last = match self.ws {
-                Workspace::FiniteDifference(ws) => {
-                    finite_difference::forward::<S, T>(self.increments, ws, row_out)
-                }
-                Workspace::Polynomial(ws) => {
-                    polynomial::forward::<S, T>(self.increments, ws, row_out)
-                }
-            };
-            let w = self.values.len();
-            self.values.copy_from_slice(&last[last.len() - w..]);
-        }
-    }
-    dispatch(Task {
-        increments,
-        ws,
-        row_out,
-        values,
+    } -> () {
+        let row_out = row_out.map(|f| f as &mut RowSink<'_, T>);
+        let last = match ws {
+            Workspace::FiniteDifference(ws) => {
+                finite_difference::forward::<S, T>(increments, ws, row_out)
+            }
+            Workspace::Polynomial(ws) => {
+                polynomial::forward::<S, T>(increments, ws, row_out)
+            }
+        };
+        let w = values.len();
+        values.copy_from_slice(&last[last.len() - w..]);
     })
 }
 
@@ -190,35 +175,20 @@ pub(crate) fn backprop_group<T: Real, I: Increments<T>>(
     grid_seed: Option<&RowSource<'_, T>>,
     stored: Option<&RowSource<'_, T>>,
 ) {
-    struct Task<'a, 'b, T, I> {
+    simd_dispatch!(<'a, 'b, T: Real, I: Increments<T>> |S| {
         increments: &'a mut I,
         ws: &'a mut Workspace<T>,
         grid_seed: Option<&'a RowSource<'b, T>>,
         stored: Option<&'a RowSource<'b, T>>,
-    }
-    impl<T: Real, I: Increments<T>> SimdTask for Task<'_, '_, T, I> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            match self.ws {
-                Workspace::FiniteDifference(ws) => {
-                    let seed = self.grid_seed.map_or(Seed::Corner, Seed::Grid);
-                    finite_difference::backward::<S, T>(self.increments, ws, seed, self.stored)
-                }
-                Workspace::Polynomial(ws) => {
-                    polynomial::backward::<S, T>(self.increments, ws, self.grid_seed)
-                }
+    } -> () {
+        match ws {
+            Workspace::FiniteDifference(ws) => {
+                let seed = grid_seed.map_or(Seed::Corner, Seed::Grid);
+                finite_difference::backward::<S, T>(increments, ws, seed, stored)
+            }
+            Workspace::Polynomial(ws) => {
+                polynomial::backward::<S, T>(increments, ws, grid_seed)
             }
         }
-    }
-    dispatch(Task {
-        increments,
-        ws,
-        grid_seed,
-        stored,
     })
 }

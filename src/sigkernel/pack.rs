@@ -14,26 +14,14 @@
 use std::ops::{Add, Mul, Sub};
 
 use crate::scalar::Scalar;
-use crate::simd::{Simd, SimdTask, Vectorize, dispatch};
+use crate::simd::{Simd, Vectorize, simd_dispatch};
 
 /// Vectors per lane group.
 pub(crate) const VECTORS: usize = 2;
 
 /// The number of pairs a lane group of `T` holds on this CPU.
 pub(crate) fn group_width<T: Scalar>() -> usize {
-    struct Width<T>(std::marker::PhantomData<T>);
-    impl<T: Scalar> SimdTask for Width<T> {
-        type Elem = T;
-        type Output = usize;
-        #[inline(always)]
-        fn run<S: Simd>(self) -> usize
-        where
-            T: Vectorize<S>,
-        {
-            VECTORS * <T as Vectorize<S>>::LANES
-        }
-    }
-    dispatch(Width::<T>(std::marker::PhantomData))
+    simd_dispatch!(<T: Scalar> |S| {} -> usize { VECTORS * <T as Vectorize<S>>::LANES })
 }
 
 /// The `WIDTH` values of one grid point.

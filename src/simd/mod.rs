@@ -4,7 +4,9 @@
 //! type. [`dispatch`] runs a [`SimdTask`] instantiated for the best level the CPU has, inside a
 //! function compiled with those target features, so that one portable wheel still gets AVX2 or
 //! AVX-512 vectors and fused multiply-adds: 4/8 `f64` or 8/16 `f32` lanes. Everything a task
-//! calls is `#[inline(always)]` so that it is compiled into that function.
+//! calls is `#[inline(always)]` so that it is compiled into that function. [`simd_dispatch!`]
+//! writes the task for a block of code and the locals it takes, so that an entry point is its
+//! locals and one call of its `…_with`/`…_at` body at level `S`.
 //!
 //! The vector operations are explicit intrinsics rather than loops left to LLVM's vectoriser:
 //! vectorisation of short, data-dependent rows proved fragile (and a helper that escaped
@@ -151,6 +153,46 @@ pub(crate) trait SimdTask {
     where
         Self::Elem: Vectorize<S>;
 }
+
+/// Runs a block at the best [`Simd`] level for element type `T`: writes the [`SimdTask`] that
+/// carries the named locals into the function compiled for that level, and [`dispatch`]es it.
+///
+/// `simd_dispatch!(<'a, T: Scalar> |S| { z: &'a [T], out: &'a mut [T] } -> () { body })`
+/// moves the locals `z` and `out` (of the types given) into the task; inside `body` they are
+/// locals again, `S` is the level and `T: Vectorize<S>`. Further type parameters follow `T`
+/// with their bounds (`<'a, T: Real, I: Increments<T>>`). The body must be a call of
+/// `#[inline(always)]` code, as [`SimdTask::run`] says.
+macro_rules! simd_dispatch {
+    (
+        <$($lt:lifetime,)* $T:ident: $bound:path $(, $G:ident: $gbound:path)* $(,)?>
+        |$S:ident| { $($field:ident: $ty:ty),* $(,)? } -> $out:ty $body:block
+    ) => {{
+        struct Task<$($lt,)* $T $(, $G)*> {
+            $($field: $ty,)*
+            _elem: ::std::marker::PhantomData<fn() -> $T>,
+        }
+        impl<$($lt,)* $T: $bound $(, $G: $gbound)*> $crate::simd::SimdTask
+            for Task<$($lt,)* $T $(, $G)*>
+        {
+            type Elem = $T;
+            type Output = $out;
+            #[inline(always)]
+            fn run<$S: $crate::simd::Simd>(self) -> Self::Output
+            where
+                $T: $crate::simd::Vectorize<$S>,
+            {
+                let Task { $($field,)* _elem } = self;
+                $body
+            }
+        }
+        // `$T` here is the caller's own element type, which the task takes.
+        $crate::simd::dispatch(Task {
+            $($field,)*
+            _elem: ::std::marker::PhantomData::<fn() -> $T>,
+        })
+    }};
+}
+pub(crate) use simd_dispatch;
 
 const UNKNOWN: u8 = 0;
 const PORTABLE: u8 = 1;

@@ -13,12 +13,12 @@
 // `Real` and `Wide` are named by `with_real_coefficients!`.
 use super::{
     Coefficient, Job, LaneWorkspace, Layout, PathTransform, Real, Scalar, Simd, Vectorize, Wide,
-    dispatch, extract, gather, interleave, slot, unfold,
+    extract, gather, interleave, slot, unfold,
 };
 #[cfg(doc)]
 use crate::algebra::interleaved::FUSED_LANE_STEPS;
 use crate::algebra::interleaved::exp_mul_steps_lanes;
-use crate::simd::SimdTask;
+use crate::simd::simd_dispatch;
 
 /// The levels of row `r` of a stream of rows of `stride` values (levels `1..=N` last).
 #[inline(always)]
@@ -38,46 +38,21 @@ pub(crate) fn signature_streams<T: Scalar>(
     stride: usize,
     ws: &mut LaneWorkspace<T>,
 ) {
-    struct Task<'a, 'b, 'p, T> {
+    simd_dispatch!(<'a, 'b, 'p, T: Scalar> |S| {
         layout: Layout,
         transform: &'a PathTransform,
         jobs: &'a [Job<'p, T>],
         outs: &'a mut [&'b mut [T]],
         stride: usize,
         ws: &'a mut LaneWorkspace<T>,
-    }
-    impl<T: Scalar> SimdTask for Task<'_, '_, '_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            let Task {
-                layout,
-                transform,
-                jobs,
-                outs,
-                stride,
-                ws,
-            } = self;
-            with_real_coefficients!(
-                S,
-                T,
-                layout.dim(),
-                jobs.len(),
-                sign_stream(layout, transform, jobs, outs, stride, ws)
-            )
-        }
-    }
-    dispatch(Task {
-        layout,
-        transform,
-        jobs,
-        outs,
-        stride,
-        ws,
+    } -> () {
+        with_real_coefficients!(
+            S,
+            T,
+            layout.dim(),
+            jobs.len(),
+            sign_stream(layout, transform, jobs, outs, stride, ws)
+        )
     })
 }
 
@@ -153,7 +128,7 @@ pub(crate) fn signature_stream_backwards<T: Scalar>(
     d_paths: &mut [&mut [T]],
     ws: &mut LaneWorkspace<T>,
 ) {
-    struct Task<'a, 'b, 'c, 'p, T> {
+    simd_dispatch!(<'a, 'b, 'c, 'p, T: Scalar> |S| {
         layout: Layout,
         transform: &'a PathTransform,
         jobs: &'a [Job<'p, T>],
@@ -162,43 +137,14 @@ pub(crate) fn signature_stream_backwards<T: Scalar>(
         stride: usize,
         d_paths: &'a mut [&'c mut [T]],
         ws: &'a mut LaneWorkspace<T>,
-    }
-    impl<T: Scalar> SimdTask for Task<'_, '_, '_, '_, T> {
-        type Elem = T;
-        type Output = ();
-        #[inline(always)]
-        fn run<S: Simd>(self)
-        where
-            T: Vectorize<S>,
-        {
-            let Task {
-                layout,
-                transform,
-                jobs,
-                sigs,
-                grads,
-                stride,
-                d_paths,
-                ws,
-            } = self;
-            with_real_coefficients!(
-                S,
-                T,
-                layout.dim(),
-                jobs.len(),
-                walk_back_stream(layout, transform, jobs, sigs, grads, stride, d_paths, ws)
-            )
-        }
-    }
-    dispatch(Task {
-        layout,
-        transform,
-        jobs,
-        sigs,
-        grads,
-        stride,
-        d_paths,
-        ws,
+    } -> () {
+        with_real_coefficients!(
+            S,
+            T,
+            layout.dim(),
+            jobs.len(),
+            walk_back_stream(layout, transform, jobs, sigs, grads, stride, d_paths, ws)
+        )
     })
 }
 
