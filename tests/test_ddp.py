@@ -51,6 +51,10 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
         step(model, x[rank * half : (rank + 1) * half], y[rank * half : (rank + 1) * half])
         if rank == 0:
             torch.save([p.grad for p in model.parameters()], out)
+        # Both ranks done before either tears gloo down: a rank destroying the group while the
+        # other still talks to it was seen to abort ("terminate called without an active
+        # exception") on a loaded machine.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
