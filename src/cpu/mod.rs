@@ -6,7 +6,7 @@
 //! Chen products.
 //!
 //! Which engine signs a batch: small signatures fill SIMD lanes with several paths (or pieces of
-//! paths) at once (`lanes`); larger ones run one path per thread, a few long paths cut in time.
+//! paths) at once (`lane_engine`); larger ones run one path per thread, a few long paths cut in time.
 //! Corrected increments always run one path per thread (cut in time when few and long). Streams
 //! of prefixes run on either engine but are never cut in time (every prefix would cost a Chen
 //! product with the pieces before it). Ragged batches run on every engine.

@@ -1,6 +1,6 @@
 //! Signatures, their gradients and their directional derivatives for up to one vector's worth
 //! of increment sequences at once (two for signatures of one or two letters): one per SIMD lane
-//! (see [`crate::algebra`]'s lane-interleaved kernels).
+//! (see [`crate::algebra`]'s lane-interleaved arithmetic).
 //!
 //! A *job* is a path and a range of its increments: a whole path, or a piece of one when a few
 //! long paths are cut in time to fill the lanes. Jobs of different lengths share a group; the

@@ -20,9 +20,9 @@ use crate::scalar::Scalar;
 // The traits below are `pub` but live in a private module: the public `Scalar` trait can name
 // them as supertraits (sealing it) while no other crate can reach them.
 
-/// An instruction-set level the kernels are compiled for.
+/// An instruction-set level the vectorised code is compiled for.
 pub trait Simd: Copy + Send + Sync + 'static {
-    /// Vector registers the level has: how many values a kernel can keep at hand.
+    /// Vector registers the level has: how many values a loop can keep at hand.
     const REGISTERS: usize;
 }
 
@@ -55,7 +55,7 @@ impl Simd for Avx512 {
 
 /// Vectors of `Self` at level `S`.
 ///
-/// The loads and stores take raw pointers: the kernels check their slices' lengths once per call
+/// The loads and stores take raw pointers: the hot loops check their slices' lengths once per call
 /// and then address vectors inside them, which keeps bounds checks out of the innermost loops.
 ///
 /// # Safety
@@ -160,8 +160,9 @@ pub(crate) trait SimdTask {
 /// `simd_dispatch!(<'a, T: Scalar> |S| { z: &'a [T], out: &'a mut [T] } -> () { body })`
 /// moves the locals `z` and `out` (of the types given) into the task; inside `body` they are
 /// locals again, `S` is the level and `T: Vectorize<S>`. Further type parameters follow `T`
-/// with their bounds (`<'a, T: Real, I: Increments<T>>`). The body must be a call of
-/// `#[inline(always)]` code, as [`SimdTask::run`] says.
+/// with their bounds (`<'a, T: Real, I: Increments<T>>`). Everything the body calls must
+/// be `#[inline(always)]`, as [`SimdTask::run`] says; a long body is best one call of such a
+/// function, which rustfmt formats (it leaves macro arguments alone).
 macro_rules! simd_dispatch {
     (
         <$($lt:lifetime,)* $T:ident: $bound:path $(, $G:ident: $gbound:path)* $(,)?>
@@ -261,7 +262,7 @@ unsafe fn run_avx512<K: SimdTask>(task: K) -> K::Output {
     task.run::<Avx512>()
 }
 
-/// The instruction-set level the kernels run at on this CPU: `"avx512"`, `"avx2"` or
+/// The instruction-set level the vectorised code runs at on this CPU: `"avx512"`, `"avx2"` or
 /// `"portable"` (for benchmarks and bug reports).
 pub fn simd_level() -> &'static str {
     match level() {

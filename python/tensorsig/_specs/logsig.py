@@ -1,7 +1,7 @@
 """Metadata of the log-signature functions: argument checks and output shapes, in pure Python.
 
 Every public log-signature function validates its non-array arguments and its arrays' shapes
-here, before touching any data: each ``_<op>_meta`` takes shapes (tuples of ints), ints, floats
+here, before touching any data: each ``<op>_meta`` takes shapes (tuples of ints), ints, floats
 and bools only and returns the output shape(s) (and any parameter it resolves, such as a scalar
 term inferred from a length). Nothing here calls numpy or torch, so the same functions can serve
 torch fake tensors and ``torch.compile``.
