@@ -9,13 +9,16 @@ tensorsig says so instead of crashing.
 from __future__ import annotations
 
 import glob
+import inspect
 import os
 
 import numpy as np
 import pytest
 
 import tensorsig
+from ops import CASES
 from tensorsig import _core, _cuda
+from tensorsig._specs import OPS
 
 pytestmark = pytest.mark.skipif(not getattr(_core, "HAS_CUDA", False), reason="built without CUDA")
 
@@ -97,6 +100,7 @@ def call_sig(path, out, degree=2):
     [
         (FakeCudaArray((2, 10, 3), "<i8"), FakeCudaArray((2, 12)), TypeError, "float32 or float64"),
         (FakeCudaArray((10, 3)), FakeCudaArray((2, 12)), ValueError, "3 dimensions"),
+        (FakeCudaArray((2, 10, 0)), FakeCudaArray((2, 0)), ValueError, "0 channels"),
         (FakeCudaArray((2, 10, 3)), FakeCudaArray((2, 13)), ValueError, "values where 24"),
         (FakeCudaArray((2, 10, 3)), FakeCudaArray((2, 12), "<f4"), ValueError, "same dtype"),
         (FakeCudaArray((2, 10, 3)), FakeCudaArray((2, 12), strides=(8, 16)), ValueError, "C-contiguous"),
@@ -119,6 +123,40 @@ def test_arguments_checked_before_any_launch(path, out, error, match):
 def test_valid_arguments_reach_the_driver_check():
     with pytest.raises(RuntimeError, match="driver"):
         call_sig(FakeCudaArray((2, 10, 3)), FakeCudaArray((2, 12)))
+
+
+def test_a_numpy_array_among_cuda_operands_is_refused():
+    with pytest.raises(TypeError, match="out must be a CUDA array"):
+        call_sig(FakeCudaArray((2, 10, 3)), np.zeros((2, 12)))
+
+
+def test_options_with_cpu_kernels_only_are_refused_on_a_gpu():
+    with pytest.raises(tensorsig.exceptions.DeviceError, match="correction, lengths or stream on the CPU"):
+        _core.sig(
+            FakeCudaArray((2, 10, 3)), FakeCudaArray((2, 12)), 2, False, False, 1.0, False, 1,
+            lengths=np.array([10, 9]), launch=(0, 0),
+        )  # fmt: skip
+
+
+@pytest.mark.skipif(HAS_DRIVER, reason="the ops with GPU kernels would launch them on fake pointers")
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_every_op_refuses_gpu_operands_exactly_when_it_has_no_gpu_kernels(rng, case):
+    # The op table's `cuda` flag and the bindings' GPU arms are two statements of one fact.
+    spec = OPS[case.op]
+    arrays = case.arrays(rng)
+    signature = inspect.signature(case.function).parameters.items()
+    values = {name: p.default for name, p in signature if p.default is not inspect.Parameter.empty}
+    values.update(case.params)
+    meta = spec.meta(*(a.shape for a in arrays), *(values[p.name] for p in spec.params))
+    if meta.passthrough:
+        return
+    read = [FakeCudaArray(view) for view in meta.views if view is not None]
+    if spec.cuda:
+        with pytest.raises(RuntimeError, match="driver"):
+            spec.native(*read, *meta.native_args, launch=(0, 0))
+    else:
+        with pytest.raises(tensorsig.exceptions.DeviceError, match=f"{case.op} on the CPU only"):
+            spec.native(*read, *meta.native_args, launch=(0, 0))
 
 
 def test_a_cuda_array_needs_the_launch_parameters():

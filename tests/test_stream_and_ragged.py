@@ -307,9 +307,9 @@ def test_cuda_tensors_refuse_the_new_keywords_clearly():
 
     on_gpu = Operand("path", None, np.dtype(np.float32), torch.device("cuda", 0))
     refuse_on_gpu(on_gpu, False, False, False)
-    with pytest.raises(NotImplementedError, match="lengths, stream are not supported for CUDA tensors yet"):
+    with pytest.raises(ts.exceptions.DeviceError, match="lengths, stream are not supported for CUDA"):
         refuse_on_gpu(on_gpu, False, True, True)
-    with pytest.raises(NotImplementedError, match="correction is not supported for CUDA tensors yet"):
+    with pytest.raises(ts.exceptions.DeviceError, match="correction is not supported for CUDA tensors yet"):
         refuse_on_gpu(on_gpu, True, False, False)
 
 

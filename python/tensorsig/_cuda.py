@@ -13,6 +13,7 @@ import sys
 import threading
 
 from . import _core
+from .exceptions import DeviceError
 
 _lock = threading.Lock()
 _ready = False
@@ -38,12 +39,13 @@ def _nvrtc_candidates() -> list[str]:
 
 
 def ensure_ready() -> None:
-    """Points the native code at NVRTC, once; raises RuntimeError for a build without CUDA."""
+    """Points the native code at NVRTC, once; raises DeviceError (a RuntimeError) for a build
+    without CUDA."""
     global _ready
     if _ready:
         return
     if not getattr(_core, "HAS_CUDA", False):
-        raise RuntimeError("this build of tensorsig was compiled without CUDA support")
+        raise DeviceError("this build of tensorsig was compiled without CUDA support")
     with _lock:
         if not _ready:
             candidates = _nvrtc_candidates()

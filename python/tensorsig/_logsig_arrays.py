@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._operands import Operand, check_same_kind, contiguous, merge_batch, operand
-from .exceptions import DeviceError
+from ._operands import Operand, check_same_kind, contiguous, merge_batch, operand, require_cpu
 
 
 def _cpu_only(op: Operand) -> None:
-    if op.on_gpu:
-        raise DeviceError(
-            f"{op.name} is a CUDA tensor; tensorsig computes log-signatures on the CPU for now. "
-            "Move it with .cpu() first"
-        )
+    require_cpu(op, "log-signatures")
 
 
 def _operands(values: list[Any], names: list[str]) -> list[Operand]:

@@ -126,6 +126,15 @@ def operand(value: Any, name: str, *, warn_grad: bool = True) -> Operand:
     )
 
 
+def require_cpu(op: Operand, what: str) -> None:
+    """Refuses an operand on a GPU for ``what``, which has CPU kernels only, with a
+    :class:`~tensorsig.exceptions.DeviceError` that says how to move it (before any work)."""
+    if op.on_gpu:
+        raise DeviceError(
+            f"tensorsig computes {what} on the CPU only for now; move {op.name} there with .cpu() first"
+        )
+
+
 def check_same_kind(operands: tuple[Operand, ...]) -> None:
     """All operands are numpy arrays, or all torch tensors on one device, of one dtype."""
     first = operands[0]

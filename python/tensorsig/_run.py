@@ -8,9 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _cuda
-from ._operands import Operand, check_same_kind, empty, native_view, operand, torch_module
+from ._operands import Operand, check_same_kind, empty, native_view, operand, require_cpu, torch_module
 from ._specs import OpSpec
-from .exceptions import DeviceError
 
 
 def run(spec: OpSpec, arrays: tuple[Any, ...], params: tuple[Any, ...], *, warn_grad: bool = True) -> Any:
@@ -23,12 +22,9 @@ def run(spec: OpSpec, arrays: tuple[Any, ...], params: tuple[Any, ...], *, warn_
     ops = tuple(operand(value, name, warn_grad=warn_grad) for value, name in zip(arrays, spec.arrays))
     if len(ops) > 1:
         check_same_kind(ops)
-    if ops[0].on_gpu and not spec.cuda:
-        raise DeviceError(
-            f"tensorsig computes {spec.name} on the CPU only for now; "
-            "move the tensors there with .cpu() first"
-        )
     meta = spec.meta(*(op.shape for op in ops), *params)
+    if not spec.cuda:
+        require_cpu(ops[0], spec.name)
     if meta.passthrough:
         return arrays[0]
     like = ops[0]

@@ -21,7 +21,7 @@ from ._checks import check_n_jobs, check_non_negative_int, check_path_flags
 from ._operands import Operand, check_same_kind, empty, native_view, operand, path_shape, torch_module
 from ._run import native
 from ._specs.signature import SIG, SIG_BACKPROP, warn_if_not_finite
-from .exceptions import ArgumentTypeError, InvalidArgumentError, ShapeError
+from .exceptions import ArgumentTypeError, DeviceError, InvalidArgumentError, ShapeError
 
 Shape = tuple[int, ...]
 
@@ -162,7 +162,7 @@ def refuse_on_gpu(path: Operand, correction: bool, lengths: bool, stream: bool) 
     ]
     if asked:
         one = len(asked) == 1
-        raise NotImplementedError(
+        raise DeviceError(
             f"{', '.join(asked)} {'is' if one else 'are'} not supported for CUDA tensors yet; "
             f"compute on the CPU (path.cpu()) or leave {'it' if one else 'them'} at the default"
         )

@@ -14,20 +14,17 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._operands import Operand, check_same_kind, empty, has_values, operand
+from ._operands import Operand, check_same_kind, empty, has_values, operand, require_cpu
 from ._specs.sigkernel import PathShape, Plan, Solver, Transform, sig_kernel_gram_meta, sig_kernel_meta
 from ._static_kernels import Context, check_static_kernel, native_spec
 from ._transform import transform_path
-from .exceptions import DeviceError, ShapeError
+from .exceptions import ShapeError
 
 # --- arrays -------------------------------------------------------------------------------------
 
 
 def check_cpu(op: Operand) -> None:
-    if op.on_gpu:
-        raise DeviceError(
-            f"tensorsig computes signature kernels on the CPU; move {op.name} there with .cpu() first"
-        )
+    require_cpu(op, "signature kernels")
 
 
 def path_operands(path1: Any, path2: Any) -> tuple[Operand, Operand]:

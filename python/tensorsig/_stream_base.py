@@ -9,8 +9,8 @@ import numpy as np
 
 from . import _core
 from ._checks import check_bool, check_n_jobs, check_non_negative_int, signature_length
-from ._operands import Operand, operand
-from .exceptions import ArgumentTypeError, DeviceError, InvalidArgumentError, ShapeError
+from ._operands import Operand, operand, require_cpu
+from .exceptions import ArgumentTypeError, InvalidArgumentError, ShapeError
 
 
 def check_positive_int(value: Any, name: str) -> None:
@@ -92,8 +92,7 @@ class StreamBase:
         against the stream's dimension, batch shape, dtype and container (locked by the first
         push)."""
         op = operand(value, name)
-        if op.on_gpu:
-            raise DeviceError(f"{type(self).__name__} works on the CPU: move {name} there with .cpu() first")
+        require_cpu(op, type(self).__name__)
         shape = op.shape
         rank = 2 if point_axis else 1
         if len(shape) < rank or shape[-1] != self._dimension:

@@ -52,12 +52,18 @@ impl SigParams {
     /// The layout of the signatures of `paths`, or an error naming the argument (a path without
     /// channels, a layout too large to index).
     pub fn layout<T: Copy>(&self, paths: &Paths<'_, T>) -> Result<Layout> {
-        if paths.dim() == 0 {
+        self.layout_for(paths.dim())
+    }
+
+    /// The layout of the signatures of paths of `dim` channels (before the transform), or an
+    /// error naming the path argument.
+    pub fn layout_for(&self, dim: usize) -> Result<Layout> {
+        if dim == 0 {
             return Err(Error::invalid(
                 "path",
                 "has 0 channels (dimension); a path needs at least one",
             ));
         }
-        Layout::new(self.transform.dim(paths.dim()), self.degree)
+        Layout::new(self.transform.dim(dim), self.degree)
     }
 }

@@ -2,12 +2,12 @@
 
 use numpy::ndarray::{Array3, ArrayView3, Axis, Ix3, IxDyn};
 use numpy::{
-    Element, PyArrayDescrMethods, PyReadonlyArray, PyReadwriteArray, PyUntypedArray,
-    PyUntypedArrayMethods,
+    Element, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArray, PyReadwriteArray,
+    PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 
-use super::errors::{argument_type_error, shape_error};
+use super::errors::{argument_type_error, invalid_argument, shape_error};
 use crate::path::Paths;
 
 pub(crate) use crate::DType;
@@ -56,8 +56,9 @@ impl<'py, T: Element + Copy> PathArray<'py, T> {
         array: &Bound<'py, PyAny>,
         name: &str,
     ) -> PyResult<(Self, bool)> {
-        let array: PyReadonlyArray<'py, T, IxDyn> =
-            array.extract().map_err(|_| not_like_the_first(name))?;
+        let array = typed::<T>(array, name)?
+            .try_readonly()
+            .map_err(|e| invalid_argument(format!("{name} cannot be read: {e}")))?;
         match array.ndim() {
             2 | 3 => {
                 let single = array.ndim() == 2;
@@ -104,11 +105,24 @@ impl<'py, T: Element + Copy> PathArray<'py, T> {
     }
 }
 
-/// The error for an array argument that is not a numpy array of the first one's dtype.
-fn not_like_the_first(name: &str) -> PyErr {
-    argument_type_error(format!(
-        "{name} must be a numpy array of the same dtype as the op's first array"
-    ))
+/// `array` as a numpy array of `T`, the element type the op runs in (taken from the array that
+/// decides its device): a `TypeError` when it is no numpy array, a `ValueError` when its dtype
+/// differs, as the facade's own checks have it.
+fn typed<'a, 'py, T: Element>(
+    array: &'a Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<&'a Bound<'py, PyArrayDyn<T>>> {
+    if let Ok(typed) = array.cast::<PyArrayDyn<T>>() {
+        return Ok(typed);
+    }
+    let expected = numpy::dtype::<T>(array.py());
+    match array.cast::<PyUntypedArray>() {
+        Ok(untyped) => Err(invalid_argument(format!(
+            "{name} must have the same dtype as the other arrays ({expected}), got {}",
+            untyped.dtype()
+        ))),
+        Err(_) => Err(argument_type_error(format!("{name} must be a numpy array"))),
+    }
 }
 
 /// A read-only C-contiguous array (signatures, gradients), to be read as a flat slice.
@@ -116,8 +130,9 @@ pub(crate) fn contiguous<'py, T: Element>(
     array: &Bound<'py, PyAny>,
     name: &str,
 ) -> PyResult<PyReadonlyArray<'py, T, numpy::ndarray::IxDyn>> {
-    let array: PyReadonlyArray<'py, T, numpy::ndarray::IxDyn> =
-        array.extract().map_err(|_| not_like_the_first(name))?;
+    let array = typed::<T>(array, name)?
+        .try_readonly()
+        .map_err(|e| invalid_argument(format!("{name} cannot be read: {e}")))?;
     if !array.is_c_contiguous() {
         return Err(shape_error(format!("{name} must be C-contiguous")));
     }
@@ -129,8 +144,9 @@ pub(crate) fn output<'py, T: Element>(
     array: &Bound<'py, PyAny>,
     name: &str,
 ) -> PyResult<PyReadwriteArray<'py, T, numpy::ndarray::IxDyn>> {
-    let array: PyReadwriteArray<'py, T, numpy::ndarray::IxDyn> =
-        array.extract().map_err(|_| not_like_the_first(name))?;
+    let array = typed::<T>(array, name)?
+        .try_readwrite()
+        .map_err(|e| invalid_argument(format!("{name} cannot be written: {e}")))?;
     if !array.is_c_contiguous() {
         return Err(shape_error(format!("{name} must be C-contiguous")));
     }

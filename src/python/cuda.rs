@@ -30,15 +30,23 @@ impl CudaArray {
         let interface = value
             .getattr("__cuda_array_interface__")
             .map_err(|e| argument_type_error(format!("{name} must be a CUDA array: {e}")))?;
-        let interface = interface.cast::<PyDict>()?;
+        // A malformed interface is the array's fault, not a bug: a TypeError naming it.
+        let malformed = |e: PyErr| {
+            argument_type_error(format!(
+                "{name}'s __cuda_array_interface__ is not a valid one: {e}"
+            ))
+        };
+        let interface = interface
+            .cast::<PyDict>()
+            .map_err(|e| malformed(e.into()))?;
         let item = |key: &str| -> PyResult<Bound<'_, PyAny>> {
             interface
                 .get_item(key)?
                 .ok_or_else(|| shape_error(format!("{name}'s CUDA array interface lacks {key:?}")))
         };
-        let shape: Vec<usize> = item("shape")?.extract()?;
-        let typestr: String = item("typestr")?.extract()?;
-        let (ptr, _read_only): (u64, bool) = item("data")?.extract()?;
+        let shape: Vec<usize> = item("shape")?.extract().map_err(malformed)?;
+        let typestr: String = item("typestr")?.extract().map_err(malformed)?;
+        let (ptr, _read_only): (u64, bool) = item("data")?.extract().map_err(malformed)?;
         let dtype = match typestr.as_str() {
             "<f4" => DType::F32,
             "<f8" => DType::F64,
@@ -51,7 +59,7 @@ impl CudaArray {
         let size = dtype.size() as i64;
         let strides = match interface.get_item("strides")? {
             Some(s) if !s.is_none() => {
-                let bytes: Vec<i64> = s.extract()?;
+                let bytes: Vec<i64> = s.extract().map_err(malformed)?;
                 if bytes.iter().any(|b| b % size != 0) {
                     return Err(shape_error(format!(
                         "{name}'s strides are not whole elements"

@@ -1,17 +1,18 @@
-//! Where an op runs: the device of its first array argument.
+//! Where an op runs: the device of the array that decides it (the first array argument, or for a
+//! backward pass the forward's first input).
 //!
 //! A numpy array runs on the CPU. An object exposing `__cuda_array_interface__` (a torch CUDA
 //! tensor, a CuPy array) runs on its GPU, on the stream the facade passes as `launch=(device,
 //! stream)`: torch's current stream there, so that the launch is ordered with the caller's
-//! other work. Every binding takes `launch` and asks [`Device::of`]; an op without GPU kernels
-//! refuses a GPU operand through [`Device::cpu_only`], so the facade needs no per-device names.
+//! other work. Every binding (but `sig_new`, numpy's allocating shortcut) takes `launch` and asks
+//! [`Device::of`]; an op without GPU kernels refuses a GPU operand through
+//! [`Device::cpu_only`], so the facade needs no per-device names.
 
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
 
 use super::arrays::{DType, dtype_of};
-use super::errors::{argument_type_error, to_py_err};
-use crate::{DeviceErrorKind, Error};
+use super::errors::argument_type_error;
 
 /// The facade's launch parameters for a GPU operand: the device ordinal and the raw
 /// `cudaStream_t`.
@@ -45,8 +46,8 @@ impl Device {
             #[cfg(feature = "cuda")]
             Some((device, stream)) => Ok(Device::Cuda(crate::cuda::Stream { device, stream })),
             #[cfg(not(feature = "cuda"))]
-            Some(_) => Err(to_py_err(Error::Device {
-                kind: DeviceErrorKind::Unavailable,
+            Some(_) => Err(super::errors::to_py_err(crate::Error::Device {
+                kind: crate::DeviceErrorKind::Unavailable,
                 message: "this build of tensorsig was compiled without CUDA support".into(),
             })),
             None => Err(argument_type_error(format!(
@@ -62,12 +63,7 @@ impl Device {
         match self {
             Device::Cpu(dtype) => Ok(dtype),
             #[cfg(feature = "cuda")]
-            Device::Cuda(_) => Err(to_py_err(Error::Device {
-                kind: DeviceErrorKind::Unsupported,
-                message: format!(
-                    "tensorsig computes {op} on the CPU only for now; move the tensors there with .cpu() first"
-                ),
-            })),
+            Device::Cuda(_) => Err(super::errors::cpu_only(op)),
         }
     }
 }

@@ -1,7 +1,10 @@
-//! Core errors and panics → Python exceptions: every error a binding raises goes through here.
+//! Core errors and panics → Python exceptions, and the constructors of the bindings' own
+//! argument errors: every exception a binding raises is made here.
 //!
 //! The classes are those of `tensorsig.exceptions`, each also the built-in exception pysiglib
-//! raises for the same mistake (`ShapeError` is a `ValueError`, …).
+//! raises for the same mistake (`ShapeError` is a `ValueError`, …). (pyo3's conversion of the
+//! arguments themselves, e.g. a negative int for a `usize`, raises its built-in `TypeError` or
+//! `OverflowError` before a binding runs; the facade has checked those values already.)
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -47,6 +50,18 @@ pub(crate) fn shape_error(message: impl Into<String>) -> PyErr {
 /// An argument outside its domain: `InvalidArgumentError` (a `ValueError`).
 pub(crate) fn invalid_argument(message: impl Into<String>) -> PyErr {
     classes::InvalidArgumentError::new_err(message.into())
+}
+
+/// The refusal of an operand on a GPU by `what`, which has CPU kernels only: a `DeviceError`
+/// that says how to move the data.
+#[cfg(feature = "cuda")] // without CUDA no operand is ever on a GPU
+pub(crate) fn cpu_only(what: &str) -> PyErr {
+    to_py_err(Error::Device {
+        kind: crate::DeviceErrorKind::Unsupported,
+        message: format!(
+            "tensorsig computes {what} on the CPU only for now; move the tensors there with .cpu() first"
+        ),
+    })
 }
 
 /// Runs `work`, turning a panic (a bug: inputs are validated before any work starts) into an

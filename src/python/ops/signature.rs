@@ -87,7 +87,7 @@ pub(crate) fn sig(
         #[cfg(feature = "cuda")]
         Device::Cuda(at) => {
             gpu::refuse_extras("sig", extras)?;
-            let (path, paths, layout) = gpu::signature_args(path, &params.transform, degree)?;
+            let (path, paths, layout) = gpu::signature_args(path, &params)?;
             let out = gpu::CudaArray::extract(out, "out")?
                 .rows(path.dtype, paths.batch * layout.len_with(scalar_term))?;
             // SAFETY: shapes, strides and dtypes checked above; the tensors outlive the call and
@@ -229,7 +229,7 @@ pub(crate) fn sig_backprop(
         #[cfg(feature = "cuda")]
         Device::Cuda(at) => {
             gpu::refuse_extras("sig_backprop", extras)?;
-            let (path, paths, layout) = gpu::signature_args(path, &params.transform, degree)?;
+            let (path, paths, layout) = gpu::signature_args(path, &params)?;
             let rows = paths.batch * layout.len_with(scalar_term);
             let sig = gpu::CudaArray::extract(sig, "sig")?.rows(path.dtype, rows)?;
             let derivs =
@@ -297,11 +297,16 @@ pub(crate) fn sig_backprop_jvp(
         }),
         #[cfg(feature = "cuda")]
         Device::Cuda(at) => {
-            let (path, paths, layout) = gpu::signature_args(path, &params.transform, degree)?;
+            let (path, paths, layout) = gpu::signature_args(path, &params)?;
             let directions = gpu::CudaArray::extract(directions, "directions")?;
-            if directions.shape != path.shape || directions.dtype != path.dtype {
+            if directions.dtype != path.dtype {
+                return Err(crate::python::errors::invalid_argument(
+                    "directions must have the dtype of path",
+                ));
+            }
+            if directions.shape != path.shape {
                 return Err(crate::python::errors::shape_error(
-                    "directions must have the shape and dtype of path",
+                    "directions must have the shape of path",
                 ));
             }
             let directions = directions.paths()?;
@@ -337,17 +342,16 @@ mod gpu {
     use crate::cuda::DevicePaths;
     pub(super) use crate::python::cuda::CudaArray;
     use crate::python::errors::to_py_err;
-    use crate::{DeviceErrorKind, Error, Layout, PathTransform};
+    use crate::{Layout, SigParams};
 
     /// The path argument of a signature op: the array, its paths and the signatures' layout.
     pub(super) fn signature_args(
         path: &Bound<'_, PyAny>,
-        transform: &PathTransform,
-        degree: usize,
+        params: &SigParams,
     ) -> PyResult<(CudaArray, DevicePaths, Layout)> {
         let array = CudaArray::extract(path, "path")?;
         let paths = array.paths()?;
-        let layout = Layout::new(transform.dim(paths.dim), degree).map_err(to_py_err)?;
+        let layout = params.layout_for(paths.dim).map_err(to_py_err)?;
         Ok((array, paths, layout))
     }
 
@@ -356,12 +360,9 @@ mod gpu {
         if extras.correction.is_none() && extras.lengths.is_none() && !extras.stream {
             return Ok(());
         }
-        Err(to_py_err(Error::Device {
-            kind: DeviceErrorKind::Unsupported,
-            message: format!(
-                "{op} with correction, lengths or stream runs on the CPU only for now; move the tensors there with .cpu() first"
-            ),
-        }))
+        Err(crate::python::errors::cpu_only(&format!(
+            "{op} with correction, lengths or stream"
+        )))
     }
 }
 
