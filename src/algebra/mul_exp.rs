@@ -105,6 +105,7 @@ impl<T: Scalar> MulExpWorkspace<T> {
 /// their order: `a` is its own word-reversed layout too, and level `k` may as well be written
 /// as `z ⊗ level_(k-1) / k`, `d` scaled copies of the level below (long runs that vectorise,
 /// where the other order would interleave `d` values at a time).
+#[inline(always)] // compiled into the caller's SIMD level: its runs vectorise at full width
 pub(crate) fn exp_into<T: Scalar>(layout: Layout, z: &[T], a: &mut [T]) {
     let (d, n) = (layout.dim(), layout.degree());
     assert!(z.len() == d && a.len() == layout.len());
