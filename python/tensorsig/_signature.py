@@ -171,8 +171,9 @@ def sig(
         tensor levels 2..degree``), a non-empty correction with ``degree < 2`` or ``lead_lag``, a
         correction of another container, dtype or device than ``path``, ``lengths`` not of the
         batch shape or outside ``1..length``.
-    NotImplementedError
-        For CUDA tensors with ``correction``, ``stream`` or ``lengths`` (CPU only for now).
+    tensorsig.exceptions.DeviceError
+        For CUDA tensors with ``correction``, ``stream`` or ``lengths`` (CPU only for now); a
+        ``RuntimeError``.
 
     Warns
     -----
@@ -332,7 +333,7 @@ def sig_backprop(
 
     Raises
     ------
-    TypeError, ValueError, NotImplementedError
+    TypeError, ValueError, tensorsig.exceptions.DeviceError
         As :func:`sig`; also ValueError for ``sig`` or ``sig_derivs`` of another shape than
         :func:`sig` returns for these arguments.
 
