@@ -182,6 +182,11 @@ def test_nan_or_inf_results_warn_like_pysiglib():
         with pytest.warns(RuntimeWarning) as caught:
             ts.sig(batch, 2)
         assert caught[0].filename == __file__  # the warning names the caller's line
+    import tensorsig.torch_api as ta
+
+    with pytest.warns(RuntimeWarning) as caught:
+        ta.sig(torch.from_numpy(path), 2)  # torch_api's native shortcut
+    assert caught[0].filename == __file__
 
 
 # --- every array argument of every op (the op table) --------------------------------------------

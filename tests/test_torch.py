@@ -121,6 +121,43 @@ def test_calls_without_autograd_skip_the_dispatch_but_not_its_checks_or_results(
         ta.sig(x, 2.0)
 
 
+def test_the_native_read_of_cpu_tensors_matches_numpy_on_every_layout():
+    # ta.sig(path, degree) on a plain CPU tensor reads the tensor's memory natively; every layout
+    # torch can hand it must give numpy's values, and anything it cannot read must still work.
+    base = rand(4, 7, 3, grad=False, seed=3)
+    storage = torch.arange(64 * 8, dtype=F64).reshape(64, 8)
+    layouts = {
+        "contiguous": base,
+        "one path": base[1],
+        "transposed": base.transpose(1, 2).contiguous().transpose(1, 2),
+        "strided slice": base[::2, 1::2, ::2],
+        "offset view": base[1:, 2:],
+        "broadcast": base[:1].expand(5, 7, 3),
+        "float32": base.float(),
+        "float32 one path, channels first": base[0].float().t().contiguous().t(),
+        "inference tensor": torch.inference_mode()(lambda: base * 1)(),
+        "offset storage": storage[3:10, 1:4] / 100,
+    }
+    for name, path in layouts.items():
+        expected = tensorsig.sig(path.numpy(), 3)
+        out = ta.sig(path, 3)
+        assert type(out) is torch.Tensor and out.dtype == path.dtype, name
+        np.testing.assert_array_equal(out.numpy(), expected, err_msg=name)
+    with torch.no_grad():  # requires grad, but nothing records it
+        torch.testing.assert_close(ta.sig(base.clone().requires_grad_(), 2), ta.sig(base, 2), rtol=0, atol=0)
+    # What the native read leaves to the general path: half precision (refused there),
+    # 0 points, a misaligned buffer, a sparse tensor.
+    with pytest.raises(TypeError, match="float32 or float64"):
+        ta.sig(base.half(), 2)
+    assert ta.sig(torch.zeros(2, 0, 3, dtype=F64), 2).shape == (2, 12)
+    floats = torch.frombuffer(bytearray(8 * 12 + 4), dtype=torch.float32, offset=4, count=24)
+    misaligned = floats.view(torch.float64).reshape(4, 3)  # a malloc'd buffer, 4 bytes in
+    assert misaligned.data_ptr() % 8 == 4
+    np.testing.assert_array_equal(ta.sig(misaligned, 2).numpy(), tensorsig.sig(misaligned.numpy(), 2))
+    with pytest.raises((TypeError, ValueError, RuntimeError)):
+        ta.sig(base.to_sparse(), 2)
+
+
 def test_dispatch_modes_still_see_the_operator():
     from torch.utils._python_dispatch import TorchDispatchMode
 

@@ -41,6 +41,16 @@ def sig_new(
     scalar_term: bool,
     n_jobs: int,
 ) -> tuple[_Floats, bool] | None: ...
+# A CPU torch.Tensor in, a torch.Tensor out (torch is not a dependency of the stubs).
+def sig_new_tensor(
+    path: object,
+    degree: int,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: float,
+    scalar_term: bool,
+    n_jobs: int,
+) -> tuple[object, bool] | None: ...
 def sig_backprop(
     path: _Floats,
     sig: _Floats,

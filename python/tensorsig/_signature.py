@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
@@ -214,9 +215,20 @@ def sig(
            [2. , 2. ]])
     """
     if correction is None and stream is False and lengths is None:
-        plain = _sig_of_plain_call(path, degree, time_aug, lead_lag, end_time, horner, scalar_term, n_jobs)
-        if plain is not None:
-            return cast(Array, plain)
+        # The most common call, a numpy path of rank 2 or 3 in native float32/float64, goes
+        # straight to the native code, which allocates the result: a call on a short path costs
+        # about a quarter of the op table's general path (which parses any container and layout).
+        if (
+            type(path) is np.ndarray
+            and path.dtype in _NATIVE_FLOATS
+            and path.flags.aligned
+            and (path.ndim == 3 or path.ndim == 2)
+        ):
+            plain = native_sig(
+                _core.sig_new, path, degree, time_aug, lead_lag, end_time, horner, scalar_term, n_jobs
+            )
+            if plain is not None:
+                return cast(Array, plain)
     elif uses_options(correction, stream, lengths):
         return cast(
             Array,
@@ -237,27 +249,25 @@ def sig(
     return cast(Array, run(SIG, (path,), (degree, time_aug, lead_lag, end_time, horner, scalar_term, n_jobs)))
 
 
-def _sig_of_plain_call(
+def native_sig(
+    native: Callable[..., tuple[np.ndarray, bool] | None],
     path: Any,
     degree: Any,
-    time_aug: Any,
-    lead_lag: Any,
-    end_time: Any,
-    horner: Any,
-    scalar_term: Any,
-    n_jobs: Any,
-) -> np.ndarray | None:
-    """``sig`` of the most common call, a numpy path of rank 2 or 3 in native float32/float64 with
-    arguments of the right types, straight to the native code, which allocates the result: a
-    call on a short path costs about a quarter of the op table's general path (which parses any
-    container and layout). None when the call is anything else; the general path then takes it,
-    and owns every error message."""
+    time_aug: Any = False,
+    lead_lag: Any = False,
+    end_time: Any = 1.0,
+    horner: Any = True,
+    scalar_term: Any = False,
+    n_jobs: Any = 1,
+) -> Any:
+    """``native(path, degree, time_aug, lead_lag, end_time, scalar_term, n_jobs)``, a native
+    shortcut that allocates the signatures (``_core.sig_new`` for numpy arrays, ``sig_new_tensor``
+    for torch_api's CPU tensors), when the other arguments have exactly the types ``sig``
+    documents; None otherwise, or when the native code leaves the call to the general path (which
+    then owns every error message). Called by ``sig`` and torch_api's ``sig`` themselves: the NaN
+    warning names the line that called them."""
     if not (
-        type(path) is np.ndarray
-        and path.dtype in _NATIVE_FLOATS
-        and path.flags.aligned
-        and (path.ndim == 3 or path.ndim == 2)
-        and type(degree) is int
+        type(degree) is int
         and 0 <= degree < 2**32
         and type(time_aug) is bool
         and type(lead_lag) is bool
@@ -269,7 +279,7 @@ def _sig_of_plain_call(
         and -(2**62) < n_jobs < 2**62
     ):
         return None
-    result = _core.sig_new(path, degree, time_aug, lead_lag, end_time, scalar_term, n_jobs)
+    result = native(path, degree, time_aug, lead_lag, end_time, scalar_term, n_jobs)
     if result is None:
         return None
     out, finite = result

@@ -6,6 +6,7 @@ use numpy::{
     PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
 use super::errors::{argument_type_error, invalid_argument, shape_error};
 use crate::path::Paths;
@@ -102,6 +103,105 @@ impl<'py, T: Element + Copy> PathArray<'py, T> {
         // read-only borrow protects from writes through other borrows for `'a`.
         let data = unsafe { std::slice::from_raw_parts(view.as_ptr(), extent) };
         Paths::strided(data, shape, strides).map_err(|e| shape_error(e.to_string()))
+    }
+}
+
+/// A batch of paths in a CPU torch tensor `(batch, length, channels)`, or one path
+/// `(length, channels)`, read in place through the tensor's `data_ptr()`, `shape` and
+/// `stride()`: torch_api's shortcut for small signatures, which would otherwise spend about a
+/// microsecond on the tensor's numpy view.
+pub(crate) struct TensorPaths<'py> {
+    /// Keeps the tensor alive for as long as its memory is read.
+    _tensor: Bound<'py, PyAny>,
+    /// The first element's address.
+    data: usize,
+    dtype: DType,
+    shape: [usize; 3],
+    /// In elements; torch's strides are never negative.
+    strides: [usize; 3],
+}
+
+impl<'py> TensorPaths<'py> {
+    /// The paths of `tensor` and whether it holds a single path, or None when it is not a
+    /// strided tensor of `float32` or `float64` of rank 2 or 3 with an element and no lazy
+    /// negation (the facade's general path then takes it, and owns the errors). The caller
+    /// vouches that `tensor` is a `torch.Tensor` on the CPU.
+    pub(crate) fn extract(tensor: &Bound<'py, PyAny>) -> Option<(Self, bool)> {
+        let py = tensor.py();
+        let dtype = tensor.getattr(pyo3::intern!(py, "dtype")).ok()?;
+        let floating = dtype.getattr(pyo3::intern!(py, "is_floating_point")).ok()?;
+        let size: usize = dtype
+            .getattr(pyo3::intern!(py, "itemsize"))
+            .ok()?
+            .extract()
+            .ok()?;
+        let dtype = match (floating.is_truthy().ok()?, size) {
+            (true, 4) => DType::F32,
+            (true, 8) => DType::F64,
+            _ => return None, // half precisions, integers, complex numbers
+        };
+        let shape = tensor.getattr(pyo3::intern!(py, "shape")).ok()?;
+        let (shape, single) = triple(&shape)?;
+        // Sparse, MKL-DNN and nested tensors have no strides: `stride()` raises.
+        let strides = tensor.call_method0(pyo3::intern!(py, "stride")).ok()?;
+        let (mut strides, _) = triple(&strides)?;
+        if single {
+            strides[0] = 0;
+        }
+        let negated = tensor.call_method0(pyo3::intern!(py, "is_neg")).ok()?;
+        if shape.contains(&0) || negated.is_truthy().ok()? {
+            return None;
+        }
+        let data: usize = tensor
+            .call_method0(pyo3::intern!(py, "data_ptr"))
+            .ok()?
+            .extract()
+            .ok()?;
+        if !data.is_multiple_of(size) {
+            return None; // misaligned (torch.frombuffer at an odd offset): the general path copies
+        }
+        let paths = TensorPaths {
+            _tensor: tensor.clone(),
+            data,
+            dtype,
+            shape,
+            strides,
+        };
+        Some((paths, single))
+    }
+
+    /// The element type.
+    pub(crate) fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The paths as a core view.
+    ///
+    /// # Safety
+    /// `T` is the type of [`Self::dtype`], and nothing resizes the tensor or writes to it while
+    /// the view lives (as for the numpy view `tensor.numpy()` that this read replaces).
+    pub(crate) unsafe fn view<T: Copy>(&self) -> PyResult<Paths<'_, T>> {
+        let extent = 1
+            + (0..3)
+                .map(|i| (self.shape[i] - 1) * self.strides[i])
+                .sum::<usize>();
+        // SAFETY: a non-empty strided tensor addresses elements in [data, data + extent), all
+        // inside its storage, which `_tensor` keeps alive; the caller vouches for the type and
+        // for the absence of writes.
+        let data = unsafe { std::slice::from_raw_parts(self.data as *const T, extent) };
+        Paths::strided(data, self.shape, self.strides).map_err(|e| shape_error(e.to_string()))
+    }
+}
+
+/// A torch size or stride tuple of 2 or 3 non-negative integers as 3, a leading 1 added to 2
+/// (`true`); None for anything else.
+fn triple(sizes: &Bound<'_, PyAny>) -> Option<([usize; 3], bool)> {
+    let sizes = sizes.cast::<PyTuple>().ok()?; // torch.Size is a tuple
+    let at = |i| sizes.get_item(i).ok()?.extract::<usize>().ok();
+    match sizes.len() {
+        2 => Some(([1, at(0)?, at(1)?], true)),
+        3 => Some(([at(0)?, at(1)?, at(2)?], false)),
+        _ => None,
     }
 }
 

@@ -92,7 +92,12 @@ from ._dispatch import differentiable
 from ._logsig import linear_log_sig, log_sig, log_sig_combine, log_sig_join, logsig_to_sig, sig_to_log_sig
 from ._sigkernel import expected_sig_score, sig_kernel, sig_kernel_gram, sig_mmd, sig_score
 
-sig = differentiable(_plain_signature.sig, OPS["sig"], with_options=_signature.sig_with_options_autograd)
+sig = differentiable(
+    _plain_signature.sig,
+    OPS["sig"],
+    with_options=_signature.sig_with_options_autograd,
+    shortcut=_signature.sig_of_cpu_tensor,
+)
 #: Alias of :func:`sig`, as in pysiglib.
 signature = sig
 sig_combine = differentiable(_plain_combine.sig_combine, OPS["sig_combine"])

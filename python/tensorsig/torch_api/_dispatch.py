@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
 
 import torch
-from torch.utils import _python_dispatch
 
 from .._specs import OpSpec
 from ._registry import check_tensors, encoded, operators, run_eagerly
@@ -27,22 +26,27 @@ R = TypeVar("R")
 _functorch_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
 
 
+# The tests of ``_needs_operator``, bound once: each global or attribute lookup costs a fraction of
+# a short path's signature.
+_is_compiling = torch.compiler.is_compiling
+_torch_function_mode_enabled = torch._C._is_torch_function_mode_enabled
+_dispatch_modes = torch._C._len_torch_dispatch_stack  # the user modes that _python_dispatch sees
+_grad_enabled = torch.is_grad_enabled
+_from_numpy = torch.from_numpy
+_Tensor = torch.Tensor
+
+
 def _needs_operator(tensors: Sequence[Any]) -> bool:
     """Whether a call must go through its operator: for autograd to record it, under
     torch.compile or export (tracing, fake or functional tensors), inside a torch function or
     dispatch mode, or on tensors that functorch wraps (vmap, grad). Any other call would only
     reach the operator's eager implementation, after a dispatch that costs ten times a small
     signature (the ``call`` section of the benchmark)."""
-    if (
-        torch.compiler.is_compiling()
-        or torch._C._is_torch_function_mode_enabled()
-        or _python_dispatch._get_current_dispatch_mode() is not None
-        or _functorch_wrapped is None
-    ):
+    if _is_compiling() or _torch_function_mode_enabled() or _dispatch_modes() or _functorch_wrapped is None:
         return True
-    grad = torch.is_grad_enabled()
+    grad = _grad_enabled()
     for t in tensors:
-        if type(t) is not torch.Tensor or (grad and t.requires_grad) or _functorch_wrapped(t):
+        if type(t) is not _Tensor or (grad and t.requires_grad) or _functorch_wrapped(t):
             return True
     return False
 
@@ -55,41 +59,33 @@ def _numpy_view(tensor: torch.Tensor) -> Any:
         return tensor.detach().resolve_neg().resolve_conj().numpy()
 
 
-def _plain_on_cpu_tensors(
-    plain: Callable[..., Any], count: int, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    """``plain(*args, **kwargs)`` with its array arguments (CPU tensors, the first ``count``
-    positional arguments) as numpy views of them (no copy), its results wrapped back as tensors
-    (no copy either, unless a result is an input itself: transform_path with nothing to do). The
-    caller's own arguments are passed on: binding them anew costs more than the signature of a
-    short path."""
-    views = [_numpy_view(a) for a in args[:count]]
-    results = plain(*views, *args[count:], **kwargs)
-    if type(results) is tuple:
-        return tuple(_as_tensor(result, views) for result in results)
-    return _as_tensor(results, views)
-
-
-def _as_tensor(result: Any, inputs: list[Any]) -> torch.Tensor:
-    """A plain function's numpy result as a tensor sharing its memory (copied if it is an input)."""
+def _as_tensor(result: Any, inputs: Sequence[Any]) -> torch.Tensor:
+    """A plain function's numpy result as a tensor sharing its memory (copied if it is an input:
+    transform_path with nothing to do)."""
     for array in inputs:
         if result is array:
-            return torch.from_numpy(result.copy())
-    return torch.from_numpy(result)
+            return _from_numpy(result.copy())
+    return _from_numpy(result)
 
 
 _MISSING = inspect.Parameter.empty
 
 
 def differentiable(
-    plain: Callable[P, R], spec: OpSpec, *, with_options: Callable[..., Any] | None = None
+    plain: Callable[P, R],
+    spec: OpSpec,
+    *,
+    with_options: Callable[..., Any] | None = None,
+    shortcut: Callable[..., Any] | None = None,
 ) -> Callable[P, R]:
     """``plain``'s torch_api twin: the same signature and docstring; tensors go through the
     operator (differentiable), anything else to ``plain`` (numpy in, numpy out, as pysiglib's
     torch_api does). ``plain``'s parameters are ``spec``'s arrays then its params, in order, among
     which ``with_options`` names keyword options of its own (``sig``'s ``correction``, ``stream``
     and ``lengths``): a call that sets any of them away from its default goes to
-    ``with_options(**arguments)`` instead of the operator."""
+    ``with_options(**arguments)`` instead of the operator. ``shortcut``, if given, is tried first
+    on a call without keywords whose arrays are CPU tensors that need no operator: it takes the
+    positional arguments and returns the result, or None to leave the call to ``plain``."""
     signature = inspect.signature(plain)
     parameters = list(signature.parameters.values())
     names = [p.name for p in parameters]
@@ -107,24 +103,30 @@ def differentiable(
 
     option_defaults = [(names[i], default) for i, default in options]
 
-    def on_cpu_without_operator(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-        """Whether this call's arrays are CPU tensors, given positionally, that need no operator,
-        with no option set. (Arrays given by keyword take the operator's path: same results.)"""
-        if not count <= len(args) <= positional:
-            return False
-        if kwargs:
-            for name, default in option_defaults:
-                if kwargs.get(name, default) is not default:
-                    return False
-        arrays = args[:count]
-        for array in arrays:
-            if type(array) is not torch.Tensor or not array.is_cpu:
-                return False
-        return not _needs_operator(arrays)
-
     def function(*args: Any, **kwargs: Any) -> Any:
-        if on_cpu_without_operator(args, kwargs):
-            return _plain_on_cpu_tensors(plain, count, args, kwargs)
+        # Plain CPU tensors, given positionally, with no option set, go to ``shortcut`` or to
+        # ``plain`` on numpy views of their memory (no copy), its results wrapped back as tensors
+        # (no copy either). The caller's own arguments are passed on: binding them anew costs
+        # more than the signature of a short path. (Arrays given by keyword take the operator's
+        # path: same results.)
+        if count <= len(args) <= positional and (
+            not kwargs or all(kwargs.get(name, default) is default for name, default in option_defaults)
+        ):
+            tensors = args[:count]
+            for tensor in tensors:
+                if type(tensor) is not _Tensor or not tensor.is_cpu:
+                    break
+            else:
+                if not _needs_operator(tensors):
+                    if shortcut is not None and not kwargs:
+                        result = shortcut(*args)
+                        if result is not None:
+                            return result
+                    views = [_numpy_view(t) for t in tensors]
+                    results: Any = plain(*views, *args[count:], **kwargs)
+                    if type(results) is tuple:
+                        return tuple(_as_tensor(r, views) for r in results)
+                    return _as_tensor(results, views)
         if len(args) > positional:
             raise TypeError(f"{plain.__name__}() takes {positional} positional arguments, {len(args)} given")
         values = [*args, *defaults[len(args) :]]

@@ -1,15 +1,20 @@
-//! The signature ops: `sig` (and its allocating fast entry `sig_new`), `sig_backprop`, the
-//! second-order `sig_backprop_jvp`, and the sizes `sig_length` and `resolve_n_jobs`.
+//! The signature ops: `sig` (and its allocating fast entries `sig_new` and `sig_new_tensor`),
+//! `sig_backprop`, the second-order `sig_backprop_jvp`, and the sizes `sig_length` and `resolve_n_jobs`.
 
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 
 use super::{sig_params, threads};
-use crate::SigOptions;
-use crate::python::arrays::{PathArray, read_paths, read_rows, with_dtype, write_rows};
+use crate::cpu::Threads;
+use crate::python::arrays::{
+    PathArray, TensorPaths, read_paths, read_rows, with_dtype, write_rows,
+};
 use crate::python::device::{Device, Launch};
 use crate::python::errors::{detached, fill_checking_finite, to_py_err};
 use crate::python::sig_options::{correction_of, path_lengths};
+use crate::scalar::Scalar;
+use crate::{Paths, SigOptions, SigParams};
 
 /// The optional arguments of `sig` and `sig_backprop`.
 #[derive(Clone, Copy)]
@@ -142,43 +147,95 @@ pub(crate) fn sig_new<'py>(
         let (path, single) = PathArray::<T>::extract_one_or_many(path, "path")?;
         let mut copy = None;
         let paths = path.view(&mut copy)?;
-        // A signature has at least `degree` coefficients; a larger bound here also keeps the
-        // layout from counting through a huge degree of a 1-channel path.
-        if degree > SIG_NEW_MAX_BYTES / std::mem::size_of::<T>() {
-            return Ok(None);
-        }
-        let Ok(layout) = params.layout(&paths) else {
-            return Ok(None);
-        };
-        let width = layout.len_with(scalar_term);
-        let fits = paths
-            .batch()
-            .checked_mul(width)
-            .and_then(|n| n.checked_mul(std::mem::size_of::<T>()))
-            .is_some_and(|bytes| bytes <= SIG_NEW_MAX_BYTES);
-        if width == 0 || paths.batch() == 0 || paths.is_empty() || !fits {
-            return Ok(None);
-        }
-        // SAFETY: a new C-contiguous array, not yet shared with Python or borrowed elsewhere,
-        // so the slice is its only view; `sig_with` writes every element before Python can
-        // read one (on an error the array is dropped unread).
-        let (out, values) = unsafe {
-            if single {
-                let array = PyArray1::<T>::new(py, width, false);
-                let values = std::slice::from_raw_parts_mut(array.data(), width);
-                (array.into_any(), values)
-            } else {
-                let array = PyArray2::<T>::new(py, [paths.batch(), width], false);
-                let values = std::slice::from_raw_parts_mut(array.data(), paths.batch() * width);
-                (array.into_any(), values)
-            }
-        };
-        let finite = fill_checking_finite(py, values, |out| {
-            let options = SigOptions::default();
-            crate::sig_with(&paths, &params, &options, threads, out)
-        })?;
-        Ok(Some((out, finite)))
+        new_signatures(py, &paths, single, &params, threads)
     })
+}
+
+/// [`sig_new`] for a CPU torch tensor, read in place, the signatures returned as a tensor
+/// sharing the memory of the numpy array allocated here (torch_api's shortcut: the tensor's numpy
+/// view would cost about a microsecond, as much as the signature of a short path). The caller has
+/// checked that `path` is a `torch.Tensor` on the CPU that no autograd, tracing or mode needs to
+/// see; None for any other tensor (see [`TensorPaths::extract`]) or result (see [`sig_new`]).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)] // the facade's flat call
+pub(crate) fn sig_new_tensor<'py>(
+    py: Python<'py>,
+    path: &Bound<'py, PyAny>,
+    degree: usize,
+    time_aug: bool,
+    lead_lag: bool,
+    end_time: f64,
+    scalar_term: bool,
+    n_jobs: i64,
+) -> PyResult<Option<(Bound<'py, PyAny>, bool)>> {
+    static FROM_NUMPY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let params = sig_params(degree, time_aug, lead_lag, end_time, scalar_term);
+    let Some((tensor, single)) = TensorPaths::extract(path) else {
+        return Ok(None);
+    };
+    let result = with_dtype!(tensor.dtype(), |T| {
+        let threads = threads(n_jobs)?;
+        // SAFETY: `extract` read the element type off the tensor; the GIL, held until the
+        // computation releases it, keeps other Python code from touching the tensor until then
+        // (as with its numpy view, a thread resizing it during the computation is the caller's
+        // race).
+        let paths = unsafe { tensor.view::<T>()? };
+        new_signatures(py, &paths, single, &params, threads)?
+    });
+    let Some((out, finite)) = result else {
+        return Ok(None);
+    };
+    let from_numpy = FROM_NUMPY.import(py, "torch", "from_numpy")?;
+    Ok(Some((from_numpy.call1((out,))?, finite)))
+}
+
+/// The signatures of `paths` into a new numpy array, `(sig_len,)` for a `single` path or
+/// `(batch, sig_len)`, with whether every value is finite; None for a result that would be
+/// empty or over [`SIG_NEW_MAX_BYTES`] (the facade's general path then takes the call).
+fn new_signatures<'py, T: Scalar + numpy::Element>(
+    py: Python<'py>,
+    paths: &Paths<'_, T>,
+    single: bool,
+    params: &SigParams,
+    threads: Threads,
+) -> PyResult<Option<(Bound<'py, PyAny>, bool)>> {
+    let degree = params.degree;
+    // A signature has at least `degree` coefficients; a larger bound here also keeps the
+    // layout from counting through a huge degree of a 1-channel path.
+    if degree > SIG_NEW_MAX_BYTES / std::mem::size_of::<T>() {
+        return Ok(None);
+    }
+    let Ok(layout) = params.layout(paths) else {
+        return Ok(None);
+    };
+    let width = layout.len_with(params.scalar_term);
+    let fits = paths
+        .batch()
+        .checked_mul(width)
+        .and_then(|n| n.checked_mul(std::mem::size_of::<T>()))
+        .is_some_and(|bytes| bytes <= SIG_NEW_MAX_BYTES);
+    if width == 0 || paths.batch() == 0 || paths.is_empty() || !fits {
+        return Ok(None);
+    }
+    // SAFETY: a new C-contiguous array, not yet shared with Python or borrowed elsewhere,
+    // so the slice is its only view; `sig_with` writes every element before Python can
+    // read one (on an error the array is dropped unread).
+    let (out, values) = unsafe {
+        if single {
+            let array = PyArray1::<T>::new(py, width, false);
+            let values = std::slice::from_raw_parts_mut(array.data(), width);
+            (array.into_any(), values)
+        } else {
+            let array = PyArray2::<T>::new(py, [paths.batch(), width], false);
+            let values = std::slice::from_raw_parts_mut(array.data(), paths.batch() * width);
+            (array.into_any(), values)
+        }
+    };
+    let finite = fill_checking_finite(py, values, |out| {
+        let options = SigOptions::default();
+        crate::sig_with(paths, params, &options, threads, out)
+    })?;
+    Ok(Some((out, finite)))
 }
 
 /// Gradients of signatures with respect to their paths, into `out` `(batch, length, channels)`;
@@ -383,6 +440,7 @@ pub(crate) fn resolve_n_jobs(n_jobs: i64) -> PyResult<usize> {
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sig, m)?)?;
     m.add_function(wrap_pyfunction!(sig_new, m)?)?;
+    m.add_function(wrap_pyfunction!(sig_new_tensor, m)?)?;
     m.add_function(wrap_pyfunction!(sig_backprop, m)?)?;
     m.add_function(wrap_pyfunction!(sig_backprop_jvp, m)?)?;
     m.add_function(wrap_pyfunction!(sig_length, m)?)?;
