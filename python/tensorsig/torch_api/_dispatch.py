@@ -4,8 +4,9 @@ nothing needs it.
 :func:`differentiable` makes a plain function's torch twin. Tensors that autograd, torch.compile,
 a dispatch mode or functorch must see go through ``torch.ops.tensorsig.<op>``; plain CPU tensors go
 straight to the numpy function on views of their memory (the dispatch alone costs ten times a small
-signature: the ``call`` section of the benchmark), and anything that is not a tensor to the plain
-function, numpy in and numpy out, as pysiglib's torch_api does.
+signature: the ``call`` section of the benchmark), or for ``sig`` to a native shortcut that reads
+the tensor itself; anything that is not a tensor goes to the plain function, numpy in and numpy
+out, as pysiglib's torch_api does.
 """
 
 from __future__ import annotations
