@@ -41,6 +41,7 @@ def sig_new(
     scalar_term: bool,
     n_jobs: int,
 ) -> tuple[_Floats, bool] | None: ...
+
 # A CPU torch.Tensor in, a torch.Tensor out (torch is not a dependency of the stubs).
 def sig_new_tensor(
     path: object,
