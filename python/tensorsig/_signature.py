@@ -250,7 +250,7 @@ def sig(
 
 
 def native_sig(
-    native: Callable[..., tuple[np.ndarray, bool] | None],
+    native: Callable[..., tuple[Any, bool] | None],
     path: Any,
     degree: Any,
     time_aug: Any = False,
