@@ -156,6 +156,9 @@ def test_the_native_read_of_cpu_tensors_matches_numpy_on_every_layout():
     np.testing.assert_array_equal(ta.sig(misaligned, 2).numpy(), tensorsig.sig(misaligned.numpy(), 2))
     with pytest.raises((TypeError, ValueError, RuntimeError)):
         ta.sig(base.to_sparse(), 2)
+    # Autograd's zero tensors have no memory (data_ptr() is 0): read as the zeros they stand for.
+    zeros = torch._efficientzerotensor((4, 7, 3), dtype=F64)
+    torch.testing.assert_close(ta.sig(zeros, 3), ta.sig(torch.zeros(4, 7, 3, dtype=F64), 3), rtol=0, atol=0)
 
 
 def test_dispatch_modes_still_see_the_operator():

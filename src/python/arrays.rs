@@ -157,8 +157,10 @@ impl<'py> TensorPaths<'py> {
             .ok()?
             .extract()
             .ok()?;
-        if !data.is_multiple_of(size) {
-            return None; // misaligned (torch.frombuffer at an odd offset): the general path copies
+        // No memory (an autograd zero tensor), or misaligned (torch.frombuffer at an odd
+        // offset): the general path copies.
+        if data == 0 || !data.is_multiple_of(size) {
+            return None;
         }
         let paths = TensorPaths {
             _tensor: tensor.clone(),

@@ -53,11 +53,11 @@ def _needs_operator(tensors: Sequence[Any]) -> bool:
 
 
 def _numpy_view(tensor: torch.Tensor) -> Any:
-    """A CPU tensor's values as a numpy array, without a copy."""
+    """A CPU tensor's values as a numpy array, without a copy where torch can give one."""
     try:
         return tensor.numpy()
-    except RuntimeError:  # it requires grad, or holds a lazy negation or conjugation
-        return tensor.detach().resolve_neg().resolve_conj().numpy()
+    except RuntimeError:  # it requires grad, holds a lazy negation, or is autograd's zero tensor
+        return tensor.numpy(force=True)
 
 
 def _as_tensor(result: Any, inputs: Sequence[Any]) -> torch.Tensor:

@@ -1,5 +1,6 @@
 //! The signature ops: `sig` (and its allocating fast entries `sig_new` and `sig_new_tensor`),
-//! `sig_backprop`, the second-order `sig_backprop_jvp`, and the sizes `sig_length` and `resolve_n_jobs`.
+//! `sig_backprop`, the second-order `sig_backprop_jvp`, and the sizes `sig_length` and
+//! `resolve_n_jobs`.
 
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
