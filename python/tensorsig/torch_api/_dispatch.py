@@ -54,10 +54,12 @@ def _needs_operator(tensors: Sequence[Any]) -> bool:
 
 def _numpy_view(tensor: torch.Tensor) -> Any:
     """A CPU tensor's values as a numpy array, without a copy where torch can give one."""
+    if tensor._is_zerotensor():  # autograd's zeros have no memory: numpy() raises, or in torch
+        return torch.zeros(tensor.shape, dtype=tensor.dtype).numpy()  # 2.4 reads garbage
     try:
         return tensor.numpy()
-    except RuntimeError:  # it requires grad, holds a lazy negation, or is autograd's zero tensor
-        return tensor.numpy(force=True)
+    except RuntimeError:  # it requires grad, or holds a lazy negation or conjugation
+        return tensor.detach().resolve_neg().resolve_conj().numpy()
 
 
 def _as_tensor(result: Any, inputs: Sequence[Any]) -> torch.Tensor:
