@@ -54,8 +54,9 @@ def _needs_operator(tensors: Sequence[Any]) -> bool:
 
 def _numpy_view(tensor: torch.Tensor) -> Any:
     """A CPU tensor's values as a numpy array, without a copy where torch can give one."""
-    if tensor._is_zerotensor():  # autograd's zeros have no memory: numpy() raises, or in torch
-        return torch.zeros(tensor.shape, dtype=tensor.dtype).numpy()  # 2.4 reads garbage
+    # Autograd's zero tensors have no memory: numpy() raises on them, or reads garbage (torch 2.4).
+    if tensor._is_zerotensor():
+        return torch.zeros(tensor.shape, dtype=tensor.dtype).numpy()
     try:
         return tensor.numpy()
     except RuntimeError:  # it requires grad, or holds a lazy negation or conjugation
