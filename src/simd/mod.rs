@@ -124,6 +124,14 @@ pub trait Vectorize<S: Simd>: Copy {
         dst: *mut Self,
         stride: usize,
     );
+    /// The `LANES`×`LANES` transpose of the vectors at `src[k]`, `k < LANES`: stores at
+    /// `dst[i] + at` the `LANES` elements that are lane `i` of each vector, in order. This is
+    /// how the lane layout is written back out as one row per lane.
+    ///
+    /// # Safety
+    /// `src` and `dst` hold at least `LANES` pointers; each `src[k]` must be valid for reading
+    /// `LANES` elements and each `dst[i] + at` for writing `LANES` elements.
+    unsafe fn transpose(src: &[*const Self], dst: &[*mut Self], at: usize);
 }
 
 mod portable;
@@ -269,5 +277,81 @@ pub fn simd_level() -> &'static str {
         AVX512 => "avx512",
         AVX2 => "avx2",
         _ => "portable",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Transposes a square block of `T` at level `S` through [`Vectorize::transpose`], and the
+    /// same rows back through [`Vectorize::transposed_differences`] (differences against
+    /// zeros one row on): both must give the block's transpose.
+    struct Transposes<T>(std::marker::PhantomData<T>);
+
+    impl<T: Scalar> SimdTask for Transposes<T> {
+        type Elem = T;
+        type Output = (Vec<T>, Vec<T>, Vec<T>);
+        #[inline(always)]
+        fn run<S: Simd>(self) -> Self::Output
+        where
+            T: Vectorize<S>,
+        {
+            let n = <T as Vectorize<S>>::LANES;
+            let block: Vec<T> = (0..n * n).map(|i| T::from_f64(i as f64 + 1.0)).collect();
+            let expected: Vec<T> = (0..n * n).map(|i| block[(i % n) * n + i / n]).collect();
+            // `transposed_differences` reads `row[at + i + ahead] - row[at + i]`: with
+            // `ahead = n` and every row followed by `n` zeros, the negated transpose.
+            let mut out = vec![T::ZERO; n * n];
+            let mut padded = vec![T::ZERO; 2 * n * n];
+            for (r, row) in block.chunks_exact(n).enumerate() {
+                padded[2 * n * r..2 * n * r + n].copy_from_slice(row);
+            }
+            let src: Vec<*const T> = block.chunks_exact(n).map(|row| row.as_ptr()).collect();
+            let dst: Vec<*mut T> = out
+                .chunks_exact_mut(n)
+                .map(|row| row.as_mut_ptr())
+                .collect();
+            let rows: Vec<*const T> = padded.chunks_exact(2 * n).map(|row| row.as_ptr()).collect();
+            let mut differences = vec![T::ZERO; n * n];
+            // SAFETY: `n` rows of `n` elements each (of `2n` for the padded ones).
+            unsafe {
+                <T as Vectorize<S>>::transpose(&src, &dst, 0);
+                <T as Vectorize<S>>::transposed_differences(
+                    &rows,
+                    0,
+                    n,
+                    differences.as_mut_ptr(),
+                    n,
+                );
+            }
+            let negated = differences.into_iter().map(|x| T::ZERO - x).collect();
+            (out, negated, expected)
+        }
+    }
+
+    fn check<T: Scalar>() {
+        let task = || Transposes::<T>(std::marker::PhantomData);
+        let mut results = vec![("portable", task().run::<Portable>())];
+        #[cfg(target_arch = "x86_64")]
+        if detect() >= AVX2 {
+            // SAFETY: the CPU has AVX2 and FMA.
+            results.push(("avx2", unsafe { run_avx2(task()) }));
+        }
+        #[cfg(target_arch = "x86_64")]
+        if detect() == AVX512 {
+            // SAFETY: the CPU has AVX-512 F and VL.
+            results.push(("avx512", unsafe { run_avx512(task()) }));
+        }
+        for (level, (transposed, differences, expected)) in results {
+            assert_eq!(transposed, expected, "transpose at {level}");
+            assert_eq!(differences, expected, "transposed_differences at {level}");
+        }
+    }
+
+    #[test]
+    fn transposes_move_every_lane_to_its_row() {
+        check::<f64>();
+        check::<f32>();
     }
 }

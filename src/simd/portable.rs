@@ -86,6 +86,17 @@ macro_rules! portable_vectors {
                     }
                 }
             }
+            #[inline(always)]
+            unsafe fn transpose(src: &[*const $t], dst: &[*mut $t], at: usize) {
+                // SAFETY: the caller guarantees the four sources' and destinations' extents.
+                unsafe {
+                    for (k, &from) in src.iter().enumerate().take(4) {
+                        for (i, &to) in dst.iter().enumerate().take(4) {
+                            *to.add(at + k) = *from.add(i);
+                        }
+                    }
+                }
+            }
         }
     )*};
 }

@@ -89,20 +89,37 @@ impl Vectorize<Avx2> for f64 {
                 let p: *const f64 = rows[l].add(at);
                 _mm256_sub_pd(_mm256_loadu_pd(p.add(ahead)), _mm256_loadu_pd(p))
             };
-            let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
-            // Pairs of rows interleaved within 128-bit halves, then the halves swapped.
-            let (even01, odd01) = (_mm256_unpacklo_pd(r0, r1), _mm256_unpackhi_pd(r0, r1));
-            let (even23, odd23) = (_mm256_unpacklo_pd(r2, r3), _mm256_unpackhi_pd(r2, r3));
-            let columns = [
-                _mm256_permute2f128_pd(even01, even23, 0x20),
-                _mm256_permute2f128_pd(odd01, odd23, 0x20),
-                _mm256_permute2f128_pd(even01, even23, 0x31),
-                _mm256_permute2f128_pd(odd01, odd23, 0x31),
-            ];
+            let columns = transpose_pd([row(0), row(1), row(2), row(3)]);
             for (i, c) in columns.into_iter().enumerate() {
                 _mm256_storeu_pd(dst.add(i * stride), c);
             }
         }
+    }
+    #[inline(always)]
+    unsafe fn transpose(src: &[*const f64], dst: &[*mut f64], at: usize) {
+        unsafe {
+            let row = |k: usize| _mm256_loadu_pd(src[k]);
+            let columns = transpose_pd([row(0), row(1), row(2), row(3)]);
+            for (i, c) in columns.into_iter().enumerate() {
+                _mm256_storeu_pd(dst[i].add(at), c);
+            }
+        }
+    }
+}
+
+/// The 4×4 transpose of four rows of `f64`: pairs of rows interleaved within 128-bit halves,
+/// then the halves swapped.
+#[inline(always)]
+fn transpose_pd([r0, r1, r2, r3]: [__m256d; 4]) -> [__m256d; 4] {
+    unsafe {
+        let (even01, odd01) = (_mm256_unpacklo_pd(r0, r1), _mm256_unpackhi_pd(r0, r1));
+        let (even23, odd23) = (_mm256_unpacklo_pd(r2, r3), _mm256_unpackhi_pd(r2, r3));
+        [
+            _mm256_permute2f128_pd(even01, even23, 0x20),
+            _mm256_permute2f128_pd(odd01, odd23, 0x20),
+            _mm256_permute2f128_pd(even01, even23, 0x31),
+            _mm256_permute2f128_pd(odd01, odd23, 0x31),
+        ]
     }
 }
 
@@ -187,35 +204,80 @@ impl Vectorize<Avx2> for f32 {
                 _mm256_sub_ps(_mm256_loadu_ps(p.add(ahead)), _mm256_loadu_ps(p))
             };
             // (No `array::from_fn`: it escapes inlining, and with it the intrinsics.)
-            let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
-            let (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7));
-            // Pairs of rows interleaved, then quadruples, within 128-bit halves; then the
-            // halves swapped: element `i` of every row ends in column `i`.
-            let (lo01, hi01) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
-            let (lo23, hi23) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
-            let (lo45, hi45) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
-            let (lo67, hi67) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
-            // quads[q] (rows 0-3) and quads[4 + q] (rows 4-7): elements q and q + 4.
-            let quads = [
-                _mm256_shuffle_ps::<0x44>(lo01, lo23),
-                _mm256_shuffle_ps::<0xEE>(lo01, lo23),
-                _mm256_shuffle_ps::<0x44>(hi01, hi23),
-                _mm256_shuffle_ps::<0xEE>(hi01, hi23),
-                _mm256_shuffle_ps::<0x44>(lo45, lo67),
-                _mm256_shuffle_ps::<0xEE>(lo45, lo67),
-                _mm256_shuffle_ps::<0x44>(hi45, hi67),
-                _mm256_shuffle_ps::<0xEE>(hi45, hi67),
+            let rows = [
+                row(0),
+                row(1),
+                row(2),
+                row(3),
+                row(4),
+                row(5),
+                row(6),
+                row(7),
             ];
-            for i in 0..8 {
-                let (lo, hi) = (quads[i % 4], quads[4 + i % 4]);
-                let c = if i < 4 {
-                    _mm256_permute2f128_ps::<0x20>(lo, hi)
-                } else {
-                    _mm256_permute2f128_ps::<0x31>(lo, hi)
-                };
+            for (i, c) in transpose_ps(rows).into_iter().enumerate() {
                 _mm256_storeu_ps(dst.add(i * stride), c);
             }
         }
+    }
+    #[inline(always)]
+    unsafe fn transpose(src: &[*const f32], dst: &[*mut f32], at: usize) {
+        unsafe {
+            let row = |k: usize| _mm256_loadu_ps(src[k]);
+            let rows = [
+                row(0),
+                row(1),
+                row(2),
+                row(3),
+                row(4),
+                row(5),
+                row(6),
+                row(7),
+            ];
+            for (i, c) in transpose_ps(rows).into_iter().enumerate() {
+                _mm256_storeu_ps(dst[i].add(at), c);
+            }
+        }
+    }
+}
+
+/// The 8×8 transpose of eight rows of `f32`: pairs of rows interleaved, then quadruples, within
+/// 128-bit halves; then the halves swapped: element `i` of every row ends in column `i`.
+#[inline(always)]
+fn transpose_ps([r0, r1, r2, r3, r4, r5, r6, r7]: [__m256; 8]) -> [__m256; 8] {
+    unsafe {
+        let (lo01, hi01) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+        let (lo23, hi23) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+        let (lo45, hi45) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+        let (lo67, hi67) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+        // quads[q] (rows 0-3) and quads[4 + q] (rows 4-7): elements q and q + 4.
+        let quads = [
+            _mm256_shuffle_ps::<0x44>(lo01, lo23),
+            _mm256_shuffle_ps::<0xEE>(lo01, lo23),
+            _mm256_shuffle_ps::<0x44>(hi01, hi23),
+            _mm256_shuffle_ps::<0xEE>(hi01, hi23),
+            _mm256_shuffle_ps::<0x44>(lo45, lo67),
+            _mm256_shuffle_ps::<0xEE>(lo45, lo67),
+            _mm256_shuffle_ps::<0x44>(hi45, hi67),
+            _mm256_shuffle_ps::<0xEE>(hi45, hi67),
+        ];
+        let half = |i: usize| {
+            let (lo, hi) = (quads[i % 4], quads[4 + i % 4]);
+            if i < 4 {
+                _mm256_permute2f128_ps::<0x20>(lo, hi)
+            } else {
+                _mm256_permute2f128_ps::<0x31>(lo, hi)
+            }
+        };
+        [
+            half(0),
+            half(1),
+            half(2),
+            half(3),
+            half(4),
+            half(5),
+            half(6),
+            half(7),
+        ]
     }
 }
 
@@ -278,6 +340,11 @@ macro_rules! avx2_operations {
         ) {
             // SAFETY: forwarded to the caller.
             unsafe { <$t as Vectorize<Avx2>>::transposed_differences(rows, at, ahead, dst, stride) }
+        }
+        #[inline(always)]
+        unsafe fn transpose(src: &[*const $t], dst: &[*mut $t], at: usize) {
+            // SAFETY: forwarded to the caller.
+            unsafe { <$t as Vectorize<Avx2>>::transpose(src, dst, at) }
         }
     };
 }
