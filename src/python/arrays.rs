@@ -6,6 +6,7 @@ use numpy::{
     PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
 
 use super::errors::{argument_type_error, invalid_argument, shape_error};
@@ -127,18 +128,17 @@ impl<'py> TensorPaths<'py> {
     /// negation (the facade's general path then takes it, and owns the errors). The caller
     /// vouches that `tensor` is a `torch.Tensor` on the CPU.
     pub(crate) fn extract(tensor: &Bound<'py, PyAny>) -> Option<(Self, bool)> {
+        // torch's dtypes are singletons: compared by identity, without reading their attributes.
+        static FLOAT32: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        static FLOAT64: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         let py = tensor.py();
         let dtype = tensor.getattr(pyo3::intern!(py, "dtype")).ok()?;
-        let floating = dtype.getattr(pyo3::intern!(py, "is_floating_point")).ok()?;
-        let size: usize = dtype
-            .getattr(pyo3::intern!(py, "itemsize"))
-            .ok()?
-            .extract()
-            .ok()?;
-        let dtype = match (floating.is_truthy().ok()?, size) {
-            (true, 4) => DType::F32,
-            (true, 8) => DType::F64,
-            _ => return None, // half precisions, integers, complex numbers
+        let (dtype, size) = if dtype.is(FLOAT64.import(py, "torch", "float64").ok()?) {
+            (DType::F64, 8)
+        } else if dtype.is(FLOAT32.import(py, "torch", "float32").ok()?) {
+            (DType::F32, 4)
+        } else {
+            return None; // half precisions, integers, complex numbers
         };
         let shape = tensor.getattr(pyo3::intern!(py, "shape")).ok()?;
         let (shape, single) = triple(&shape)?;

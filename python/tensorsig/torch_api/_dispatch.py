@@ -37,17 +37,20 @@ _from_numpy = torch.from_numpy
 _Tensor = torch.Tensor
 
 
-def _needs_operator(tensors: Sequence[Any]) -> bool:
+def _needs_operator(tensors: Sequence[Any], cpu: bool) -> bool:
     """Whether a call must go through its operator: for autograd to record it, under
     torch.compile or export (tracing, fake or functional tensors), inside a torch function or
-    dispatch mode, or on tensors that functorch wraps (vmap, grad). Any other call would only
-    reach the operator's eager implementation, after a dispatch that costs ten times a small
-    signature (the ``call`` section of the benchmark)."""
+    dispatch mode, or on tensors that functorch wraps (vmap, grad); with ``cpu``, also for
+    tensors off the CPU (the numpy views need host memory). Any other call would only reach the
+    operator's eager implementation, after a dispatch that costs ten times a small signature
+    (the ``call`` section of the benchmark)."""
     if _is_compiling() or _torch_function_mode_enabled() or _dispatch_modes() or _functorch_wrapped is None:
         return True
     grad = _grad_enabled()
     for t in tensors:
-        if type(t) is not _Tensor or (grad and t.requires_grad) or _functorch_wrapped(t):
+        if type(t) is not _Tensor or (cpu and not t.is_cpu):
+            return True
+        if (grad and t.requires_grad) or _functorch_wrapped(t):
             return True
     return False
 
@@ -117,20 +120,16 @@ def differentiable(
             not kwargs or all(kwargs.get(name, default) is default for name, default in option_defaults)
         ):
             tensors = args[:count]
-            for tensor in tensors:
-                if type(tensor) is not _Tensor or not tensor.is_cpu:
-                    break
-            else:
-                if not _needs_operator(tensors):
-                    if shortcut is not None and not kwargs:
-                        result = shortcut(*args)
-                        if result is not None:
-                            return result
-                    views = [_numpy_view(t) for t in tensors]
-                    results: Any = plain(*views, *args[count:], **kwargs)
-                    if type(results) is tuple:
-                        return tuple(_as_tensor(r, views) for r in results)
-                    return _as_tensor(results, views)
+            if not _needs_operator(tensors, True):
+                if shortcut is not None and not kwargs:
+                    result = shortcut(*args)
+                    if result is not None:
+                        return result
+                views = [_numpy_view(t) for t in tensors]
+                results: Any = plain(*views, *args[count:], **kwargs)
+                if type(results) is tuple:
+                    return tuple(_as_tensor(r, views) for r in results)
+                return _as_tensor(results, views)
         if len(args) > positional:
             raise TypeError(f"{plain.__name__}() takes {positional} positional arguments, {len(args)} given")
         values = [*args, *defaults[len(args) :]]
@@ -153,7 +152,7 @@ def differentiable(
         params = tuple(values[i] for i in in_spec[count:])
         # CPU tensors that reach this line need the operator (the first test said so); GPU
         # tensors may still run without its dispatch.
-        if not all(a.is_cpu for a in arrays) and not _needs_operator(arrays):
+        if not all(a.is_cpu for a in arrays) and not _needs_operator(arrays, False):
             return run_eagerly(spec, tuple(arrays), params)
         check_tensors(spec, tuple(arrays), params)
         return op(*arrays, *encoded(spec, params))
