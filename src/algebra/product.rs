@@ -375,13 +375,16 @@ mod tests {
     /// (`d²`) that are and are not whole vectors, and too narrow for one; from degree 7 on, levels
     /// have more terms than a block pass fuses.
     const DEEP_SHAPES: [(usize, usize); 5] = [(1, 10), (2, 10), (3, 9), (4, 6), (5, 7)];
+    /// Dimensions above `BLOCK_DIM`, which the block plan leaves to one rank-1 pass per term:
+    /// rows of whole vectors and rows with a tail, at either width of vector.
+    const WIDE_SHAPES: [(usize, usize); 5] = [(9, 2), (12, 3), (13, 3), (16, 2), (10, 4)];
 
     fn check_product_by_definition<T: Scalar + Into<f64>>(
         multiply: impl Fn(Layout, &[T], &[T], &mut [T]),
         tolerance: f64,
     ) {
         let shapes = (1..=8).flat_map(|dim| (1..=5).map(move |degree| (dim, degree)));
-        for (dim, degree) in shapes.chain(DEEP_SHAPES) {
+        for (dim, degree) in shapes.chain(DEEP_SHAPES).chain(WIDE_SHAPES) {
             let layout = Layout::new(dim, degree).unwrap();
             let value = |i: usize, s: f64| T::from_f64((i as f64 * s).sin());
             let a: Vec<T> = (0..layout.len()).map(|i| value(i, 0.37)).collect();
