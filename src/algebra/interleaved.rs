@@ -507,7 +507,8 @@ pub(crate) fn exp_lanes<S: Simd, C: Coefficient<S>, const D: usize>(
 pub(crate) const FUSED_LANE_STEPS: usize = 4;
 
 /// `a ← exp(z_F) ⊗ … ⊗ exp(z_1) ⊗ a` for every lane, `F ≤` [`FUSED_LANE_STEPS`] (that many
-/// for whole signatures; 1 where every step's state is wanted): `a` interleaved
+/// for whole signatures, but for their last block, as long as the steps left; 1 where every
+/// step's state is wanted): `a` interleaved
 /// levels `1..=N`, `steps` the `F` increments (`d` interleaved coefficients each, `z_1` first),
 /// `reciprocals[m-1] = 1/m`. `D` is `dim` when the caller specialised on it (the loops over
 /// letters then unroll), else 0.
